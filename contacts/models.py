@@ -1,0 +1,132 @@
+import hashlib
+import mimetypes
+import uuid
+from pathlib import PurePath
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+def _safe_extension(filename: str) -> str:
+    """Keep a short alphanumeric extension only: the stored name never carries user text."""
+    suffix = PurePath(filename or "").suffix.lower()
+    return suffix if 1 < len(suffix) <= 8 and suffix[1:].isalnum() else ""
+
+
+def contact_photo_path(contact: "Contact", filename: str) -> str:
+    return f"contacts/{contact.storage_key}/photo/{uuid.uuid4().hex}{_safe_extension(filename)}"
+
+
+def document_file_path(document: "Document", filename: str) -> str:
+    return f"contacts/{document.contact.storage_key}/documents/{uuid.uuid4().hex}{_safe_extension(filename)}"
+
+
+class Contact(models.Model):
+    class Civility(models.TextChoices):
+        MR = "M.", _("M.")
+        MRS = "Mme", _("Mme")
+        OTHER = "", _("Non précisée")
+
+    civility = models.CharField(_("civilité"), max_length=8, choices=Civility.choices, blank=True)
+    first_name = models.CharField(_("prénom"), max_length=150)
+    last_name = models.CharField(_("nom"), max_length=150)
+    email = models.EmailField(_("email"), blank=True)
+    phone = models.CharField(_("téléphone"), max_length=40, blank=True)
+    mobile = models.CharField(_("mobile"), max_length=40, blank=True)
+    street = models.CharField(_("adresse"), max_length=255, blank=True)
+    postal_code = models.CharField(_("code postal"), max_length=20, blank=True)
+    city = models.CharField(_("ville"), max_length=120, blank=True)
+    country = models.CharField(_("pays"), max_length=120, blank=True)
+    birth_date = models.DateField(_("date de naissance"), null=True, blank=True)
+    photo = models.ImageField(_("photo"), upload_to=contact_photo_path, blank=True, max_length=255)
+    company = models.CharField(_("société"), max_length=200, blank=True)
+    job_title = models.CharField(_("fonction"), max_length=200, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    # Storage prefix of the contact's files: opaque, so object keys reveal nothing about the person.
+    storage_key = models.UUIDField(_("clé de stockage"), default=uuid.uuid4, unique=True, editable=False)
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
+    anonymised_at = models.DateTimeField(_("anonymisé le"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        ordering = ["last_name", "first_name", "id"]
+        indexes = [
+            models.Index(fields=["last_name", "first_name", "id"], name="contact_name_order_idx"),
+            models.Index(fields=["email"], name="contact_email_idx"),
+            models.Index(fields=["phone"], name="contact_phone_idx"),
+            models.Index(fields=["anonymised_at"], name="contact_anonymised_idx"),
+        ]
+
+    def __str__(self) -> str:
+        # Never names: this string lands in admin history and messages, which must survive anonymisation.
+        return _("Contact n°%(id)s") % {"id": self.pk}
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+    @property
+    def is_anonymised(self) -> bool:
+        return self.anonymised_at is not None
+
+
+class Document(models.Model):
+    class Kind(models.TextChoices):
+        PAYSLIP = "payslip", _("Bulletin de salaire")
+        EMPLOYMENT_CONTRACT = "employment_contract", _("Contrat de travail")
+        IDENTITY_DOCUMENT = "identity_document", _("Pièce d'identité")
+        OTHER = "other", _("Autre")
+
+    contact = models.ForeignKey(
+        Contact, verbose_name=_("contact"), on_delete=models.CASCADE, related_name="documents"
+    )
+    kind = models.CharField(_("type"), max_length=32, choices=Kind.choices, default=Kind.OTHER)
+    file = models.FileField(_("fichier"), upload_to=document_file_path, max_length=255)
+    original_name = models.CharField(_("nom d'origine"), max_length=255, blank=True, editable=False)
+    content_type = models.CharField(_("type de contenu"), max_length=120, blank=True, editable=False)
+    size = models.BigIntegerField(_("taille"), default=0, editable=False)
+    sha256 = models.CharField(_("empreinte SHA-256"), max_length=64, blank=True, editable=False)
+    uploaded_at = models.DateTimeField(_("déposé le"), default=timezone.now, editable=False)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("déposé par"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+
+    class Meta:
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
+        ordering = ["contact_id", "id"]
+
+    def __str__(self) -> str:
+        return _("Document n°%(id)s") % {"id": self.pk}
+
+    def save(self, *args, **kwargs):
+        self._describe_new_upload()
+        super().save(*args, **kwargs)
+
+    def _describe_new_upload(self) -> None:
+        """Record name, type, size and sha256 of a file that has just been uploaded (not yet stored)."""
+        upload = self.file.file if self.file and not self.file._committed else None
+        if upload is None:
+            return
+        digest = hashlib.sha256()
+        size = 0
+        for chunk in upload.chunks():
+            digest.update(chunk)
+            size += len(chunk)
+        upload.seek(0)
+        self.original_name = PurePath(self.file.name).name[:255]
+        self.content_type = (
+            getattr(upload, "content_type", None) or mimetypes.guess_type(self.original_name)[0] or ""
+        )[:120]
+        self.size = size
+        self.sha256 = digest.hexdigest()

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.utils.module_loading import autodiscover_modules
+from django.utils.translation import gettext_lazy as _
+
+
+class RgpdConfig(AppConfig):
+    name = "rgpd"
+    verbose_name = _("Gestion - RGPD")
+
+    def ready(self) -> None:
+        # Each app declares its personal data in personal_data.py, like admin.py for the admin.
+        autodiscover_modules("personal_data")

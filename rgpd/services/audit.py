@@ -1,0 +1,27 @@
+"""The audit log: ids, counts and codes only, never personal values."""
+
+from collections.abc import Iterable
+
+from ..models import AuditEvent, ExportRequest
+
+
+def audit_record(
+    *,
+    action: str,
+    actor=None,
+    subject_ids: Iterable[int] = (),
+    export_request: ExportRequest | None = None,
+    outcome: str = AuditEvent.Outcome.SUCCESS,
+    counts: dict[str, int] | None = None,
+    details: dict[str, str | int | bool | None] | None = None,
+) -> AuditEvent:
+    """Write one audit row; call it inside the transaction of the change it records."""
+    return AuditEvent.objects.create(
+        action=action,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        subject_ids=sorted(int(i) for i in subject_ids),
+        export_request=export_request,
+        outcome=outcome,
+        counts=counts or {},
+        details=details or {},
+    )

@@ -1,0 +1,81 @@
+"""Shared fixtures: a unique test database per run, a real Celery worker, a real SMTP sink.
+
+Run through ``scripts/testenv.py`` (``make test`` does), which provides PostgreSQL, Redis and a
+private SeaweedFS S3 gateway through the environment.
+"""
+
+import os
+import uuid
+
+import pytest
+
+from tests.support.smtp import SmtpSink
+from tests.support.worker import CeleryWorkerProcess
+
+RUN_ID = uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    # Two runs on one machine (or two developers' runs) never share a test database.
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] != "django.db.backends.sqlite3":
+        db.setdefault("TEST", {})["NAME"] = f"test_gdpr_{RUN_ID}"
+
+
+@pytest.fixture(scope="session")
+def smtp_sink():
+    sink = SmtpSink()
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="session")
+def worker_env(django_db_setup, smtp_sink):
+    """Environment of a worker process: same services, the test database, emails to the SMTP sink."""
+    from django.db import connection
+
+    settings_dict = connection.settings_dict
+    return {
+        **os.environ,
+        "DATABASE_URL": (
+            f"postgres://{settings_dict['USER']}@{settings_dict['HOST'] or '127.0.0.1'}:"
+            f"{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
+        ),
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(smtp_sink.port),
+    }
+
+
+@pytest.fixture(scope="session")
+def _session_worker(worker_env):
+    worker = CeleryWorkerProcess(worker_env, name=f"session-{RUN_ID}")
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def celery_worker(_session_worker, transactional_db, smtp_sink):
+    """A real Celery worker process consuming this run's queue, on the committed test database."""
+    smtp_sink.clear()
+    yield _session_worker
+
+
+@pytest.fixture
+def start_worker(worker_env, transactional_db):
+    """Start extra worker processes (killed at the end of the test), e.g. to kill one mid-task."""
+    started = []
+
+    def _start(**kwargs):
+        worker = CeleryWorkerProcess(worker_env, name=f"extra-{RUN_ID}-{len(started)}", **kwargs)
+        worker.start()
+        started.append(worker)
+        return worker
+
+    yield _start
+    for worker in started:
+        worker.stop()

@@ -1,0 +1,81 @@
+"""factory_boy factories with French data, as the back office holds."""
+
+import factory
+from django.contrib.auth.models import Group, Permission, User
+from django.core.files.base import ContentFile
+from factory.django import DjangoModelFactory
+
+from contacts.models import Contact, Document
+from rgpd.models import RGPD_PERMISSION_CODENAME
+
+factory.Faker._DEFAULT_LOCALE = "fr_FR"
+
+# The smallest valid PDF; documents in tests are real files of this kind, made unique per document.
+MINIMAL_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+class UserFactory(DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    is_staff = True
+    password = factory.PostGenerationMethodCall("set_password", "pw-test-123")
+
+    @factory.post_generation
+    def groups(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.groups.add(*extracted)
+        if create:
+            self.save()
+
+
+def rgpd_group(name: str = "RGPD") -> Group:
+    """A security group holding the right "RGPD Contacts Clients"."""
+    group, _ = Group.objects.get_or_create(name=name)
+    group.permissions.add(Permission.objects.get(codename=RGPD_PERMISSION_CODENAME))
+    return group
+
+
+def rgpd_user(**kwargs) -> User:
+    """A back-office user who holds the right through a group only."""
+    return UserFactory(groups=[rgpd_group()], **kwargs)
+
+
+class ContactFactory(DjangoModelFactory):
+    class Meta:
+        model = Contact
+
+    civility = factory.Iterator([Contact.Civility.MR, Contact.Civility.MRS])
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.Faker("email")
+    phone = factory.Faker("phone_number")
+    mobile = factory.Faker("phone_number")
+    street = factory.Faker("street_address")
+    postal_code = factory.Faker("postcode")
+    city = factory.Faker("city")
+    country = "France"
+    birth_date = factory.Faker("date_of_birth", minimum_age=18, maximum_age=90)
+    company = factory.Faker("company")
+    job_title = factory.Faker("job")
+    notes = factory.Faker("sentence")
+
+
+class DocumentFactory(DjangoModelFactory):
+    class Meta:
+        model = Document
+
+    contact = factory.SubFactory(ContactFactory)
+    kind = Document.Kind.PAYSLIP
+    file = factory.LazyAttributeSequence(
+        lambda o, n: ContentFile(MINIMAL_PDF + f"% document {n}\n".encode(), name=f"bulletin-{n}.pdf")
+    )
