@@ -4,4 +4,4 @@ from django.utils.translation import gettext_lazy as _
 
 class ContactsConfig(AppConfig):
     name = "contacts"
-    verbose_name = _("Contacts clients")
+    verbose_name = _("Client contacts")

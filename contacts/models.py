@@ -25,30 +25,30 @@ def document_file_path(document: "Document", filename: str) -> str:
 
 class Contact(models.Model):
     class Civility(models.TextChoices):
-        MR = "M.", _("M.")
-        MRS = "Mme", _("Mme")
-        OTHER = "", _("Non précisée")
+        MR = "M.", _("Mr")
+        MRS = "Mme", _("Mrs")
+        OTHER = "", _("Not specified")
 
-    civility = models.CharField(_("civilité"), max_length=8, choices=Civility.choices, blank=True)
-    first_name = models.CharField(_("prénom"), max_length=150)
-    last_name = models.CharField(_("nom"), max_length=150)
+    civility = models.CharField(_("civility"), max_length=8, choices=Civility.choices, blank=True)
+    first_name = models.CharField(_("first name"), max_length=150)
+    last_name = models.CharField(_("last name"), max_length=150)
     email = models.EmailField(_("email"), blank=True)
-    phone = models.CharField(_("téléphone"), max_length=40, blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
     mobile = models.CharField(_("mobile"), max_length=40, blank=True)
-    street = models.CharField(_("adresse"), max_length=255, blank=True)
-    postal_code = models.CharField(_("code postal"), max_length=20, blank=True)
-    city = models.CharField(_("ville"), max_length=120, blank=True)
-    country = models.CharField(_("pays"), max_length=120, blank=True)
-    birth_date = models.DateField(_("date de naissance"), null=True, blank=True)
+    street = models.CharField(_("address"), max_length=255, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
+    city = models.CharField(_("city"), max_length=120, blank=True)
+    country = models.CharField(_("country"), max_length=120, blank=True)
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
     photo = models.ImageField(_("photo"), upload_to=contact_photo_path, blank=True, max_length=255)
-    company = models.CharField(_("société"), max_length=200, blank=True)
-    job_title = models.CharField(_("fonction"), max_length=200, blank=True)
+    company = models.CharField(_("company"), max_length=200, blank=True)
+    job_title = models.CharField(_("job title"), max_length=200, blank=True)
     notes = models.TextField(_("notes"), blank=True)
     # Storage prefix of the contact's files: opaque, so object keys reveal nothing about the person.
-    storage_key = models.UUIDField(_("clé de stockage"), default=uuid.uuid4, unique=True, editable=False)
-    created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
-    anonymised_at = models.DateTimeField(_("anonymisé le"), null=True, blank=True, editable=False)
+    storage_key = models.UUIDField(_("storage key"), default=uuid.uuid4, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    anonymised_at = models.DateTimeField(_("anonymised at"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("contact")
@@ -63,7 +63,7 @@ class Contact(models.Model):
 
     def __str__(self) -> str:
         # Never names: this string lands in admin history and messages, which must survive anonymisation.
-        return _("Contact n°%(id)s") % {"id": self.pk}
+        return _("Contact #%(id)s") % {"id": self.pk}
 
     @property
     def full_name(self) -> str:
@@ -76,24 +76,24 @@ class Contact(models.Model):
 
 class Document(models.Model):
     class Kind(models.TextChoices):
-        PAYSLIP = "payslip", _("Bulletin de salaire")
-        EMPLOYMENT_CONTRACT = "employment_contract", _("Contrat de travail")
-        IDENTITY_DOCUMENT = "identity_document", _("Pièce d'identité")
-        OTHER = "other", _("Autre")
+        PAYSLIP = "payslip", _("Payslip")
+        EMPLOYMENT_CONTRACT = "employment_contract", _("Employment contract")
+        IDENTITY_DOCUMENT = "identity_document", _("Identity document")
+        OTHER = "other", _("Other")
 
     contact = models.ForeignKey(
         Contact, verbose_name=_("contact"), on_delete=models.CASCADE, related_name="documents"
     )
-    kind = models.CharField(_("type"), max_length=32, choices=Kind.choices, default=Kind.OTHER)
-    file = models.FileField(_("fichier"), upload_to=document_file_path, max_length=255)
-    original_name = models.CharField(_("nom d'origine"), max_length=255, blank=True, editable=False)
-    content_type = models.CharField(_("type de contenu"), max_length=120, blank=True, editable=False)
-    size = models.BigIntegerField(_("taille"), default=0, editable=False)
-    sha256 = models.CharField(_("empreinte SHA-256"), max_length=64, blank=True, editable=False)
-    uploaded_at = models.DateTimeField(_("déposé le"), default=timezone.now, editable=False)
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices, default=Kind.OTHER)
+    file = models.FileField(_("file"), upload_to=document_file_path, max_length=255)
+    original_name = models.CharField(_("original name"), max_length=255, blank=True, editable=False)
+    content_type = models.CharField(_("content type"), max_length=120, blank=True, editable=False)
+    size = models.BigIntegerField(_("size"), default=0, editable=False)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True, editable=False)
+    uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now, editable=False)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        verbose_name=_("déposé par"),
+        verbose_name=_("uploaded by"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -107,7 +107,7 @@ class Document(models.Model):
         ordering = ["contact_id", "id"]
 
     def __str__(self) -> str:
-        return _("Document n°%(id)s") % {"id": self.pk}
+        return _("Document #%(id)s") % {"id": self.pk}
 
     def save(self, *args, **kwargs):
         self._describe_new_upload()

@@ -8,7 +8,10 @@ from django.core.mail.backends.filebased import EmailBackend as FileBackend
 class ConsoleAndFileBackend(BaseEmailBackend):
     def __init__(self, fail_silently: bool = False, **kwargs):
         super().__init__(fail_silently=fail_silently)
-        self._backends = [ConsoleBackend(fail_silently=fail_silently), FileBackend(fail_silently=fail_silently)]
+        self._backends = [
+            ConsoleBackend(fail_silently=fail_silently),
+            FileBackend(fail_silently=fail_silently),
+        ]
 
     def send_messages(self, email_messages):
         sent = 0

@@ -27,7 +27,9 @@ if PRODUCTION:
 else:
     SECRET_KEY = env("SECRET_KEY", default="insecure-embedded-default-key-for-local-use-only")
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"])
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"]
+)
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
@@ -88,7 +90,7 @@ LOGIN_URL = "admin:login"
 
 # French first, English available.
 LANGUAGE_CODE = "fr"
-LANGUAGES = [("fr", _("Français")), ("en", _("English"))]
+LANGUAGES = [("fr", _("French")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 TIME_ZONE = env("TIME_ZONE", default="Europe/Paris")
@@ -122,7 +124,10 @@ if AWS_STORAGE_BUCKET_NAME:
         "file_overwrite": False,
     }
     STORAGES = {
-        "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {**_s3_options, "location": "media"}},
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {**_s3_options, "location": "media"},
+        },
         "rgpd_archives": {
             "BACKEND": "storages.backends.s3.S3Storage",
             "OPTIONS": {**_s3_options, "location": RGPD_ARCHIVE_PREFIX},
@@ -169,7 +174,9 @@ if CELERY_BROKER_URL == "filesystem://":
         (_queue_dir / _folder).mkdir(parents=True, exist_ok=True)
 else:
     # A task whose worker dies is redelivered after this delay (acks_late).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+    }
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="gdpr_portal")
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -181,11 +188,11 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "rgpd-purge-expired-archives": {
-        "task": "rgpd.tasks.purge_expired_archives",
+        "task": "rgpd.purge_expired_archives",
         "schedule": crontab(minute=7),
     },
     "rgpd-finish-pending-deletions": {
-        "task": "rgpd.tasks.finish_pending_deletions",
+        "task": "rgpd.finish_pending_deletions",
         "schedule": timedelta(minutes=5),
     },
 }

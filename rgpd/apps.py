@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 class RgpdConfig(AppConfig):
     name = "rgpd"
-    verbose_name = _("Gestion - RGPD")
+    verbose_name = _("GDPR management")
 
     def ready(self) -> None:
         # Each app declares its personal data in personal_data.py, like admin.py for the admin.

@@ -88,7 +88,9 @@ class PersonalDataRegistry:
         )
         both = set(spec.personal) & spec.not_personal
         if both:
-            raise ValueError(f"{model.__name__}: fields declared both personal and not personal: {sorted(both)}")
+            raise ValueError(
+                f"{model.__name__}: fields declared both personal and not personal: {sorted(both)}"
+            )
         self.specs[model] = spec
         return spec
 

@@ -50,9 +50,7 @@ def ensure_postgres() -> None:
     if not versions:
         sys.exit("testenv: PostgreSQL is not running and not installed (apt-get install postgresql).")
     print(f"testenv: starting PostgreSQL {versions[-1]}", flush=True)
-    subprocess.run(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1], "main", "start"], check=False
-    )
+    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1], "main", "start"], check=False)
     wait_for(5432, "PostgreSQL")
 
 
@@ -63,7 +61,19 @@ def ensure_redis() -> None:
         sys.exit("testenv: Redis is not running and not installed (apt-get install redis-server).")
     print("testenv: starting Redis", flush=True)
     subprocess.run(
-        ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379", "--save", "", "--appendonly", "no"],
+        [
+            "redis-server",
+            "--daemonize",
+            "yes",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            "6379",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
         check=True,
     )
     wait_for(6379, "Redis")

@@ -6,6 +6,7 @@ request is refused (403) and only presigned URLs or signed calls get in.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -78,7 +79,9 @@ class SeaweedFS:
             aws_access_key_id=self.access_key,
             aws_secret_access_key=self.secret_key,
             region_name="us-east-1",
-            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+            config=Config(
+                signature_version="s3v4", s3={"addressing_style": "path"}, retries={"max_attempts": 1}
+            ),
         )
 
     def _command(self) -> list[str]:
@@ -154,10 +157,8 @@ class SeaweedFS:
             deadline = time.monotonic() + grace
             while time.monotonic() < deadline and _port_open(self.s3_port):
                 time.sleep(0.1)
-        try:
+        with contextlib.suppress(ChildProcessError):  # not our child: its parent reaps it
             os.waitpid(self.pid, 0)
-        except ChildProcessError:
-            pass  # not our child: its parent reaps it
         self.pid = 0
         self.save_state()
 

@@ -23,12 +23,31 @@ class CeleryWorkerProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
         self.process = subprocess.Popen(
             [
-                sys.executable, "-m", "celery", "-A", "gdpr_portal", "worker",
-                "-n", self.hostname, "-c", str(self.concurrency), "-P", "prefork",
-                "-Q", self.env["CELERY_TASK_DEFAULT_QUEUE"], "-l", "INFO",
-                "--without-gossip", "--without-mingle", "--without-heartbeat",
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "gdpr_portal",
+                "worker",
+                "-n",
+                self.hostname,
+                "-c",
+                str(self.concurrency),
+                "-P",
+                "prefork",
+                "-Q",
+                self.env["CELERY_TASK_DEFAULT_QUEUE"],
+                "-l",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
             ],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.wait_ready(timeout)
 

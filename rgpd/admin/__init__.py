@@ -1,0 +1,1 @@
+"""Admin pages of the RGPD engine: the RGPD page, export requests, the audit log."""

@@ -1,0 +1,1 @@
+"""Celery tasks of the RGPD engine (thin: ids in, one service call). Autodiscovered as ``rgpd.tasks``."""
