@@ -31,6 +31,7 @@ registry.register(
     subject_field="contact",
     delete_rows=True,
     export_label="documents",
+    file_names={"file": "original_name"},
     personal={
         "kind": Treatment.KEEP,
         "file": Treatment.DELETE_FILE,

@@ -49,13 +49,16 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "gdpr_portal.middleware.ChosenLanguageMiddleware",  # French unless the user chose English
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+if PRODUCTION:
+    # gunicorn serves the back office's CSS, JS and icons itself (collected into STATIC_ROOT in the image).
+    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "gdpr_portal.urls"
 WSGI_APPLICATION = "gdpr_portal.wsgi.application"
@@ -168,9 +171,11 @@ if CELERY_BROKER_URL == "filesystem://":
         "data_folder_in": str(_queue_dir / "queue"),
         "data_folder_out": str(_queue_dir / "queue"),
         "processed_folder": str(_queue_dir / "processed"),
+        # Broadcast (ping, inspect) files; kombu's default is a "control" folder in the working directory.
+        "control_folder": str(_queue_dir / "control"),
         "store_processed": False,
     }
-    for _folder in ("queue", "processed"):
+    for _folder in ("queue", "processed", "control"):
         (_queue_dir / _folder).mkdir(parents=True, exist_ok=True)
 else:
     # A task whose worker dies is redelivered after this delay (acks_late).
@@ -200,6 +205,14 @@ CELERY_BEAT_SCHEDULE = {
 # --- RGPD ----------------------------------------------------------------------------------------
 RGPD_EXPORT_PART_SIZE = env.int("RGPD_EXPORT_PART_SIZE", default=200)
 RGPD_ARCHIVE_RETENTION_DAYS = env.int("RGPD_ARCHIVE_RETENTION_DAYS", default=10)
+# Anonymisation: up to INLINE_MAX contacts are processed during the request (a row, a small API call);
+# larger selections run in the background, CHUNK_SIZE contacts per task.
+RGPD_ANONYMISATION_INLINE_MAX = env.int("RGPD_ANONYMISATION_INLINE_MAX", default=10)
+RGPD_ANONYMISATION_CHUNK_SIZE = env.int("RGPD_ANONYMISATION_CHUNK_SIZE", default=100)
+# A part RUNNING without a heartbeat for this long belongs to a dead worker and may be rebuilt.
+RGPD_EXPORT_LEASE_SECONDS = env.int("RGPD_EXPORT_LEASE_SECONDS", default=300)
+# Queue of the archive-building tasks ("" = the default queue); lets heavy exports run on their own workers.
+RGPD_EXPORT_QUEUE = env("RGPD_EXPORT_QUEUE", default="")
 
 # --- API -----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -72,7 +72,15 @@ class ExportPart(models.Model):
     size = models.BigIntegerField(_("size"), null=True, blank=True)
     sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
     error = models.TextField(_("error"), blank=True)
+    # Documents listed as missing in the part's manifest (the part is then "ready with warnings").
+    missing_file_count = models.PositiveIntegerField(_("missing files"), default=0)
+    # Claim number: each claim increments it, and only the holder of the latest claim may finish the part.
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    # Lease of the running build: a part RUNNING with a heartbeat older than RGPD_EXPORT_LEASE_SECONDS
+    # belongs to a dead worker and may be reclaimed by the redelivered task.
+    heartbeat_at = models.DateTimeField(_("heartbeat"), null=True, blank=True)
+    # S3 multipart upload in progress, aborted by whoever reclaims the part.
+    upload_id = models.CharField(_("upload id"), max_length=255, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     ready_at = models.DateTimeField(_("ready at"), null=True, blank=True)
@@ -157,3 +165,105 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} — {self.at:%Y-%m-%d %H:%M}"
+
+
+class AnonymisationRequest(models.Model):
+    """One "Rendre anonyme les données" action (a row, a selection or an API call), run in chunks."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+
+    class Source(models.TextChoices):
+        ROW = "row", _("row action")
+        BULK = "bulk", _("bulk action")
+        API = "api", _("API")
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="rgpd_anonymisation_requests",
+    )
+    source = models.CharField(_("source"), max_length=8, choices=Source.choices, default=Source.ROW)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # Moves with every processed contact: a request that stopped moving is resumed by the periodic task.
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+    subject_count = models.PositiveIntegerField(_("number of contacts"), default=0)
+    processed_count = models.PositiveIntegerField(_("processed"), default=0)
+    anonymised_count = models.PositiveIntegerField(_("anonymised"), default=0)
+    skipped_count = models.PositiveIntegerField(_("skipped"), default=0)
+
+    class Meta:
+        verbose_name = _("anonymisation request")
+        verbose_name_plural = _("anonymisation requests")
+        ordering = ["-created_at", "-id"]
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return _("Anonymisation #%(id)s") % {"id": self.pk}
+
+
+class AnonymisationSubject(models.Model):
+    """The outcome for one contact of an anonymisation request: ids and a reason code only."""
+
+    class Result(models.TextChoices):
+        PENDING = "pending", _("pending")
+        ANONYMISED = "anonymised", _("anonymised")
+        SKIPPED = "skipped", _("skipped")
+
+    request = models.ForeignKey(AnonymisationRequest, on_delete=models.CASCADE, related_name="subjects")
+    # The id as asked (an API caller may name a contact that does not exist).
+    requested_id = models.BigIntegerField(_("contact id"))
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="rgpd_anonymisations"
+    )
+    result = models.CharField(_("result"), max_length=16, choices=Result.choices, default=Result.PENDING)
+    reason = models.CharField(_("reason"), max_length=32, blank=True)
+    processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
+
+    class Meta:
+        default_permissions = ()
+        ordering = ["request_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "requested_id"], name="anonymisation_subject_unique")
+        ]
+        indexes = [models.Index(fields=["request", "result"], name="anon_subject_result_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.request} / {self.requested_id}"
+
+
+class PendingStorageDeletion(models.Model):
+    """A stored object to delete after an anonymisation committed, retried until it is gone.
+
+    Object keys are opaque (``contacts/<uuid>/...``): they reveal nothing about the person.
+    """
+
+    storage = models.CharField(_("storage"), max_length=32, default="default")
+    key = models.CharField(_("object key"), max_length=1024)
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="rgpd_pending_deletions"
+    )
+    # The anonymisation's audit row: it records the storage check once every object of it is gone.
+    audit_event = models.ForeignKey(
+        AuditEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("pending storage deletion")
+        verbose_name_plural = _("pending storage deletions")
+        ordering = ["id"]
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return _("Pending deletion #%(id)s") % {"id": self.pk}

@@ -37,6 +37,8 @@ class ModelSpec:
     subject_field: str | None = None  # None: the model is the subject itself
     delete_rows: bool = False  # related rows removed on anonymisation (with their files)
     export_label: str = ""  # key of the related rows in personal_data.json
+    # File field -> field holding the name the user gave the file (the stored name is opaque).
+    file_names: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_subject(self) -> bool:
@@ -77,6 +79,7 @@ class PersonalDataRegistry:
         subject_field: str | None = None,
         delete_rows: bool = False,
         export_label: str = "",
+        file_names: dict[str, str] | None = None,
     ) -> ModelSpec:
         spec = ModelSpec(
             model=model,
@@ -85,6 +88,7 @@ class PersonalDataRegistry:
             subject_field=subject_field,
             delete_rows=delete_rows,
             export_label=export_label or model._meta.model_name,
+            file_names=dict(file_names or {}),
         )
         both = set(spec.personal) & spec.not_personal
         if both:

@@ -1,11 +1,14 @@
 """Reads of the RGPD engine, returning QuerySets."""
 
-from django.db.models import Exists, OuterRef, QuerySet
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from contacts.models import Contact
 
-from .models import ExportPart, ExportSubject
+from .models import RGPD_PERMISSION, ExportPart, ExportRequest, ExportSubject, PendingStorageDeletion
 
 
 def ready_archive_subjects(*, now=None) -> QuerySet[ExportSubject]:
@@ -23,3 +26,121 @@ def contacts_with_ready_archive(*, now=None) -> QuerySet[Contact]:
 def annotate_has_ready_archive(queryset: QuerySet[Contact], *, now=None) -> QuerySet[Contact]:
     covered = ready_archive_subjects(now=now).filter(contact_id=OuterRef("pk"))
     return queryset.annotate(has_ready_archive=Exists(covered))
+
+
+def annotate_anonymisation_in_progress(queryset: QuerySet[Contact]) -> QuerySet[Contact]:
+    """``anonymisation_in_progress``: anonymised, but some of its stored files are not deleted yet."""
+    pending = PendingStorageDeletion.objects.filter(contact_id=OuterRef("pk"))
+    return queryset.annotate(anonymisation_in_progress=Exists(pending))
+
+
+def annotate_anonymisation_eligibility(queryset: QuerySet[Contact], *, now=None) -> QuerySet[Contact]:
+    """Everything that decides whether each contact may be anonymised, in the same query as the list.
+
+    ``has_ready_archive``, ``has_export_in_progress`` (a part covering it is pending or running),
+    ``has_expired_archive`` (it was archived, but no ready archive remains) and
+    ``anonymisation_in_progress``.
+    """
+    now = now or timezone.now()
+    subjects = ExportSubject.objects.filter(contact_id=OuterRef("pk"))
+    if "has_ready_archive" not in queryset.query.annotations:
+        queryset = annotate_has_ready_archive(queryset, now=now)
+    building = subjects.filter(part__status__in=[ExportPart.Status.PENDING, ExportPart.Status.RUNNING])
+    # Read together with has_ready_archive: a ready part past its expiry, or one already purged.
+    archived = subjects.filter(part__status__in=[ExportPart.Status.READY, ExportPart.Status.EXPIRED])
+    return annotate_anonymisation_in_progress(queryset).annotate(
+        has_export_in_progress=Exists(building), has_expired_archive=Exists(archived)
+    )
+
+
+# --- Export requests: status and progress, derived from their parts ---------------------------------
+
+
+@dataclass(frozen=True)
+class ExportProgress:
+    """Where an export request stands; computed from its parts' statuses."""
+
+    total: int
+    pending: int
+    running: int
+    ready: int
+    failed: int
+    expired: int
+    with_warnings: int
+    expires_at: datetime | None
+
+    @property
+    def done(self) -> int:
+        return self.ready + self.failed + self.expired
+
+    @property
+    def is_done(self) -> bool:
+        return self.total > 0 and self.pending == 0 and self.running == 0
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else round(100 * self.done / self.total)
+
+    @property
+    def status(self) -> str:
+        Status = ExportRequest.Status  # noqa: N806
+        if not self.is_done:
+            return Status.PENDING if self.running == 0 and self.done == 0 else Status.RUNNING
+        if self.expired:
+            return Status.EXPIRED
+        if self.failed == self.total:
+            return Status.FAILED
+        if self.failed:
+            return Status.PARTIALLY_FAILED
+        return Status.READY_WITH_WARNINGS if self.with_warnings else Status.READY
+
+    @property
+    def status_label(self) -> str:
+        return ExportRequest.Status(self.status).label
+
+
+_PROGRESS_COUNTS = {
+    "parts_pending": ExportPart.Status.PENDING,
+    "parts_running": ExportPart.Status.RUNNING,
+    "parts_ready": ExportPart.Status.READY,
+    "parts_failed": ExportPart.Status.FAILED,
+    "parts_expired": ExportPart.Status.EXPIRED,
+}
+
+
+def export_requests_with_progress(queryset: QuerySet[ExportRequest] | None = None) -> QuerySet[ExportRequest]:
+    """Export requests annotated with their parts' counts per status and their earliest expiry."""
+    queryset = ExportRequest.objects.all() if queryset is None else queryset
+    return queryset.annotate(
+        parts_total=Count("parts"),
+        parts_with_warnings=Count(
+            "parts", filter=Q(parts__status=ExportPart.Status.READY, parts__has_warnings=True)
+        ),
+        parts_expires_at=Min("parts__expires_at", filter=Q(parts__status=ExportPart.Status.READY)),
+        **{name: Count("parts", filter=Q(parts__status=status)) for name, status in _PROGRESS_COUNTS.items()},
+    )
+
+
+def export_requests_visible_to(user) -> QuerySet[ExportRequest]:
+    """The export requests a user may see: all of them with the RGPD right, none otherwise."""
+    if user.is_active and user.has_perm(RGPD_PERMISSION):
+        return ExportRequest.objects.all()
+    return ExportRequest.objects.none()
+
+
+def export_request_progress(export_request: ExportRequest) -> ExportProgress:
+    """The progress of one request (from ``export_requests_with_progress`` annotations when present)."""
+    if not hasattr(export_request, "parts_total"):
+        export_request = export_requests_with_progress(
+            ExportRequest.objects.filter(pk=export_request.pk)
+        ).get()
+    return ExportProgress(
+        total=export_request.parts_total,
+        pending=export_request.parts_pending,
+        running=export_request.parts_running,
+        ready=export_request.parts_ready,
+        failed=export_request.parts_failed,
+        expired=export_request.parts_expired,
+        with_warnings=export_request.parts_with_warnings,
+        expires_at=export_request.parts_expires_at,
+    )

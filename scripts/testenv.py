@@ -100,6 +100,9 @@ def main(argv: list[str]) -> int:
         "GDPR_PORTAL_VAR_DIR": str(workdir / "var"),
     }
     try:
+        # The bucket gets the archives' lifecycle rule, as in production (rgpd_setup_storage).
+        setup = [sys.executable, str(ROOT / "manage.py"), "rgpd_setup_storage"]
+        subprocess.run(setup, env=env, cwd=ROOT, check=True)
         return subprocess.call(argv, env=env)
     finally:
         SeaweedFS.from_state(env["SEAWEEDFS_STATE_FILE"]).stop()

@@ -79,3 +79,47 @@ class DocumentFactory(DjangoModelFactory):
     file = factory.LazyAttributeSequence(
         lambda o, n: ContentFile(MINIMAL_PDF + f"% document {n}\n".encode(), name=f"bulletin-{n}.pdf")
     )
+
+
+# --- Anonymisation helpers --------------------------------------------------------------------------
+
+
+def exported(contacts, *, status: str = "ready", expires_in=None, requested_by=None):
+    """Put ``contacts`` in an archive part directly (no real export): by default ready, expiring in 10 days.
+
+    ``status`` is an ``ExportPart.Status`` value; ``expires_in`` a timedelta (negative: already expired).
+    """
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from rgpd.models import ExportPart, ExportRequest, ExportSubject
+
+    contacts = list(contacts)
+    now = timezone.now()
+    request = ExportRequest.objects.create(
+        requested_by=requested_by, subject_count=len(contacts), part_count=1, created_at=now
+    )
+    ready = status in (ExportPart.Status.READY, ExportPart.Status.EXPIRED)
+    part = ExportPart.objects.create(
+        request=request,
+        number=1,
+        status=status,
+        subject_count=len(contacts),
+        object_key=f"exports/{request.pk}/part-1.zip" if ready else "",
+        ready_at=now if ready else None,
+        expires_at=now + (expires_in if expires_in is not None else timedelta(days=10)) if ready else None,
+    )
+    ExportSubject.objects.bulk_create(ExportSubject(part=part, contact=contact) for contact in contacts)
+    return part
+
+
+def png_image(name: str = "photo.png", colour: str = "navy") -> ContentFile:
+    """A small real PNG, for contact photos."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    buffer = BytesIO()
+    Image.new("RGB", (8, 8), colour).save(buffer, format="PNG")
+    return ContentFile(buffer.getvalue(), name=name)

@@ -113,6 +113,9 @@ class SeaweedFS:
             "-s3",
             f"-s3.port={self.s3_port}",
             f"-s3.config={config}",
+            # Off: they listen on fixed ports (8181, 9101), so two gateways on one machine would collide.
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
         ]
 
     def start(self, timeout: float = 90) -> None:

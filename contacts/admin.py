@@ -1,0 +1,233 @@
+"""Back office of the contacts and their documents (Django admin)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.db import models
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.defaultfilters import filesizeformat
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.timezone import localtime
+from django.utils.translation import gettext_lazy as _
+
+from .models import Contact, Document
+from .services import stored_files_delete_on_commit
+
+admin.site.site_header = "gdpr_portal"
+admin.site.site_title = "gdpr_portal"
+admin.site.index_title = _("Back office")
+# The back office is the whole site: no separate public site to link to.
+admin.site.site_url = None
+
+
+class ProtectedFileWidget(admin.widgets.AdminFileWidget):
+    """File input that links the current file through the permission-checked view, never its storage URL."""
+
+    template_name = "contacts/widgets/protected_file_input.html"
+    download_url: str = ""
+    display_name: str = ""
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["widget"]["download_url"] = self.download_url
+        context["widget"]["display_name"] = self.display_name or _("Download")
+        return context
+
+
+class ContactAdminForm(forms.ModelForm):
+    class Meta:
+        model = Contact
+        exclude: list[str] = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        photo = self.fields.get("photo")
+        if photo is not None and self.instance.pk and self.instance.photo:
+            photo.widget.download_url = reverse("contacts:photo", args=[self.instance.pk])
+            photo.widget.display_name = _("Current photo")
+
+
+class DocumentAdminForm(forms.ModelForm):
+    """A stored document is never replaced in place: remove it and upload a new one."""
+
+    class Meta:
+        model = Document
+        fields = ["kind", "file"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            field = self.fields["file"]
+            field.disabled = True
+            field.widget.download_url = reverse("contacts:document_download", args=[self.instance.pk])
+            field.widget.display_name = self.instance.original_name or _("Download")
+
+
+FILE_WIDGETS = {models.FileField: {"widget": ProtectedFileWidget}}
+
+
+class DocumentInline(admin.TabularInline):
+    model = Document
+    form = DocumentAdminForm
+    formfield_overrides = FILE_WIDGETS
+    extra = 1
+    fields = ["kind", "file", "size_display", "uploaded_at_display", "uploaded_by"]
+    readonly_fields = ["size_display", "uploaded_at_display", "uploaded_by"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Document]:
+        return super().get_queryset(request).select_related("uploaded_by")
+
+    @admin.display(description=_("size"))
+    def size_display(self, obj: Document) -> str:
+        return filesizeformat(obj.size) if obj.pk else "—"
+
+    @admin.display(description=_("uploaded at"))
+    def uploaded_at_display(self, obj: Document):
+        return date_format(localtime(obj.uploaded_at), "SHORT_DATETIME_FORMAT") if obj.pk else "—"
+
+
+class AnonymisedListFilter(admin.SimpleListFilter):
+    title = _("anonymised")
+    parameter_name = "anonymised"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Yes")), ("no", _("No"))]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(anonymised_at__isnull=self.value() == "no")
+        return queryset
+
+
+def _record_link(contact_id: int):
+    return format_html(
+        '<a href="{}" title="{}" aria-label="{}"><img src="{}" alt="" width="18" height="18"></a>',
+        reverse("contacts:record", args=[contact_id]),
+        _("Open the contact's record"),
+        _("Open the contact's record"),
+        static("rgpd/icons/loupe-plus.svg"),
+    )
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    form = ContactAdminForm
+    formfield_overrides = FILE_WIDGETS
+    inlines = [DocumentInline]
+    list_display = ["last_name", "first_name", "email", "phone", "city", "company", "anonymised", "record"]
+    list_display_links = ["last_name", "first_name"]
+    list_filter = [AnonymisedListFilter]
+    search_fields = ["^last_name", "first_name", "email", "phone"]
+    list_per_page = 50
+    ordering = ["last_name", "first_name", "id"]
+    readonly_fields = ["created_at", "updated_at", "anonymised_at"]
+    fieldsets = [
+        (_("Identity"), {"fields": ["civility", "last_name", "first_name", "birth_date", "photo"]}),
+        (_("Contact details"), {"fields": ["email", "phone", "mobile"]}),
+        (_("Address"), {"fields": ["street", "postal_code", "city", "country"]}),
+        (_("Work"), {"fields": ["company", "job_title", "notes"]}),
+        (_("Record"), {"fields": ["created_at", "updated_at", "anonymised_at"]}),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Contact]:
+        queryset = super().get_queryset(request)
+        if request.resolver_match and request.resolver_match.url_name == "contacts_contact_changelist":
+            queryset = queryset.only(
+                "id", "last_name", "first_name", "email", "phone", "city", "company", "anonymised_at"
+            )
+        return queryset
+
+    def view_on_site(self, obj: Contact) -> str:
+        return reverse("contacts:record", args=[obj.pk])
+
+    @admin.display(description=_("anonymised"), boolean=True, ordering="anonymised_at")
+    def anonymised(self, obj: Contact) -> bool:
+        return obj.anonymised_at is not None
+
+    @admin.display(description=_("Record"))
+    def record(self, obj: Contact):
+        return _record_link(obj.pk)
+
+    def save_model(self, request: HttpRequest, obj: Contact, form, change: bool) -> None:
+        previous_photo = form.initial.get("photo") if change else None
+        super().save_model(request, obj, form, change)
+        if previous_photo and "photo" in form.changed_data and previous_photo.name != obj.photo.name:
+            stored_files_delete_on_commit(files=[previous_photo])
+
+    def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
+        if formset.model is not Document:
+            return super().save_formset(request, form, formset, change)
+        documents = formset.save(commit=False)
+        for document in formset.deleted_objects:
+            stored_files_delete_on_commit(files=[document.file])
+            document.delete()
+        for document in documents:
+            if document.pk is None:
+                document.uploaded_by = request.user
+            document.save()
+        formset.save_m2m()
+
+    def delete_model(self, request: HttpRequest, obj: Contact) -> None:
+        self._delete_files_of(Contact.objects.filter(pk=obj.pk))
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Contact]) -> None:
+        self._delete_files_of(queryset)
+        super().delete_queryset(request, queryset)
+
+    @staticmethod
+    def _delete_files_of(contacts: QuerySet[Contact]) -> None:
+        files = [c.photo for c in contacts.only("id", "photo")]
+        files += [d.file for d in Document.objects.filter(contact__in=contacts).only("id", "file")]
+        stored_files_delete_on_commit(files=files)
+
+
+@admin.register(Document)
+class DocumentAdmin(admin.ModelAdmin):
+    form = DocumentAdminForm
+    formfield_overrides = FILE_WIDGETS
+    list_display = ["id", "contact_link", "kind", "original_name", "size_display", "uploaded_at"]
+    list_filter = ["kind"]
+    raw_id_fields = ["contact"]
+    readonly_fields = [
+        "original_name",
+        "content_type",
+        "size_display",
+        "sha256",
+        "uploaded_at",
+        "uploaded_by",
+    ]
+    search_fields = ["=contact__id", "original_name"]
+    list_per_page = 50
+
+    def get_fields(self, request: HttpRequest, obj: Document | None = None) -> list[str]:
+        fields = ["contact", "kind", "file"]
+        return fields if obj is None else [*fields, *self.readonly_fields]
+
+    @admin.display(description=_("contact"), ordering="contact_id")
+    def contact_link(self, obj: Document):
+        return format_html(
+            "{} {}", _("Contact #%(id)s") % {"id": obj.contact_id}, _record_link(obj.contact_id)
+        )
+
+    @admin.display(description=_("size"), ordering="size")
+    def size_display(self, obj: Document) -> str:
+        return filesizeformat(obj.size)
+
+    def save_model(self, request: HttpRequest, obj: Document, form, change: bool) -> None:
+        if obj.pk is None:
+            obj.uploaded_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def delete_model(self, request: HttpRequest, obj: Document) -> None:
+        stored_files_delete_on_commit(files=[obj.file])
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
+        stored_files_delete_on_commit(files=[d.file for d in queryset.only("id", "file")])
+        super().delete_queryset(request, queryset)

@@ -1,0 +1,111 @@
+"""The contact's record ("fiche du contact") and the permission-checked downloads of its files."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib import admin
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_safe
+
+from .downloads import stored_file_response
+from .models import Contact, _safe_extension
+from .permissions import can_view_contact_record
+from .selectors import contact_documents, contact_for_record, document_for_download
+
+# The record's sections and the fields they show, in this order. A concrete field missing here is
+# shown under "Other", so a new field of Contact appears on the record without a template change.
+RECORD_SECTIONS = [
+    (_("Identity"), ["civility", "last_name", "first_name", "birth_date"]),
+    (_("Contact details"), ["email", "phone", "mobile"]),
+    (_("Address"), ["street", "postal_code", "city", "country"]),
+    (_("Work"), ["company", "job_title", "notes"]),
+    (_("Record"), ["id", "created_at", "updated_at", "anonymised_at"]),
+]
+NOT_ON_RECORD = {"photo", "storage_key"}
+
+
+def record_permission_required(view):
+    """Anonymous users go to the login page; others need the right to view contacts (else 403)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not can_view_contact_record(request.user):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _field_row(contact: Contact, name: str) -> dict:
+    field = Contact._meta.get_field(name)
+    value = getattr(contact, f"get_{name}_display")() if field.choices else getattr(contact, name)
+    return {"name": name, "label": field.verbose_name, "value": value, "multiline": name == "notes"}
+
+
+def record_sections(contact: Contact) -> list[dict]:
+    listed = {name for _title, names in RECORD_SECTIONS for name in names}
+    sections = [
+        {"title": title, "rows": [_field_row(contact, name) for name in names]}
+        for title, names in RECORD_SECTIONS
+    ]
+    others = [f.name for f in Contact._meta.concrete_fields if f.name not in listed | NOT_ON_RECORD]
+    if others:
+        sections.append({"title": _("Other"), "rows": [_field_row(contact, name) for name in others]})
+    return sections
+
+
+@require_safe
+@record_permission_required
+def contact_record(request: HttpRequest, contact_id: int) -> HttpResponse:
+    contact = get_object_or_404(contact_for_record(contact_id=contact_id))
+    documents = list(contact_documents(contact_id=contact.pk))
+    user = request.user
+    context = {
+        **admin.site.each_context(request),
+        "title": _("Contact's record"),
+        "subtitle": None,
+        "contact": contact,
+        "sections": record_sections(contact),
+        "documents": documents,
+        "opts": Contact._meta,
+        "can_change": user.has_perm("contacts.change_contact"),
+        "change_url": reverse("admin:contacts_contact_change", args=[contact.pk]),
+    }
+    return render(request, "contacts/contact_record.html", context)
+
+
+@require_safe
+@record_permission_required
+def document_download(request: HttpRequest, document_id: int) -> HttpResponse:
+    document = get_object_or_404(document_for_download(document_id=document_id))
+    if not document.file:
+        raise Http404
+    filename = document.original_name or f"document-{document.pk}{_safe_extension(document.file.name)}"
+    return stored_file_response(
+        storage=document.file.storage,
+        name=document.file.name,
+        filename=filename,
+        content_type=document.content_type,
+    )
+
+
+@require_safe
+@record_permission_required
+def photo_download(request: HttpRequest, contact_id: int) -> HttpResponse:
+    contact = get_object_or_404(Contact.objects.only("id", "photo"), pk=contact_id)
+    if not contact.photo:
+        raise Http404
+    return stored_file_response(
+        storage=contact.photo.storage,
+        name=contact.photo.name,
+        # Also the record's <img>: browsers ignore "attachment" for images embedded in a page.
+        filename=f"photo-{contact.pk}{_safe_extension(contact.photo.name)}",
+    )

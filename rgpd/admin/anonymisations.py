@@ -1,0 +1,102 @@
+"""Anonymisation in the admin: the requests' pages, the RGPD page's detective icon and bulk action."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
+
+from ..models import RGPD_PERMISSION, AnonymisationRequest
+from ..selectors import annotate_anonymisation_eligibility
+from ..services.anonymisation import ANONYMISED_AT_FIELD, reason_message, refusal_reason
+from ..views import anonymisation as views
+
+DETECTIVE_ICON = "rgpd/icons/detective.svg"
+ROW_ACTION_LABEL = _("Anonymise the data")
+IN_PROGRESS_REASON = _("Anonymisation in progress: the stored files are being deleted.")
+
+
+@admin.register(AnonymisationRequest)
+class AnonymisationRequestAdmin(admin.ModelAdmin):
+    """Read-only list of anonymisation requests; a request's page is its result page."""
+
+    list_display = [
+        "__str__",
+        "created_at",
+        "requested_by",
+        "source",
+        "status",
+        "subject_count",
+        "anonymised_count",
+        "skipped_count",
+    ]
+    list_filter = ["status", "source"]
+    list_select_related = ["requested_by"]
+    date_hierarchy = "created_at"
+
+    def has_rgpd_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.is_active and request.user.has_perm(RGPD_PERMISSION)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self.has_rgpd_permission(request)
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return self.has_rgpd_permission(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def get_urls(self):
+        urls = [
+            path(
+                "contact/<int:contact_id>/",
+                self.admin_site.admin_view(self.contact_confirmation_view),
+                name="rgpd_anonymise_contact",
+            ),
+        ]
+        return urls + super().get_urls()
+
+    def contact_confirmation_view(self, request: HttpRequest, contact_id: int):
+        return views.contact_confirmation_view(request, self, contact_id)
+
+    def change_view(self, request: HttpRequest, object_id, form_url="", extra_context=None):
+        return views.request_result_view(request, self, object_id)
+
+
+# --- The RGPD page (rgpd/admin/rgpd_page.py) --------------------------------------------------------
+
+
+def annotate_for_anonymisation(queryset: QuerySet) -> QuerySet:
+    """What the detective icon needs, in the list's own query (no query per row)."""
+    return annotate_anonymisation_eligibility(queryset)
+
+
+def anonymise_row_action(obj):
+    """The detective icon of a row: a link when the contact can be anonymised, else why not."""
+    from .rgpd_page import RowAction
+
+    url = reverse("admin:rgpd_anonymise_contact", args=[obj.pk])
+    if not hasattr(obj, "has_export_in_progress"):  # not annotated: read the one contact
+        obj = annotate_for_anonymisation(type(obj).objects.filter(pk=obj.pk)).get()
+    reason = refusal_reason(obj)
+    if reason is None:
+        return RowAction(url=url, label=ROW_ACTION_LABEL, icon=DETECTIVE_ICON)
+    if getattr(obj, ANONYMISED_AT_FIELD) is not None and obj.anonymisation_in_progress:
+        message = IN_PROGRESS_REASON
+    else:
+        message = reason_message(reason)
+    return RowAction(url=url, label=ROW_ACTION_LABEL, icon=DETECTIVE_ICON, enabled=False, reason=message)
+
+
+@admin.action(permissions=["rgpd"], description=_("Make the data anonymous >>"))
+def anonymise_selected(modeladmin, request: HttpRequest, queryset: QuerySet):
+    """Bulk "Rendre anonyme les données >>": an intermediate confirmation page, then the service."""
+    return views.bulk_confirmation(modeladmin, request, queryset)

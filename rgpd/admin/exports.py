@@ -1,0 +1,254 @@
+"""Export in the admin: the history of export requests, a request's page, and the RGPD page's
+entry points (the box icon's confirmation page and the bulk action).
+
+Everything here is a thin caller of ``rgpd.services.exports``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from contacts.models import Contact
+
+from ..models import RGPD_PERMISSION, ExportPart, ExportRequest, RgpdContact
+from ..selectors import export_request_progress, export_requests_with_progress
+from ..services.exports import export_request_create
+from ..views.exports import download_part
+
+BOX_ICON = "rgpd/icons/box.svg"
+EXPORT_LABEL = _("Export the data")
+
+
+def _has_right(request: HttpRequest) -> bool:
+    return request.user.is_active and request.user.has_perm(RGPD_PERMISSION)
+
+
+def export_request_url(export_request: ExportRequest) -> str:
+    return reverse("admin:rgpd_exportrequest_change", args=[export_request.pk])
+
+
+def part_download_url(part: ExportPart) -> str:
+    return reverse("admin:rgpd_exportrequest_download", args=[part.request_id, part.number])
+
+
+def _downloadable(part: ExportPart, now) -> bool:
+    return part.status == ExportPart.Status.READY and part.expires_at is not None and part.expires_at > now
+
+
+# --- The RGPD page's entry points (used by rgpd/admin/rgpd_page.py) -----------------------------------
+def export_row_action(obj):
+    """The box icon of a row: the export confirmation page of that one contact."""
+    from .rgpd_page import RowAction
+
+    return RowAction(
+        url=reverse("admin:rgpd_export_contact", args=[obj.pk]), label=EXPORT_LABEL, icon=BOX_ICON
+    )
+
+
+def _confirmation(
+    request: HttpRequest, model_admin, *, count: int, hidden: list[tuple[str, str]]
+) -> TemplateResponse:
+    opts = RgpdContact._meta
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": EXPORT_LABEL,
+        "subtitle": None,
+        "opts": opts,
+        "count": count,
+        "retention_days": settings.RGPD_ARCHIVE_RETENTION_DAYS,
+        "hidden_fields": hidden,
+        "form_url": request.get_full_path(),
+        "changelist_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
+    }
+    request.current_app = model_admin.admin_site.name
+    return TemplateResponse(request, "rgpd/export_confirm.html", context)
+
+
+def _start_export(request: HttpRequest, model_admin, **selection) -> HttpResponse | None:
+    try:
+        export_request = export_request_create(actor=request.user, language=get_language(), **selection)
+    except ValidationError as exc:
+        model_admin.message_user(request, " ".join(exc.messages), messages.ERROR)
+        return None
+    model_admin.message_user(
+        request,
+        _("The export has started. An email will be sent to you once the archive has been generated."),
+        messages.SUCCESS,
+    )
+    return HttpResponseRedirect(export_request_url(export_request))
+
+
+def contact_export_view(request: HttpRequest, model_admin, contact_id: int) -> HttpResponse:
+    """The box icon of one row: GET shows the confirmation (and changes nothing), POST starts the export."""
+    if not _has_right(request):
+        raise PermissionDenied
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponse(status=405, headers={"Allow": "GET, HEAD, POST"})
+    if not Contact.objects.filter(pk=contact_id).exists():
+        raise Http404(_("No contact has this id."))
+    if request.method == "POST":
+        response = _start_export(request, model_admin, contact_ids=[contact_id])
+        if response is not None:
+            return response
+    return _confirmation(request, model_admin, count=1, hidden=[])
+
+
+@admin.action(permissions=["rgpd"], description=_("Export the data >>"))
+def export_selected(modeladmin, request: HttpRequest, queryset: QuerySet):
+    """Bulk "Exporter les données >>": a confirmation page, then one export of the whole selection.
+
+    With "select all N matching", the confirmation carries ``select_across=1`` and posts back to the
+    changelist's own URL (its search and filters), so Django hands this action the full filtered
+    queryset again: never one field per id.
+    """
+    if not _has_right(request):
+        raise PermissionDenied
+    if request.POST.get("post") == "yes":
+        return _start_export(request, modeladmin, queryset=queryset)
+    select_across = request.POST.get("select_across") == "1"
+    selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+    hidden = [("action", "export_selected"), ("post", "yes")]
+    if select_across:
+        # Django takes the confirmation branch only with a selected value; select_across makes it moot.
+        hidden += [("select_across", "1"), (helpers.ACTION_CHECKBOX_NAME, selected[0] if selected else "0")]
+    else:
+        hidden += [("select_across", "0")] + [(helpers.ACTION_CHECKBOX_NAME, pk) for pk in selected]
+    return _confirmation(request, modeladmin, count=queryset.count(), hidden=hidden)
+
+
+# --- Export history and a request's page ------------------------------------------------------------
+@admin.register(ExportRequest)
+class ExportRequestAdmin(admin.ModelAdmin):
+    """Read-only history of export requests; RGPD users see all of them."""
+
+    list_display = [
+        "__str__",
+        "status_column",
+        "progress_column",
+        "requested_by",
+        "created_at",
+        "subject_count",
+        "part_count",
+        "expiry_column",
+        "downloads_column",
+    ]
+    list_select_related = ["requested_by"]
+    list_filter = ["created_at"]
+    date_hierarchy = "created_at"
+    search_fields = ["=id"]
+    list_per_page = 50
+
+    def has_rgpd_permission(self, request: HttpRequest, obj=None) -> bool:
+        return _has_right(request)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return _has_right(request)
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return _has_right(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ExportRequest]:
+        return export_requests_with_progress(super().get_queryset(request)).prefetch_related("parts")
+
+    def get_urls(self):
+        return [
+            path(
+                "contact/<int:contact_id>/export/",
+                self.admin_site.admin_view(self.contact_export_view),
+                name="rgpd_export_contact",
+            ),
+            path(
+                "<int:request_id>/parts/<int:number>/download/",
+                self.admin_site.admin_view(self.download_view),
+                name="rgpd_exportrequest_download",
+            ),
+            *super().get_urls(),
+        ]
+
+    def contact_export_view(self, request: HttpRequest, contact_id: int) -> HttpResponse:
+        return contact_export_view(request, self, contact_id)
+
+    def download_view(self, request: HttpRequest, request_id: int, number: int) -> HttpResponse:
+        return download_part(request, request_id=request_id, number=number, channel="admin")
+
+    # --- Columns ---
+    @admin.display(description=_("status"))
+    def status_column(self, obj: ExportRequest) -> str:
+        return export_request_progress(obj).status_label
+
+    @admin.display(description=_("progress"))
+    def progress_column(self, obj: ExportRequest) -> str:
+        progress = export_request_progress(obj)
+        return format_html(
+            '<progress value="{}" max="{}"></progress> {}',
+            progress.done,
+            progress.total,
+            _("%(done)s / %(total)s parts") % {"done": progress.done, "total": progress.total},
+        )
+
+    @admin.display(description=_("expires at"))
+    def expiry_column(self, obj: ExportRequest) -> str:
+        expires_at = export_request_progress(obj).expires_at
+        return date_format(expires_at, "DATETIME_FORMAT") if expires_at else "—"
+
+    @admin.display(description=_("download"))
+    def downloads_column(self, obj: ExportRequest) -> str:
+        now = timezone.now()
+        ready = [part for part in obj.parts.all() if _downloadable(part, now)]
+        if not ready:
+            return "—"
+        return format_html_join(
+            " ",
+            '<a href="{}" download>{}</a>',
+            ((part_download_url(part), _("part %(n)s") % {"n": part.number}) for part in ready),
+        )
+
+    # --- A request's page: read-only, refreshes itself until done ---
+    def change_view(self, request: HttpRequest, object_id, form_url="", extra_context=None):
+        if not _has_right(request):
+            raise PermissionDenied
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404(_("No export request has this id."))
+        progress = export_request_progress(obj)
+        now = timezone.now()
+        parts = [
+            {"part": part, "download_url": part_download_url(part) if _downloadable(part, now) else ""}
+            for part in obj.parts.all()
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": str(obj),
+            "subtitle": None,
+            "opts": self.opts,
+            "original": obj,
+            "export_request": obj,
+            "progress": progress,
+            "parts": parts,
+            "refresh_seconds": 3 if not progress.is_done else None,
+            "missing_files": sum(part.missing_file_count for part in obj.parts.all()),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "rgpd/export_request.html", context)

@@ -1,0 +1,117 @@
+"""REST API of anonymisation: ``POST /api/rgpd/anonymisations/`` and the request's result.
+
+``{"contacts": [ids], "confirm": true}`` anonymises through the same service as the back office and
+answers the result per contact: ``anonymised``, or ``skipped`` with a reason code and a message. A
+small request is answered when done (201); a larger one runs in the background (202) and its
+``url`` gives the results as they come. Without ``"confirm": true`` the answer is 400 and nothing changes.
+"""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers, status
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from contacts.models import Contact
+
+from ..models import RGPD_PERMISSION, AnonymisationRequest, AnonymisationSubject
+from ..selectors import annotate_anonymisation_in_progress
+from ..services.anonymisation import anonymisation_request_create, reason_message
+
+MAX_CONTACTS = 100_000
+
+
+class HasRgpdPermission(BasePermission):
+    """The right "RGPD Contacts Clients" (through a group)."""
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_active and user.has_perm(RGPD_PERMISSION))
+
+
+class AnonymisationCreateSerializer(serializers.Serializer):
+    contacts = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), allow_empty=False, max_length=MAX_CONTACTS
+    )
+    confirm = serializers.BooleanField(
+        error_messages={"required": _('Send "confirm": true to anonymise: nothing was changed.')}
+    )
+
+    def validate_confirm(self, value: bool) -> bool:
+        # Only the JSON literal true confirms: not "yes", 1 or "true".
+        if value is not True or self.initial_data.get("confirm") is not True:
+            raise serializers.ValidationError(_('Send "confirm": true to anonymise: nothing was changed.'))
+        return value
+
+
+def anonymisation_representation(anonymisation: AnonymisationRequest, request: Request) -> dict:
+    subjects = list(
+        AnonymisationSubject.objects.filter(request=anonymisation)
+        .order_by("pk")
+        .values_list("requested_id", "contact_id", "result", "reason")
+    )
+    anonymised_ids = [contact_id for _id, contact_id, result, _r in subjects if result == "anonymised"]
+    in_progress = set(
+        annotate_anonymisation_in_progress(Contact.objects.filter(pk__in=anonymised_ids))
+        .filter(anonymisation_in_progress=True)
+        .values_list("pk", flat=True)
+    )
+    results = []
+    for requested_id, contact_id, result, reason in subjects:
+        item = {"contact": requested_id, "result": result}
+        if result == AnonymisationSubject.Result.SKIPPED:
+            item.update(reason=reason, message=reason_message(reason))
+        elif result == AnonymisationSubject.Result.ANONYMISED:
+            item["files_deleted"] = contact_id not in in_progress
+        results.append(item)
+    return {
+        "id": anonymisation.pk,
+        "status": anonymisation.status,
+        "created_at": anonymisation.created_at,
+        "url": request.build_absolute_uri(reverse("rgpd_api:anonymisation-detail", args=[anonymisation.pk])),
+        "result_page": request.build_absolute_uri(
+            reverse("admin:rgpd_anonymisationrequest_change", args=[anonymisation.pk])
+        ),
+        "counts": {
+            "contacts": anonymisation.subject_count,
+            "processed": anonymisation.processed_count,
+            "anonymised": anonymisation.anonymised_count,
+            "skipped": anonymisation.skipped_count,
+        },
+        "results": results,
+    }
+
+
+class AnonymisationListView(APIView):
+    permission_classes = [IsAuthenticated, HasRgpdPermission]
+
+    def post(self, request: Request) -> Response:
+        serializer = AnonymisationCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        anonymisation = anonymisation_request_create(
+            contact_ids=serializer.validated_data["contacts"],
+            actor=request.user,
+            confirmed=serializer.validated_data["confirm"],
+            source=AnonymisationRequest.Source.API,
+        )
+        data = anonymisation_representation(anonymisation, request)
+        done = anonymisation.status == AnonymisationRequest.Status.DONE
+        return Response(
+            data,
+            status=status.HTTP_201_CREATED if done else status.HTTP_202_ACCEPTED,
+            headers={"Location": data["url"]},
+        )
+
+
+class AnonymisationDetailView(APIView):
+    permission_classes = [IsAuthenticated, HasRgpdPermission]
+
+    def get(self, request: Request, pk: int) -> Response:
+        anonymisation = AnonymisationRequest.objects.filter(pk=pk).first()
+        if anonymisation is None:
+            return Response({"detail": _("Not found.")}, status=status.HTTP_404_NOT_FOUND)
+        return Response(anonymisation_representation(anonymisation, request))

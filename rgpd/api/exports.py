@@ -1,0 +1,166 @@
+"""REST API of exports: ``/api/rgpd/exports/`` (thin callers of ``rgpd.services.exports``).
+
+Session or token authentication (``Authorization: Token …``); the same right as the RGPD page.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers, status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ..models import RGPD_PERMISSION, ExportPart, ExportRequest
+from ..selectors import export_request_progress, export_requests_visible_to, export_requests_with_progress
+from ..services.exports import UnknownContactsError, export_request_create
+from ..views.exports import download_part
+
+
+class HasRgpdRight(BasePermission):
+    """The right "RGPD Contacts Clients" (held through a security group)."""
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_active and user.has_perm(RGPD_PERMISSION))
+
+
+class ExportPartSerializer(serializers.ModelSerializer):
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ExportPart
+        fields = [
+            "number",
+            "status",
+            "has_warnings",
+            "missing_file_count",
+            "subject_count",
+            "size",
+            "sha256",
+            "error",
+            "ready_at",
+            "expires_at",
+            "download_url",
+        ]
+
+    def get_download_url(self, part: ExportPart) -> str | None:
+        if part.status != ExportPart.Status.READY:
+            return None
+        path = reverse("rgpd_api:export-part-download", args=[part.request_id, part.number])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+
+class ExportRequestSerializer(serializers.ModelSerializer):
+    status = serializers.SerializerMethodField()
+    progress = serializers.SerializerMethodField()
+    expires_at = serializers.SerializerMethodField()
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    parts = ExportPartSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ExportRequest
+        fields = [
+            "id",
+            "status",
+            "progress",
+            "requested_by",
+            "created_at",
+            "language",
+            "subject_count",
+            "part_count",
+            "expires_at",
+            "notified_at",
+            "parts",
+        ]
+
+    def get_status(self, obj: ExportRequest) -> str:
+        return export_request_progress(obj).status
+
+    def get_progress(self, obj: ExportRequest) -> dict:
+        progress = export_request_progress(obj)
+        return {"percent": progress.percent, "parts_done": progress.done, "parts_total": progress.total}
+
+    def get_expires_at(self, obj: ExportRequest):
+        expires_at = export_request_progress(obj).expires_at
+        return serializers.DateTimeField().to_representation(expires_at) if expires_at else None
+
+
+class ExportCreateSerializer(serializers.Serializer):
+    contacts = serializers.ListField(child=serializers.IntegerField(min_value=1), allow_empty=False)
+
+
+class ExportRequestPagination(LimitOffsetPagination):
+    default_limit = 50
+    max_limit = 500
+
+
+def _requests(request: Request):
+    return (
+        export_requests_with_progress(export_requests_visible_to(request.user))
+        .select_related("requested_by")
+        .prefetch_related("parts")
+    )
+
+
+class ExportRequestListCreate(APIView):
+    """GET: the export requests visible to the caller. POST ``{"contacts": [ids]}``: start an export (202)."""
+
+    permission_classes = [IsAuthenticated, HasRgpdRight]
+    pagination_class = ExportRequestPagination
+
+    def get(self, request: Request) -> Response:
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(_requests(request), request, view=self)
+        return paginator.get_paginated_response(
+            ExportRequestSerializer(page, many=True, context={"request": request}).data
+        )
+
+    def post(self, request: Request) -> Response:
+        payload = ExportCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            export_request = export_request_create(
+                contact_ids=payload.validated_data["contacts"], actor=request.user, language=get_language()
+            )
+        except UnknownContactsError as exc:
+            return Response(
+                {
+                    "contacts": [
+                        str(_("Unknown contact ids: %(ids)s.") % {"ids": ", ".join(map(str, exc.ids))})
+                    ],
+                    "unknown_ids": exc.ids,
+                },
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        except DjangoValidationError as exc:
+            return Response({"contacts": exc.messages}, status=status.HTTP_400_BAD_REQUEST)
+        data = ExportRequestSerializer(
+            _requests(request).get(pk=export_request.pk), context={"request": request}
+        ).data
+        location = reverse("rgpd_api:export-detail", args=[export_request.pk])
+        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
+
+
+class ExportRequestDetail(APIView):
+    permission_classes = [IsAuthenticated, HasRgpdRight]
+
+    def get(self, request: Request, pk: int) -> Response:
+        export_request = get_object_or_404(_requests(request), pk=pk)
+        return Response(ExportRequestSerializer(export_request, context={"request": request}).data)
+
+
+class ExportPartDownload(APIView):
+    """302 to a presigned URL (S3) or the streamed archive; 410 once expired; audited."""
+
+    permission_classes = [IsAuthenticated, HasRgpdRight]
+
+    def get(self, request: Request, pk: int, number: int):
+        return download_part(request, request_id=pk, number=number, channel="api")

@@ -1,0 +1,871 @@
+"""Anonymisation ("Anonymiser les données"): the one service behind the row icon, the bulk action and the API.
+
+What happens to a person is read from the registry (``rgpd/registry.py``), never from field names here:
+each personal field of the subject model gets its anonymised value, related rows declared
+``delete_rows`` are deleted, every file field declared ``DELETE_FILE`` has its stored object queued for
+deletion. Rules:
+
+- A contact is anonymised only with a ready, unexpired archive, no export of it pending or running,
+  and only once (a second time is a no-op). Refusals carry a reason code (``Reason``).
+- Each contact is all-or-nothing in its own transaction, with its row locked (``SELECT ... FOR
+  UPDATE``): an export part reading the contact under the same lock sees either every old value or
+  every new one, never a mix.
+- The admin history of the contact and of its related rows is rewritten (``object_repr``,
+  ``change_message``), then a check re-reads the rows and the history and searches the former values
+  (held in memory during the run only). The audit row records that the check passed, with ids and
+  counts only.
+- Stored objects are deleted after the commit (a database rollback must never leave rows pointing at
+  deleted files): keys wait in ``PendingStorageDeletion`` until S3 DeleteObjects (batches of at most
+  1000 keys) or ``storage.delete`` removed them and a HEAD confirmed it; the periodic task
+  ``rgpd.finish_pending_deletions`` retries. Until then the contact is "anonymisation en cours".
+- Small requests (``RGPD_ANONYMISATION_INLINE_MAX`` contacts) are processed at once, larger ones by a
+  Celery task in chunks of ``RGPD_ANONYMISATION_CHUNK_SIZE``; object deletions always run in a worker.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from functools import partial
+
+from botocore.exceptions import BotoCoreError, ClientError
+from django.apps import apps
+from django.conf import settings
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ImproperlyConfigured
+from django.core.files.storage import DefaultStorage, default_storage, storages
+from django.db import models, transaction
+from django.db.models import F, Q, QuerySet
+from django.dispatch import Signal
+from django.utils import timezone
+from django.utils.functional import LazyObject
+from django.utils.translation import gettext_lazy as _
+
+from ..models import AnonymisationRequest, AnonymisationSubject, AuditEvent, PendingStorageDeletion
+from ..registry import MASK, ModelSpec, Treatment, registry
+from ..selectors import annotate_anonymisation_eligibility
+from .audit import audit_record
+
+logger = logging.getLogger(__name__)
+
+# The subject model's marker of an anonymised person (part of the registry's contract with the subject).
+ANONYMISED_AT_FIELD = "anonymised_at"
+S3_DELETE_BATCH = 1000  # the most keys one DeleteObjects call accepts
+PREVIEW_LIMIT = 10
+STALE_REQUEST_AFTER = timedelta(minutes=10)
+
+# Sent inside the anonymisation's transaction, after the rows changed: a receiver that keeps copies of
+# a subject's data elsewhere (a cache, a search index) forgets them here. Arguments: sender (the
+# subject model), instance_id.
+subject_anonymised = Signal()
+
+
+def inline_max() -> int:
+    return getattr(settings, "RGPD_ANONYMISATION_INLINE_MAX", 10)
+
+
+def chunk_size() -> int:
+    return getattr(settings, "RGPD_ANONYMISATION_CHUNK_SIZE", 100)
+
+
+class Reason(StrEnum):
+    """Why a contact was not anonymised (stored on the request's result rows and in the audit log)."""
+
+    NOT_FOUND = "not_found"
+    ALREADY_ANONYMISED = "already_anonymised"
+    EXPORT_IN_PROGRESS = "export_in_progress"
+    ARCHIVE_EXPIRED = "archive_expired"
+    NOT_EXPORTED = "not_exported"
+    VERIFICATION_FAILED = "verification_failed"
+    ERROR = "error"
+
+
+REASON_MESSAGES = {
+    Reason.NOT_FOUND: _("No contact has this id."),
+    Reason.ALREADY_ANONYMISED: _("This contact has already been anonymised."),
+    Reason.EXPORT_IN_PROGRESS: _(
+        "An export of this contact is still being generated: wait until its archive is ready."
+    ),
+    Reason.ARCHIVE_EXPIRED: _("The archive of this contact has expired: export the data again first."),
+    Reason.NOT_EXPORTED: _("No archive has been generated for this contact: export the data first."),
+    Reason.VERIFICATION_FAILED: _(
+        "The check after anonymisation found a former value: nothing was changed for this contact."
+    ),
+    Reason.ERROR: _("An unexpected error occurred: nothing was changed for this contact."),
+}
+
+
+def reason_message(reason: str) -> str:
+    try:
+        return str(REASON_MESSAGES[Reason(reason)])
+    except ValueError:
+        return reason
+
+
+class AnonymisationNotConfirmed(Exception):
+    """The caller did not confirm (checkbox / ``"confirm": true``): nothing is done."""
+
+
+class AnonymisationRefused(Exception):
+    def __init__(self, reason: Reason):
+        super().__init__(reason.value)
+        self.reason = reason
+
+
+# --- Eligibility --------------------------------------------------------------------------------
+
+
+def _reason(*, anonymised: bool, export_in_progress: bool, ready: bool, expired: bool) -> Reason | None:
+    if anonymised:
+        return Reason.ALREADY_ANONYMISED
+    if export_in_progress:
+        return Reason.EXPORT_IN_PROGRESS
+    if ready:
+        return None
+    return Reason.ARCHIVE_EXPIRED if expired else Reason.NOT_EXPORTED
+
+
+def refusal_reason(contact: models.Model) -> Reason | None:
+    """Why ``contact`` (annotated by ``annotate_anonymisation_eligibility``) cannot be anonymised, if so."""
+    return _reason(
+        anonymised=getattr(contact, ANONYMISED_AT_FIELD) is not None,
+        export_in_progress=contact.has_export_in_progress,
+        ready=contact.has_ready_archive,
+        expired=contact.has_expired_archive,
+    )
+
+
+def _reasons_for(queryset: QuerySet) -> list[tuple[int, Reason | None]]:
+    """(id, reason) of every contact of ``queryset``, in its order, in one query."""
+    rows = annotate_anonymisation_eligibility(queryset).values_list(
+        "pk", ANONYMISED_AT_FIELD, "has_export_in_progress", "has_ready_archive", "has_expired_archive"
+    )
+    return [
+        (pk, _reason(anonymised=at is not None, export_in_progress=building, ready=ready, expired=expired))
+        for pk, at, building, ready, expired in rows.iterator(chunk_size=2000)
+    ]
+
+
+# --- Former values, held in memory during one contact's run only ------------------------------------
+
+
+@dataclass
+class FormerValues:
+    """The values a contact had before anonymisation; never stored, never logged."""
+
+    texts: set[str] = field(default_factory=set)
+
+    def add(self, value) -> None:
+        if value is None or isinstance(value, bool | models.Model):
+            return
+        if isinstance(value, datetime | date):
+            text = value.isoformat()
+        elif isinstance(value, str | int | float):
+            text = str(value)
+        else:
+            return
+        text = text.strip()
+        # Two characters at least (a surname like "Li"); nothing the anonymised values themselves contain.
+        if len(text) >= 2 and text.casefold() not in MASK:
+            self.texts.add(text.casefold())
+
+    def found_in(self, text: str | None) -> bool:
+        if not text:
+            return False
+        folded = str(text).casefold()
+        return any(value in folded for value in self.texts)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+def _scrub(value, former: FormerValues):
+    """``value`` (parsed JSON) with every string holding a former value masked; keys are Django's own."""
+    if isinstance(value, str):
+        return MASK if former.found_in(value) else value
+    if isinstance(value, list):
+        return [_scrub(item, former) for item in value]
+    if isinstance(value, dict):
+        return {key: _scrub(item, former) for key, item in value.items()}
+    return value
+
+
+def _message_holds(message: str, former: FormerValues) -> bool:
+    """Whether an admin change message (JSON since Django 2.0, free text before) holds a former value."""
+    try:
+        data = json.loads(message or "[]")
+    except ValueError:
+        return former.found_in(message)
+    return _scrub(data, former) != data
+
+
+def _scrub_change_message(message: str, former: FormerValues) -> str:
+    """Mask every value of an admin change message that holds a former value, keeping its structure."""
+    if not _message_holds(message, former):
+        return message
+    try:
+        return json.dumps(_scrub(json.loads(message), former))
+    except ValueError:
+        return ""  # a free-text message: nothing in it can be kept safely
+
+
+# --- Storage ------------------------------------------------------------------------------------
+
+
+def _storage_alias(storage) -> str:
+    if isinstance(storage, DefaultStorage) or storage is default_storage:
+        return "default"
+    target = storage._wrapped if isinstance(storage, LazyObject) else storage
+    for alias in settings.STORAGES:
+        if storages[alias] is target:
+            return alias
+    raise ImproperlyConfigured("A personal file field must use a storage declared in settings.STORAGES.")
+
+
+def _s3_client_and_keys(storage, names: Sequence[str]):
+    """The boto3 client, bucket and full object keys of ``names`` when ``storage`` is S3, else None."""
+    if not (hasattr(storage, "bucket_name") and hasattr(storage, "connection")):
+        return None
+    from storages.utils import clean_name, safe_join
+
+    location = getattr(storage, "location", "") or ""
+    keys = {safe_join(location, clean_name(name)) if location else clean_name(name): name for name in names}
+    return storage.connection.meta.client, storage.bucket_name, keys
+
+
+def _delete_stored_objects(storage, names: Sequence[str]) -> dict[str, str]:
+    """Delete ``names`` from ``storage`` and check they are gone; return {name: error code} of failures."""
+    errors: dict[str, str] = {}
+    s3 = _s3_client_and_keys(storage, names)
+    if s3 is not None:
+        client, bucket, keys = s3
+        full_keys = list(keys)
+        for start in range(0, len(full_keys), S3_DELETE_BATCH):
+            batch = full_keys[start : start + S3_DELETE_BATCH]
+            try:
+                response = client.delete_objects(
+                    Bucket=bucket, Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True}
+                )
+            except (BotoCoreError, ClientError) as exc:
+                errors.update({keys[key]: type(exc).__name__[:64] for key in batch})
+                continue
+            for error in response.get("Errors", []):
+                if error.get("Key") in keys:
+                    errors[keys[error["Key"]]] = str(error.get("Code", "error"))[:64]
+    else:
+        for name in names:
+            try:
+                storage.delete(name)
+            except Exception as exc:  # noqa: BLE001 - any storage failure is retried later
+                errors[name] = type(exc).__name__[:64]
+    # The storage part of the check: every key reported deleted must really be gone.
+    for name in names:
+        if name in errors:
+            continue
+        try:
+            if storage.exists(name):
+                errors[name] = "still_present"
+        except Exception as exc:  # noqa: BLE001
+            errors[name] = type(exc).__name__[:64]
+    return errors
+
+
+# --- One contact ----------------------------------------------------------------------------------
+
+
+@dataclass
+class ContactOutcome:
+    contact_id: int
+    audit_event_id: int
+    files: int
+
+
+def _content_types_of(model: type[models.Model]) -> list[ContentType]:
+    """The content types under which the admin logs ``model`` (itself and its proxies)."""
+    family = [m for m in apps.get_models() if m._meta.concrete_model is model._meta.concrete_model]
+    return list(ContentType.objects.get_for_models(*family, for_concrete_models=False).values())
+
+
+def _safe_repr(instance: models.Model, spec: ModelSpec) -> str:
+    try:
+        text = str(instance)
+    except Exception:  # noqa: BLE001 - a __str__ needing deleted rows
+        text = ""
+    return text or f"{instance._meta.verbose_name} #{instance.pk}"
+
+
+def _apply_treatments(
+    instance: models.Model, spec: ModelSpec, former: FormerValues, files: list
+) -> list[str]:
+    """Set every personal field of ``instance`` to its anonymised value (in memory); return their names."""
+    changed = []
+    for name, treatment in spec.personal.items():
+        if treatment == Treatment.KEEP:
+            continue
+        model_field = instance._meta.get_field(name)
+        value = getattr(instance, name)
+        if treatment == Treatment.DELETE_FILE:
+            if value:
+                files.append((_storage_alias(model_field.storage), value.name))
+            new_value = ""
+        else:
+            former.add(value)
+            new_value = spec.anonymised_value(name)
+        setattr(instance, name, new_value)
+        changed.append(name)
+    return changed
+
+
+def _text_columns(instance: models.Model, spec: ModelSpec) -> list[str]:
+    """Text values of a row that must not hold a former value (KEEP fields keep theirs on purpose)."""
+    kept = {name for name, treatment in spec.personal.items() if treatment == Treatment.KEEP}
+    return [
+        str(getattr(instance, f.attname) or "")
+        for f in instance._meta.concrete_fields
+        if isinstance(f, models.CharField | models.TextField) and f.name not in kept
+    ]
+
+
+def _check_database(
+    *,
+    subject,
+    spec: ModelSpec,
+    former: FormerValues,
+    related: list[tuple[ModelSpec, list[int]]],
+    log_filter: Q,
+) -> int:
+    """Re-read what was changed and search the former values; raise if one remains. Return rows checked."""
+    fresh = spec.model.objects.get(pk=subject.pk)
+    rows = [(fresh, spec)]
+    for rspec, _pks in related:
+        remaining = rspec.model.objects.filter(**{rspec.subject_field: subject.pk})
+        if rspec.delete_rows:
+            if remaining.exists():
+                raise AnonymisationRefused(Reason.VERIFICATION_FAILED)
+            continue
+        rows.extend((row, rspec) for row in remaining)
+    for row, row_spec in rows:
+        for name, treatment in row_spec.personal.items():
+            value = getattr(row, row_spec.model._meta.get_field(name).attname)
+            if treatment == Treatment.DELETE_FILE and value:
+                raise AnonymisationRefused(Reason.VERIFICATION_FAILED)
+            masked = treatment not in (Treatment.KEEP, Treatment.DELETE_FILE)
+            if masked and value != row_spec.anonymised_value(name):
+                raise AnonymisationRefused(Reason.VERIFICATION_FAILED)
+        if any(former.found_in(text) for text in _text_columns(row, row_spec)):
+            raise AnonymisationRefused(Reason.VERIFICATION_FAILED)
+    history = LogEntry.objects.filter(log_filter).values_list("object_repr", "change_message")
+    for object_repr, change_message in history:
+        if former.found_in(object_repr) or _message_holds(change_message, former):
+            raise AnonymisationRefused(Reason.VERIFICATION_FAILED)
+    return len(rows)
+
+
+@transaction.atomic
+def contact_anonymise(*, contact_id: int, actor, request_id: int | None = None) -> ContactOutcome:
+    """Anonymise one person, all or nothing; raise ``AnonymisationRefused`` (nothing changed) if not allowed.
+
+    The subject row is locked first, so an export part reading it under the same lock never sees a mix
+    of old and new values, and the eligibility is decided under that lock.
+    """
+    spec = registry.subject
+    model = spec.model
+    locked = model.objects.select_for_update(of=("self",)).filter(pk=contact_id)
+    subject = locked.first()
+    if subject is None:
+        raise AnonymisationRefused(Reason.NOT_FOUND)
+    eligibility = annotate_anonymisation_eligibility(model.objects.filter(pk=contact_id)).get()
+    reason = refusal_reason(eligibility)
+    if reason is not None:
+        raise AnonymisationRefused(reason)
+
+    now = timezone.now()
+    former = FormerValues()
+    files: list[tuple[str, str]] = []
+    reprs: dict[tuple[type[models.Model], int], str] = {}
+
+    changed = _apply_treatments(subject, spec, former, files)
+    setattr(subject, ANONYMISED_AT_FIELD, now)
+    auto_now = [f.name for f in model._meta.concrete_fields if getattr(f, "auto_now", False)]
+    subject.save(update_fields=[*changed, ANONYMISED_AT_FIELD, *auto_now])
+    reprs[(model, subject.pk)] = _safe_repr(subject, spec)
+
+    related: list[tuple[ModelSpec, list[int]]] = []  # (spec, pks): ModelSpec holds dicts, it is not hashable
+    rows_deleted = 0
+    for rspec in registry.related:
+        rows = list(rspec.model.objects.select_for_update().filter(**{rspec.subject_field: subject.pk}))
+        pks = [row.pk for row in rows]
+        related.append((rspec, pks))
+        for row in rows:
+            row_changed = _apply_treatments(row, rspec, former, files)
+            reprs[(rspec.model, row.pk)] = _safe_repr(row, rspec)
+            if not rspec.delete_rows and row_changed:
+                row.save(update_fields=row_changed)
+        if rspec.delete_rows and rows:
+            rows_deleted += rspec.model.objects.filter(pk__in=pks).delete()[0]
+
+    # The admin history of the person and of its related rows: their names and messages are rewritten.
+    log_filter = Q(content_type__in=_content_types_of(model), object_id=str(subject.pk))
+    for rspec, pks in related:
+        if pks:
+            log_filter |= Q(
+                content_type__in=_content_types_of(rspec.model), object_id__in=[str(pk) for pk in pks]
+            )
+    entries = list(
+        LogEntry.objects.select_for_update(of=("self",)).select_related("content_type").filter(log_filter)
+    )
+    for entry in entries:
+        concrete = entry.content_type.model_class()
+        concrete = concrete._meta.concrete_model if concrete else None
+        entry.object_repr = reprs.get((concrete, int(entry.object_id)), entry.object_repr)[:200]
+        entry.change_message = _scrub_change_message(entry.change_message, former)
+        if former.found_in(entry.object_repr):
+            entry.object_repr = MASK
+    LogEntry.objects.bulk_update(entries, ["object_repr", "change_message"], batch_size=500)
+
+    subject_anonymised.send(sender=model, instance_id=subject.pk)
+
+    rows_checked = _check_database(
+        subject=subject, spec=spec, former=former, related=related, log_filter=log_filter
+    )
+    event = audit_record(
+        action=AuditEvent.Action.ANONYMISED,
+        actor=actor,
+        subject_ids=[subject.pk],
+        counts={
+            "fields": len(changed),
+            "related_rows_deleted": rows_deleted,
+            "files": len(files),
+            "history_entries_rewritten": len(entries),
+            "rows_checked": rows_checked,
+            "values_checked": len(former),
+        },
+        details={
+            "request": request_id,
+            "check": "passed",
+            "database_check": "passed",
+            "storage_check": "pending" if files else "passed",
+        },
+    )
+    PendingStorageDeletion.objects.bulk_create(
+        PendingStorageDeletion(storage=alias, key=key, contact_id=subject.pk, audit_event=event)
+        for alias, key in files
+    )
+    return ContactOutcome(contact_id=subject.pk, audit_event_id=event.pk, files=len(files))
+
+
+# --- Stored files, after the commit -------------------------------------------------------------
+
+
+@dataclass
+class DeletionReport:
+    deleted: int = 0
+    failed: int = 0
+
+
+def _record_storage_checks(event_ids: Iterable[int]) -> None:
+    """For each anonymisation whose objects are all gone, record that the storage check passed."""
+    for event in AuditEvent.objects.select_for_update().filter(pk__in=set(event_ids)).order_by("pk"):
+        if PendingStorageDeletion.objects.filter(audit_event=event).exists():
+            continue
+        if event.details.get("storage_check") == "passed":
+            continue
+        event.details = {**event.details, "storage_check": "passed"}
+        event.save(update_fields=["details"])
+        audit_record(
+            action=AuditEvent.Action.FILES_DELETED,
+            subject_ids=event.subject_ids,
+            counts={"files": int(event.counts.get("files", 0))},
+            details={"anonymisation_event": event.pk, "storage_check": "passed"},
+        )
+
+
+def pending_deletions_process(
+    *, contact_ids: Sequence[int] | None = None, batch_size: int = S3_DELETE_BATCH, max_batches: int = 100
+) -> DeletionReport:
+    """Delete queued stored objects (all, or those of ``contact_ids``) and check they are gone.
+
+    Rows are claimed with ``SKIP LOCKED`` so the periodic task and a chunk's worker never delete the same
+    batch twice; failures stay queued with their attempt count and error code for the next run.
+    """
+    report = DeletionReport()
+    failed_ids: set[int] = set()
+    for _batch in range(max_batches):
+        with transaction.atomic():
+            queryset = PendingStorageDeletion.objects.select_for_update(skip_locked=True).exclude(
+                pk__in=failed_ids
+            )
+            if contact_ids is not None:
+                queryset = queryset.filter(contact_id__in=list(contact_ids))
+            rows = list(queryset.order_by("pk")[:batch_size])
+            if not rows:
+                break
+            by_storage: dict[str, list[PendingStorageDeletion]] = defaultdict(list)
+            for row in rows:
+                by_storage[row.storage].append(row)
+            gone, failed = [], []
+            for alias, storage_rows in by_storage.items():
+                errors = _delete_stored_objects(storages[alias], [row.key for row in storage_rows])
+                for row in storage_rows:
+                    if row.key in errors:
+                        row.attempts += 1
+                        row.last_attempt_at = timezone.now()
+                        row.last_error = errors[row.key]
+                        failed.append(row)
+                    else:
+                        gone.append(row)
+            PendingStorageDeletion.objects.filter(pk__in=[row.pk for row in gone]).delete()
+            PendingStorageDeletion.objects.bulk_update(failed, ["attempts", "last_attempt_at", "last_error"])
+            _record_storage_checks(row.audit_event_id for row in gone if row.audit_event_id)
+        report.deleted += len(gone)
+        report.failed += len(failed)
+        failed_ids.update(row.pk for row in failed)
+        if failed:
+            logger.warning(
+                "rgpd: %s stored object(s) not deleted yet (first error: %s); retried later",
+                len(failed),
+                failed[0].last_error,
+            )
+    return report
+
+
+def _enqueue_file_deletions(contact_ids: list[int]) -> None:
+    from ..tasks.anonymisation import finish_pending_deletions
+
+    try:
+        finish_pending_deletions.delay(contact_ids=contact_ids)
+    except Exception as exc:  # noqa: BLE001 - the periodic task picks the files up anyway
+        logger.warning(
+            "rgpd: could not enqueue file deletions (%s); the periodic task will", type(exc).__name__
+        )
+
+
+# --- Requests -------------------------------------------------------------------------------------
+
+
+def _unique_ids(contact_ids: Iterable[int]) -> list[int]:
+    seen: dict[int, None] = {}
+    for contact_id in contact_ids:
+        seen.setdefault(int(contact_id), None)
+    return list(seen)
+
+
+@transaction.atomic
+def _request_create(*, contact_ids: list[int], actor, source: str) -> AnonymisationRequest:
+    request = AnonymisationRequest.objects.create(
+        requested_by=actor if actor is not None and actor.is_authenticated else None,
+        source=source,
+        subject_count=len(contact_ids),
+    )
+    model = registry.subject.model
+    existing: set[int] = set()
+    for start in range(0, len(contact_ids), 5000):
+        batch = contact_ids[start : start + 5000]
+        existing.update(model.objects.filter(pk__in=batch).values_list("pk", flat=True))
+    AnonymisationSubject.objects.bulk_create(
+        (
+            AnonymisationSubject(
+                request=request,
+                requested_id=contact_id,
+                contact_id=contact_id if contact_id in existing else None,
+            )
+            for contact_id in contact_ids
+        ),
+        batch_size=2000,
+    )
+    audit_record(
+        action=AuditEvent.Action.ANONYMISATION_REQUESTED,
+        actor=actor,
+        subject_ids=existing,
+        counts={"contacts": len(contact_ids)},
+        details={"request": request.pk, "source": source},
+    )
+    if len(contact_ids) > inline_max():
+        transaction.on_commit(partial(_enqueue_chunk, request.pk), robust=True)
+    return request
+
+
+def _enqueue_chunk(request_id: int) -> None:
+    from ..tasks.anonymisation import anonymise_request
+
+    anonymise_request.delay(request_id)
+
+
+def anonymisation_request_create(
+    *, contact_ids: Iterable[int], actor, confirmed: bool, source: str = AnonymisationRequest.Source.ROW
+) -> AnonymisationRequest:
+    """Anonymise contacts: the single entry point of the row icon, the bulk action and the API.
+
+    Nothing happens without ``confirmed`` (the checkbox, or ``"confirm": true``). Up to
+    ``RGPD_ANONYMISATION_INLINE_MAX`` contacts are processed before returning; a larger request is
+    processed in the background in chunks and the caller shows its progress. Stored files are always
+    deleted by a worker after the commit.
+    """
+    if confirmed is not True:
+        raise AnonymisationNotConfirmed
+    ids = _unique_ids(contact_ids)
+    request = _request_create(contact_ids=ids, actor=actor, source=source)
+    if len(ids) <= inline_max():
+        anonymised = anonymisation_request_process(request_id=request.pk)
+        if anonymised:
+            # Outside a transaction this runs at once; a caller's transaction defers it to its commit.
+            transaction.on_commit(partial(_enqueue_file_deletions, anonymised), robust=True)
+        request.refresh_from_db()
+    return request
+
+
+def _process_subject(*, subject_id: int, actor, request_id: int) -> int | None:
+    """Process one result row in its own transaction; return the contact id if it was anonymised."""
+    with transaction.atomic():
+        subject = (
+            AnonymisationSubject.objects.select_for_update(skip_locked=True)
+            .filter(pk=subject_id, result=AnonymisationSubject.Result.PENDING)
+            .first()
+        )
+        if subject is None:  # another worker has it, or it is done
+            return None
+        reason: Reason | None = None
+        try:
+            contact_anonymise(contact_id=subject.requested_id, actor=actor, request_id=request_id)
+        except AnonymisationRefused as refused:
+            reason = refused.reason
+        except Exception as exc:
+            # The contact's savepoint is rolled back: nothing changed for it. Logged with ids, the error's
+            # class and the code path only: an error message could quote a personal value.
+            logger.error(
+                "rgpd: anonymisation of contact %s failed (%s)\n%s",
+                subject.requested_id,
+                type(exc).__name__,
+                "".join(traceback.format_tb(exc.__traceback__)),
+            )
+            reason = Reason.ERROR
+        now = timezone.now()
+        subject.result = (
+            AnonymisationSubject.Result.SKIPPED if reason else AnonymisationSubject.Result.ANONYMISED
+        )
+        subject.reason = reason.value if reason else ""
+        subject.processed_at = now
+        subject.save(update_fields=["result", "reason", "processed_at"])
+        if reason and reason != Reason.ALREADY_ANONYMISED:
+            # Anonymising twice is a no-op: no audit row for it, the request's result says it was skipped.
+            audit_record(
+                action=AuditEvent.Action.ANONYMISATION_REFUSED,
+                actor=actor,
+                subject_ids=[subject.requested_id] if subject.contact_id else [],
+                outcome=AuditEvent.Outcome.FAILURE,
+                details={"request": request_id, "reason": reason.value, "contact": subject.requested_id},
+            )
+        AnonymisationRequest.objects.filter(pk=request_id).update(
+            processed_count=F("processed_count") + 1,
+            anonymised_count=F("anonymised_count") + (0 if reason else 1),
+            skipped_count=F("skipped_count") + (1 if reason else 0),
+            updated_at=now,
+        )
+        return None if reason else subject.requested_id
+
+
+def anonymisation_request_process(*, request_id: int, max_contacts: int | None = None) -> list[int]:
+    """Process the pending contacts of a request (at most ``max_contacts``); return those anonymised.
+
+    Each contact is its own transaction. The request is claimed with a conditional update and marked
+    done when no contact is left, so running this twice (a redelivered task) is harmless.
+    """
+    now = timezone.now()
+    AnonymisationRequest.objects.filter(pk=request_id, status=AnonymisationRequest.Status.PENDING).update(
+        status=AnonymisationRequest.Status.RUNNING, started_at=now, updated_at=now
+    )
+    request = AnonymisationRequest.objects.filter(pk=request_id).select_related("requested_by").first()
+    if request is None or request.status != AnonymisationRequest.Status.RUNNING:
+        return []
+    pending = AnonymisationSubject.objects.filter(
+        request_id=request_id, result=AnonymisationSubject.Result.PENDING
+    ).order_by("pk")
+    if max_contacts is not None:
+        pending = pending[:max_contacts]
+    anonymised = []
+    for subject_id in list(pending.values_list("pk", flat=True)):
+        contact_id = _process_subject(
+            subject_id=subject_id, actor=request.requested_by, request_id=request_id
+        )
+        if contact_id is not None:
+            anonymised.append(contact_id)
+    if not AnonymisationSubject.objects.filter(
+        request_id=request_id, result=AnonymisationSubject.Result.PENDING
+    ).exists():
+        now = timezone.now()
+        AnonymisationRequest.objects.filter(pk=request_id, status=AnonymisationRequest.Status.RUNNING).update(
+            status=AnonymisationRequest.Status.DONE, finished_at=now, updated_at=now
+        )
+    return anonymised
+
+
+def anonymisation_request_has_more(*, request_id: int) -> bool:
+    return AnonymisationSubject.objects.filter(
+        request_id=request_id, result=AnonymisationSubject.Result.PENDING
+    ).exists()
+
+
+def stale_anonymisation_requests(*, now: datetime | None = None) -> list[int]:
+    """Ids of requests that stopped moving (a lost task message): the periodic task enqueues them again."""
+    now = now or timezone.now()
+    return list(
+        AnonymisationRequest.objects.filter(
+            status__in=[AnonymisationRequest.Status.PENDING, AnonymisationRequest.Status.RUNNING],
+            updated_at__lt=now - STALE_REQUEST_AFTER,
+        ).values_list("pk", flat=True)
+    )
+
+
+# --- Dry run (the confirmation page) ------------------------------------------------------------
+
+
+@dataclass
+class FieldChange:
+    name: str
+    label: str
+    current: str  # masked: never the value in full
+    new: str
+
+
+@dataclass
+class RowRemoval:
+    label: str  # e.g. "document #12"
+    details: list[str]  # non-identifying kept values, e.g. the document's kind
+
+
+@dataclass
+class ContactPreview:
+    contact_id: int
+    changes: list[FieldChange]
+    removals: list[RowRemoval]
+
+
+@dataclass
+class RefusedContact:
+    contact_id: int
+    reason: str
+    message: str
+
+
+@dataclass
+class AnonymisationPreview:
+    total: int
+    eligible_ids: list[int]
+    contacts: list[ContactPreview]
+    refused: list[RefusedContact]
+    refused_count: int
+    refused_by_reason: dict[str, int]
+    limit: int
+
+    @property
+    def eligible_count(self) -> int:
+        return len(self.eligible_ids)
+
+    @property
+    def more_contacts(self) -> int:
+        return self.eligible_count - len(self.contacts)
+
+    @property
+    def more_refused(self) -> int:
+        return self.refused_count - len(self.refused)
+
+
+def mask_current(value) -> str:
+    """Show that a field holds something without showing it: its first character and an ellipsis."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, str):
+        return f"{value.strip()[:1]}…"
+    return "…"
+
+
+def _current_label(instance: models.Model, name: str, treatment: Treatment) -> str:
+    value = getattr(instance, name)
+    if treatment == Treatment.DELETE_FILE:
+        return str(_("a file")) if value else "—"
+    return mask_current(value)
+
+
+def _new_value_label(spec: ModelSpec, name: str) -> str:
+    treatment = spec.personal[name]
+    if treatment == Treatment.DELETE_FILE:
+        return str(_("deleted"))
+    value = spec.anonymised_value(name)
+    return value if value else str(_("(empty)"))
+
+
+def _contact_previews(contact_ids: list[int]) -> list[ContactPreview]:
+    spec = registry.subject
+    contacts = {c.pk: c for c in spec.model.objects.filter(pk__in=contact_ids)}
+    related_rows: dict[int, list[tuple[ModelSpec, models.Model]]] = defaultdict(list)
+    for rspec in registry.related:
+        attname = rspec.model._meta.get_field(rspec.subject_field).attname
+        for row in rspec.model.objects.filter(**{f"{rspec.subject_field}__in": contact_ids}).order_by("pk"):
+            related_rows[getattr(row, attname)].append((rspec, row))
+    previews = []
+    for contact_id in contact_ids:
+        contact = contacts.get(contact_id)
+        if contact is None:
+            continue
+        changes = [
+            FieldChange(
+                name=name,
+                label=str(spec.model._meta.get_field(name).verbose_name),
+                current=_current_label(contact, name, treatment),
+                new=_new_value_label(spec, name),
+            )
+            for name, treatment in spec.personal.items()
+            if treatment != Treatment.KEEP
+        ]
+        removals = []
+        for rspec, row in related_rows[contact_id]:
+            if not rspec.delete_rows:
+                continue
+            # Kept values with choices (a document's kind) describe the row; its original file name is
+            # not shown: names like "bulletin-Dupont-Jean.pdf" identify the person, the archive has them.
+            details = [
+                str(getattr(row, f"get_{name}_display")())
+                for name, treatment in rspec.personal.items()
+                if treatment == Treatment.KEEP and rspec.model._meta.get_field(name).choices
+            ]
+            label = _("%(model)s #%(id)s") % {"model": rspec.model._meta.verbose_name, "id": row.pk}
+            removals.append(RowRemoval(label=str(label), details=details))
+        previews.append(ContactPreview(contact_id=contact_id, changes=changes, removals=removals))
+    return previews
+
+
+def anonymisation_preview(*, contacts: QuerySet, limit: int = PREVIEW_LIMIT) -> AnonymisationPreview:
+    """What anonymising ``contacts`` would do, changing nothing: the first ``limit`` contacts in detail,
+    counts for the rest, and the contacts that would be skipped with their reason."""
+    reasons = _reasons_for(contacts)
+    eligible = [pk for pk, reason in reasons if reason is None]
+    refused_rows = [(pk, reason) for pk, reason in reasons if reason is not None]
+    return AnonymisationPreview(
+        total=len(reasons),
+        eligible_ids=eligible,
+        contacts=_contact_previews(eligible[:limit]),
+        refused=[
+            RefusedContact(contact_id=pk, reason=reason.value, message=reason_message(reason))
+            for pk, reason in refused_rows[:limit]
+        ],
+        refused_count=len(refused_rows),
+        refused_by_reason=dict(Counter(reason.value for _pk, reason in refused_rows)),
+        limit=limit,
+    )
+
+
+def contact_anonymisation_state(contact: models.Model) -> str:
+    """``"anonymised"``, ``"in_progress"`` (files still being deleted) or ``""``, for display."""
+    if getattr(contact, ANONYMISED_AT_FIELD) is None:
+        return ""
+    pending = getattr(contact, "anonymisation_in_progress", None)
+    if pending is None:
+        pending = PendingStorageDeletion.objects.filter(contact_id=contact.pk).exists()
+    return "in_progress" if pending else "anonymised"

@@ -1,0 +1,706 @@
+"""Export ("Exporter les données"): the one service behind the row icon, the bulk action and the API.
+
+- ``export_request_create`` records the request, splits its people into parts of at most
+  ``RGPD_EXPORT_PART_SIZE``, writes the audit row and, after commit, enqueues one task per part.
+- ``export_part_build`` is the whole life of one part's job, in one place: claim (conditional update,
+  with a lease so that a part left RUNNING by a killed worker is reclaimed by the redelivered task),
+  build (format v1, streamed from storage into storage), then ready / release for retry / failed,
+  each guarded by the claim number so that only the latest claimer can finish the part.
+- ``export_request_notify`` sends the requester's one email once every part is ready or failed.
+- ``export_part_for_download`` checks a download and audits it; ``export_archives_purge`` deletes
+  expired archives.
+
+What a person's archive holds is read from the registry (``rgpd/registry.py``), never from field
+names here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
+from itertools import islice
+
+from django.conf import settings
+from django.core.exceptions import SuspiciousFileOperation, ValidationError
+from django.db import models, transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import get_language, get_supported_language_variant
+from django.utils.translation import gettext_lazy as _
+
+from contacts.models import Contact
+
+from .. import storage as archive_storage
+from ..archive import FORMAT_VERSION, ArchiveWriter, WrittenEntry, safe_filename
+from ..models import AuditEvent, ExportPart, ExportRequest, ExportSubject
+from ..registry import ModelSpec, registry
+from ..selectors import export_request_progress
+from .audit import audit_record
+
+logger = logging.getLogger(__name__)
+
+SUBJECT_BATCH = 2000  # ExportSubject rows per INSERT
+ID_CHECK_BATCH = 10000  # ids per existence query
+READ_BATCH = 50  # people read from the database at once while building
+MANIFEST_NAME = "manifest.json"
+PERSONAL_DATA_NAME = "personal_data.json"
+
+
+# --- Errors -----------------------------------------------------------------------------------------
+class UnknownContactsError(ValidationError):
+    """Some asked-for contact ids do not exist; ``ids`` names them."""
+
+    def __init__(self, ids: list[int]):
+        self.ids = ids
+        shown = ", ".join(str(i) for i in ids[:50]) + (" …" if len(ids) > 50 else "")
+        super().__init__(_("Unknown contact ids: %(ids)s."), code="unknown_contacts", params={"ids": shown})
+
+
+class ArchiveNotAvailable(Exception):
+    """The part exists but cannot be downloaded (``expired`` or ``not_ready``)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class LeaseLost(Exception):
+    """Another claim took the part over (this worker was presumed dead): stop without touching it."""
+
+
+# --- Small helpers ----------------------------------------------------------------------------------
+def _batched(iterable: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(iterable)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def retention() -> timedelta:
+    return timedelta(days=settings.RGPD_ARCHIVE_RETENTION_DAYS)
+
+
+def lease_seconds() -> int:
+    return max(1, int(settings.RGPD_EXPORT_LEASE_SECONDS))
+
+
+def request_language(language: str | None) -> str:
+    try:
+        return get_supported_language_variant(language or get_language() or settings.LANGUAGE_CODE)
+    except LookupError:
+        return settings.LANGUAGE_CODE
+
+
+def archive_name(part: ExportPart, attempt: int) -> str:
+    """The object name of one attempt at a part (attempts never share a name)."""
+    return (
+        f"exports/{part.request_id}/gdpr-export-{part.request_id}-part-{part.number}"
+        f"-of-{part.request.part_count}-a{attempt}.zip"
+    )
+
+
+def download_filename(part: ExportPart) -> str:
+    if part.request.part_count <= 1:
+        return f"gdpr-export-{part.request_id}.zip"
+    return f"gdpr-export-{part.request_id}-part-{part.number}-of-{part.request.part_count}.zip"
+
+
+def _enqueue_part(part_id: int) -> None:
+    from ..tasks.exports import build_export_part
+
+    options = {"queue": settings.RGPD_EXPORT_QUEUE} if settings.RGPD_EXPORT_QUEUE else {}
+    build_export_part.apply_async((part_id,), **options)
+
+
+def _enqueue_parts(request_id: int) -> None:
+    for part_id in ExportPart.objects.filter(
+        request_id=request_id, status=ExportPart.Status.PENDING
+    ).values_list("pk", flat=True):
+        _enqueue_part(part_id)
+
+
+def _enqueue_notify(request_id: int) -> None:
+    from ..tasks.exports import send_export_email
+
+    options = {"queue": settings.RGPD_EXPORT_QUEUE} if settings.RGPD_EXPORT_QUEUE else {}
+    send_export_email.apply_async((request_id,), **options)
+
+
+# --- Creating a request -----------------------------------------------------------------------------
+def _checked_ids(contact_ids: Iterable[int]) -> list[int]:
+    try:
+        ids = sorted({int(i) for i in contact_ids})
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(_("Contact ids must be integers."), code="invalid") from exc
+    unknown: list[int] = []
+    for batch in _batched(ids, ID_CHECK_BATCH):
+        found = set(Contact.objects.filter(pk__in=batch).values_list("pk", flat=True))
+        unknown.extend(i for i in batch if i not in found)
+    if unknown:
+        raise UnknownContactsError(unknown)
+    return ids
+
+
+def _sorted_unique(ids: Iterable[int]) -> Iterator[int]:
+    previous = None
+    for pk in ids:
+        if pk != previous:
+            yield pk
+            previous = pk
+
+
+@transaction.atomic
+def export_request_create(
+    *,
+    actor,
+    language: str | None = None,
+    contact_ids: Iterable[int] | None = None,
+    queryset: QuerySet[Contact] | None = None,
+) -> ExportRequest:
+    """Record an export of the given contacts (ids, or a queryset such as an admin selection).
+
+    People are streamed as ids (never loaded as objects), split into parts of at most
+    ``RGPD_EXPORT_PART_SIZE`` and stored in batches; one task per part is enqueued after commit.
+    Raises ``UnknownContactsError`` for ids that do not exist, ``ValidationError`` for an empty
+    selection.
+    """
+    if (contact_ids is None) == (queryset is None):
+        raise TypeError("Give exactly one of contact_ids or queryset.")
+    if contact_ids is not None:
+        ids: Iterable[int] = _checked_ids(contact_ids)
+    else:
+        ids = _sorted_unique(
+            queryset.order_by("pk").values_list("pk", flat=True).iterator(chunk_size=SUBJECT_BATCH)
+        )
+
+    export_request = ExportRequest.objects.create(
+        requested_by=actor if actor is not None and actor.is_authenticated else None,
+        language=request_language(language),
+    )
+    part_size = max(1, int(settings.RGPD_EXPORT_PART_SIZE))
+    all_ids: list[int] = []
+    pending_rows: list[ExportSubject] = []
+    part_count = 0
+    for part_ids in _batched(ids, part_size):
+        part_count += 1
+        part = ExportPart.objects.create(
+            request=export_request, number=part_count, subject_count=len(part_ids)
+        )
+        pending_rows.extend(ExportSubject(part=part, contact_id=pk) for pk in part_ids)
+        all_ids.extend(part_ids)
+        if len(pending_rows) >= SUBJECT_BATCH:
+            ExportSubject.objects.bulk_create(pending_rows, batch_size=SUBJECT_BATCH)
+            pending_rows = []
+    if not part_count:
+        raise ValidationError(_("Select at least one contact to export."), code="empty")
+    ExportSubject.objects.bulk_create(pending_rows, batch_size=SUBJECT_BATCH)
+    ExportRequest.objects.filter(pk=export_request.pk).update(
+        subject_count=len(all_ids), part_count=part_count
+    )
+    export_request.subject_count, export_request.part_count = len(all_ids), part_count
+
+    audit_record(
+        action=AuditEvent.Action.EXPORT_REQUESTED,
+        actor=actor,
+        subject_ids=all_ids,
+        export_request=export_request,
+        counts={"subjects": len(all_ids), "parts": part_count},
+    )
+    transaction.on_commit(partial(_enqueue_parts, export_request.pk))
+    logger.info(
+        "rgpd: export request %s created: %s people in %s part(s)",
+        export_request.pk,
+        len(all_ids),
+        part_count,
+    )
+    return export_request
+
+
+# --- The life of a part's job -----------------------------------------------------------------------
+@dataclass
+class _Lease:
+    """This worker's claim on a part: number ``attempt``, kept alive by heartbeats."""
+
+    part_id: int
+    attempt: int
+    last_beat: float = field(default_factory=time.monotonic)
+
+    def _mine(self) -> QuerySet[ExportPart]:
+        return ExportPart.objects.filter(
+            pk=self.part_id, status=ExportPart.Status.RUNNING, attempts=self.attempt
+        )
+
+    def beat(self, *, force: bool = False, **changes) -> None:
+        """Renew the lease (at most every third of it unless forced); raise LeaseLost if it was taken."""
+        if not (force or changes) and time.monotonic() - self.last_beat < lease_seconds() / 3:
+            return
+        if self._mine().update(heartbeat_at=timezone.now(), **changes) != 1:
+            raise LeaseLost(self.part_id)
+        self.last_beat = time.monotonic()
+
+    def record_upload(self, upload_id: str) -> None:
+        self.beat(upload_id=upload_id)
+
+
+def _part_claim(part_id: int) -> tuple[ExportPart, _Lease, str] | None:
+    """Claim a pending part, or a running one whose lease expired; return it with the previous upload id."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=lease_seconds())
+    claimed = (
+        ExportPart.objects.filter(pk=part_id)
+        .filter(
+            Q(status=ExportPart.Status.PENDING)
+            | Q(status=ExportPart.Status.RUNNING, heartbeat_at__lt=stale)
+            | Q(status=ExportPart.Status.RUNNING, heartbeat_at__isnull=True)
+        )
+        .update(
+            status=ExportPart.Status.RUNNING,
+            attempts=F("attempts") + 1,
+            heartbeat_at=now,
+            started_at=models.functions.Coalesce(F("started_at"), now),
+            error="",
+        )
+    )
+    if claimed != 1:
+        return None
+    part = ExportPart.objects.select_related("request").get(pk=part_id)
+    return part, _Lease(part_id=part.pk, attempt=part.attempts), part.upload_id
+
+
+def _discard_previous_attempts(part: ExportPart, attempt: int, previous_upload_id: str) -> None:
+    """Remove what earlier attempts (a killed worker, a failed try) may have left in storage."""
+    for earlier in range(attempt - 1, 0, -1):
+        archive_storage.discard_archive(
+            archive_name(part, earlier), upload_id=previous_upload_id if earlier == attempt - 1 else ""
+        )
+
+
+def _part_release(lease: _Lease) -> None:
+    """Give the claim back so the retry (or another delivery) may claim the part at once."""
+    lease._mine().update(status=ExportPart.Status.PENDING, heartbeat_at=None)
+
+
+def _readable_error(exc: BaseException) -> tuple[str, str]:
+    """A readable message and a code for a failed part; never personal data (ids and codes only)."""
+    if isinstance(exc, archive_storage.STORAGE_ERRORS):
+        text = str(exc).splitlines()[0][:300] if str(exc) else ""
+        return (
+            _("The archive could not be written to or read from storage (%(error)s).")
+            % {"error": f"{type(exc).__name__}: {text}" if text else type(exc).__name__},
+            "storage_error",
+        )
+    return _("Unexpected error while building the archive (%(error)s).") % {"error": type(exc).__name__}, (
+        "unexpected_error"
+    )
+
+
+def _part_fail(part: ExportPart, lease: _Lease, exc: BaseException) -> bool:
+    message, code = _readable_error(exc)
+    with transaction.atomic():
+        if lease._mine().update(status=ExportPart.Status.FAILED, error=str(message), heartbeat_at=None) != 1:
+            return False
+        audit_record(
+            action=AuditEvent.Action.PART_FAILED,
+            actor=part.request.requested_by,
+            subject_ids=part.subjects.values_list("contact_id", flat=True),
+            export_request=part.request,
+            outcome=AuditEvent.Outcome.FAILURE,
+            counts={"subjects": part.subject_count},
+            details={
+                "part": part.number,
+                "parts": part.request.part_count,
+                "attempt": lease.attempt,
+                "error": code,
+            },
+        )
+        transaction.on_commit(partial(_enqueue_notify, part.request_id))
+    logger.error("rgpd: export part %s failed (attempt %s): %s", part.pk, lease.attempt, code)
+    return True
+
+
+@dataclass
+class _BuildResult:
+    name: str
+    size: int
+    sha256: str
+    files: int
+    missing: int
+    subject_ids: list[int]
+
+
+def _part_complete(part: ExportPart, lease: _Lease, result: _BuildResult) -> bool:
+    now = timezone.now()
+    with transaction.atomic():
+        updated = lease._mine().update(
+            status=ExportPart.Status.READY,
+            object_key=result.name,
+            size=result.size,
+            sha256=result.sha256,
+            has_warnings=result.missing > 0,
+            missing_file_count=result.missing,
+            ready_at=now,
+            expires_at=now + retention(),
+            heartbeat_at=None,
+            upload_id="",
+            error="",
+        )
+        if updated != 1:
+            return False
+        audit_record(
+            action=AuditEvent.Action.PART_READY,
+            actor=part.request.requested_by,
+            subject_ids=result.subject_ids,
+            export_request=part.request,
+            outcome=AuditEvent.Outcome.WARNING if result.missing else AuditEvent.Outcome.SUCCESS,
+            counts={
+                "subjects": len(result.subject_ids),
+                "files": result.files,
+                "missing_files": result.missing,
+            },
+            details={"part": part.number, "parts": part.request.part_count, "attempt": lease.attempt},
+        )
+        transaction.on_commit(partial(_enqueue_notify, part.request_id))
+    return True
+
+
+def export_part_build(*, part_id: int, final_attempt: bool = True) -> str:
+    """Build one part's archive if this call can claim it; return what happened.
+
+    ``"skipped"``: not claimable (done, or running under a live lease: a second delivery does nothing);
+    ``"ready"``; ``"lost"``: another claim took over; ``"failed"``. A storage error on a non-final
+    attempt releases the part and is re-raised, so that the task retries with backoff; any other
+    error fails the part and is re-raised.
+    """
+    claim = _part_claim(part_id)
+    if claim is None:
+        logger.info("rgpd: export part %s not claimable, nothing to do", part_id)
+        return "skipped"
+    part, lease, previous_upload_id = claim
+    name = archive_name(part, lease.attempt)
+    logger.info("rgpd: export part %s claimed (attempt %s)", part.pk, lease.attempt)
+    try:
+        _discard_previous_attempts(part, lease.attempt, previous_upload_id)
+        lease.beat(force=True, object_key=name, upload_id="")
+        result = _build_archive(part, name, lease)
+    except LeaseLost:
+        logger.warning("rgpd: export part %s was taken over, attempt %s stops", part.pk, lease.attempt)
+        return "lost"
+    except archive_storage.STORAGE_ERRORS as exc:
+        if final_attempt:
+            _part_fail(part, lease, exc)
+            return "failed"
+        logger.warning("rgpd: export part %s: storage error, retrying (%s)", part.pk, type(exc).__name__)
+        _part_release(lease)
+        raise
+    except Exception as exc:
+        _part_fail(part, lease, exc)
+        raise
+    if not _part_complete(part, lease, result):
+        logger.warning("rgpd: export part %s was taken over before it completed", part.pk)
+        with contextlib.suppress(*archive_storage.STORAGE_ERRORS):
+            archive_storage.discard_archive(name)
+        return "lost"
+    logger.info(
+        "rgpd: export part %s ready: %s bytes, %s missing file(s)", part.pk, result.size, result.missing
+    )
+    return "ready"
+
+
+# --- Building the archive (format v1) ---------------------------------------------------------------
+def _label(spec: ModelSpec) -> str:
+    return spec.model._meta.label_lower
+
+
+def _field_value(instance: models.Model, name: str):
+    value = instance._meta.get_field(name).value_from_object(instance)
+    if isinstance(value, models.fields.files.FieldFile):
+        return value.name or None
+    return value
+
+
+@dataclass
+class _PartWriter:
+    writer: ArchiveWriter
+    lease: _Lease
+    files: list[dict] = field(default_factory=list)
+    missing: list[dict] = field(default_factory=list)
+
+    def write_file(
+        self, instance: models.Model, spec: ModelSpec, name: str, *, subject_id: int, folder: str, prefix: str
+    ) -> dict | None:
+        """Copy one stored file into the archive; describe it (or why it is missing)."""
+        stored = getattr(instance, name)
+        if not stored or not stored.name:
+            return None
+        display = safe_filename(
+            getattr(instance, spec.file_names[name], "") if name in spec.file_names else "", fallback=""
+        ) or safe_filename(stored.name.rsplit("/", 1)[-1])
+        description = {"stored_name": stored.name, "archive_path": None, "size": None, "sha256": None}
+        try:
+            chunks = archive_storage.iter_stored_file(stored.name, storage=stored.storage)
+        except (archive_storage.StoredFileMissing, SuspiciousFileOperation) as exc:
+            reason = "not_found" if isinstance(exc, archive_storage.StoredFileMissing) else "invalid_name"
+            self.missing.append(
+                {
+                    "subject_id": subject_id,
+                    "model": _label(spec),
+                    "object_id": instance.pk,
+                    "field": name,
+                    "stored_name": stored.name,
+                    "reason": reason,
+                }
+            )
+            return {**description, "missing": True, "reason": reason}
+        path = self.writer.unique_name(f"{folder}/{prefix}{display}")
+        entry = self.writer.add_chunks(path, self._beating(chunks))
+        self.record_entry(
+            entry, subject_id=subject_id, kind="file", model=_label(spec), object_id=instance.pk, field=name
+        )
+        return {
+            **description,
+            "archive_path": entry.path,
+            "size": entry.size,
+            "sha256": entry.sha256,
+            "missing": False,
+        }
+
+    def _beating(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        for chunk in chunks:
+            yield chunk
+            self.lease.beat()
+
+    def record_entry(self, entry: WrittenEntry, **about) -> None:
+        self.files.append({"path": entry.path, "size": entry.size, "sha256": entry.sha256, **about})
+
+    def record_fields(
+        self,
+        instance: models.Model,
+        spec: ModelSpec,
+        *,
+        subject_id: int,
+        folder: str,
+        prefix: str = "",
+        per_field_folder: bool = False,
+    ) -> dict:
+        """Every exported field of ``instance`` with its stored value; files copied into the archive."""
+        values = {}
+        for name in spec.exported_fields:
+            if name in spec.file_fields:
+                values[name] = self.write_file(
+                    instance,
+                    spec,
+                    name,
+                    subject_id=subject_id,
+                    folder=f"{folder}/{name}" if per_field_folder else folder,
+                    prefix=prefix,
+                )
+            else:
+                values[name] = _field_value(instance, name)
+        return values
+
+
+def _read_people(ids: list[int]) -> list[tuple[models.Model, list[tuple[ModelSpec, list[models.Model]]]]]:
+    """The subjects ``ids`` and, for each, its related rows per registered model, read under a row lock.
+
+    Locking the subjects (as the anonymisation does) means an anonymisation running at the same
+    moment is either entirely before or entirely after this read, never half-seen.
+    """
+    subject = registry.subject
+    with transaction.atomic():
+        people = list(subject.model.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk"))
+        related: list[tuple[ModelSpec, dict[int, list[models.Model]]]] = []
+        for spec in registry.related:
+            attname = spec.model._meta.get_field(spec.subject_field).attname
+            by_subject: dict[int, list[models.Model]] = defaultdict(list)
+            for row in spec.model.objects.filter(**{f"{attname}__in": ids}).order_by("pk"):
+                by_subject[getattr(row, attname)].append(row)
+            related.append((spec, by_subject))
+    return [(person, [(spec, rows.get(person.pk, [])) for spec, rows in related]) for person in people]
+
+
+def _build_archive(part: ExportPart, name: str, lease: _Lease) -> _BuildResult:
+    generated_at = timezone.now()
+    subject = registry.subject
+    subject_ids = list(part.subjects.order_by("contact_id").values_list("contact_id", flat=True))
+    sink = archive_storage.open_archive_sink(name, on_upload_started=lease.record_upload)
+    try:
+        writer = ArchiveWriter(sink, date_time=timezone.localtime(generated_at))
+        out = _PartWriter(writer=writer, lease=lease)
+        exported: list[int] = []
+        for batch in _batched(subject_ids, READ_BATCH):
+            for person, related in _read_people(batch):
+                folder = f"contact-{person.pk}"
+                # The subject's files go to <folder>/<field>/, related rows' to <folder>/<label>/.
+                record = {
+                    "format_version": FORMAT_VERSION,
+                    "exported_at": generated_at,
+                    "subject": {
+                        "model": _label(subject),
+                        "id": person.pk,
+                        "fields": out.record_fields(
+                            person, subject, subject_id=person.pk, folder=folder, per_field_folder=True
+                        ),
+                    },
+                    "related": {},
+                }
+                for spec, rows in related:
+                    record["related"][spec.export_label] = {
+                        "model": _label(spec),
+                        "records": [
+                            {
+                                "id": row.pk,
+                                "fields": out.record_fields(
+                                    row,
+                                    spec,
+                                    subject_id=person.pk,
+                                    folder=f"{folder}/{spec.export_label}",
+                                    prefix=f"{row.pk}_",
+                                ),
+                            }
+                            for row in rows
+                        ],
+                    }
+                entry = writer.add_json(f"{folder}/{PERSONAL_DATA_NAME}", record)
+                out.record_entry(
+                    entry,
+                    subject_id=person.pk,
+                    kind="personal_data",
+                    model=_label(subject),
+                    object_id=person.pk,
+                    field=None,
+                )
+                exported.append(person.pk)
+                lease.beat()
+        manifest = {
+            "format": "gdpr_portal.rgpd_export",
+            "format_version": FORMAT_VERSION,
+            "generated_at": generated_at,
+            "request_id": part.request_id,
+            "part": part.number,
+            "part_count": part.request.part_count,
+            "subject_count": len(exported),
+            "subjects": [{"id": pk, "folder": f"contact-{pk}"} for pk in exported],
+            "files": out.files,
+            "missing_files": out.missing,
+        }
+        writer.add_json(MANIFEST_NAME, manifest)
+        size, sha256 = writer.close()
+        # Publish only while still the owner: a taken-over attempt must not complete its upload.
+        lease.beat(force=True)
+        sink.commit()
+    except BaseException:
+        try:
+            sink.abort()
+        except Exception:
+            logger.warning("rgpd: could not abort the upload of export part %s", part.pk, exc_info=True)
+        raise
+    return _BuildResult(
+        name=name,
+        size=size,
+        sha256=sha256,
+        files=len(out.files),
+        missing=len(out.missing),
+        subject_ids=exported,
+    )
+
+
+# --- Email ------------------------------------------------------------------------------------------
+def export_request_notify(*, request_id: int) -> bool:
+    """Send the requester the one email of a finished request (all parts ready or failed).
+
+    ``notified_at`` is claimed with a conditional update inside the transaction that sends: two
+    calls at once send one email, and a failed send leaves the claim free for the retry.
+    Return True if this call sent it.
+    """
+    from ..emails import send_export_finished_email
+
+    export_request = ExportRequest.objects.select_related("requested_by").get(pk=request_id)
+    if export_request.notified_at is not None:
+        return False
+    progress = export_request_progress(export_request)
+    if not progress.is_done:
+        return False
+    with transaction.atomic():
+        claimed = ExportRequest.objects.filter(pk=request_id, notified_at__isnull=True).update(
+            notified_at=timezone.now()
+        )
+        if claimed != 1:
+            return False
+        user = export_request.requested_by
+        if user is None or not user.email:
+            logger.warning(
+                "rgpd: export request %s finished, but its requester has no email address", request_id
+            )
+            return False
+        send_export_finished_email(export_request, progress)
+    logger.info("rgpd: export request %s: email sent to its requester", request_id)
+    return True
+
+
+# --- Download ---------------------------------------------------------------------------------------
+def export_part_for_download(*, request_id: int, number: int, actor, channel: str) -> ExportPart:
+    """The ready part ``number`` of request ``request_id``, its download audited.
+
+    Raises ``ExportPart.DoesNotExist`` (unknown), ``ArchiveNotAvailable("expired")`` or
+    ``ArchiveNotAvailable("not_ready")``. The caller has checked the permission first.
+    """
+    part = ExportPart.objects.select_related("request").get(request_id=request_id, number=number)
+    if part.status == ExportPart.Status.EXPIRED or (part.expires_at and part.expires_at <= timezone.now()):
+        raise ArchiveNotAvailable("expired")
+    if part.status != ExportPart.Status.READY or not part.object_key:
+        raise ArchiveNotAvailable("not_ready")
+    audit_record(
+        action=AuditEvent.Action.ARCHIVE_DOWNLOADED,
+        actor=actor,
+        subject_ids=part.subjects.values_list("contact_id", flat=True),
+        export_request=part.request,
+        counts={"subjects": part.subject_count},
+        details={"part": part.number, "channel": channel},
+    )
+    return part
+
+
+# --- Expiry -----------------------------------------------------------------------------------------
+def export_archives_purge(*, now: datetime | None = None) -> int:
+    """Delete the objects of ready parts whose expiry has come, mark them expired; return how many.
+
+    Each part is taken with ``SELECT … FOR UPDATE SKIP LOCKED`` and re-checked, so two purges at
+    once share the work and each part is deleted and audited once. A storage error leaves the part
+    ready (and still refused for download by its expiry date) for the next run.
+    """
+    now = now or timezone.now()
+    due = ExportPart.objects.filter(status=ExportPart.Status.READY, expires_at__lte=now)
+    purged = 0
+    for part_id in list(due.values_list("pk", flat=True)):
+        try:
+            with transaction.atomic():
+                part = (
+                    due.select_for_update(skip_locked=True)
+                    .select_related("request")
+                    .filter(pk=part_id)
+                    .first()
+                )
+                if part is None:
+                    continue
+                archive_storage.delete_archive(part.object_key)
+                ExportPart.objects.filter(pk=part.pk).update(status=ExportPart.Status.EXPIRED, purged_at=now)
+                audit_record(
+                    action=AuditEvent.Action.ARCHIVE_PURGED,
+                    subject_ids=part.subjects.values_list("contact_id", flat=True),
+                    export_request=part.request,
+                    counts={"subjects": part.subject_count},
+                    details={"part": part.number},
+                )
+            purged += 1
+        except archive_storage.STORAGE_ERRORS:
+            logger.warning(
+                "rgpd: could not delete the archive of export part %s, will retry", part_id, exc_info=True
+            )
+    if purged:
+        logger.info("rgpd: %s expired archive part(s) purged", purged)
+    return purged

@@ -1,0 +1,37 @@
+"""Export tasks: ids in, one service call each (status handling lives in the service)."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+
+from celery import shared_task
+
+from ..services import exports as service
+from .base import JobTask
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(bind=True, base=JobTask, name="rgpd.build_export_part")
+def build_export_part(self: JobTask, part_id: int) -> str:
+    """Build the archive of one export part (a second delivery of a claimed part does nothing)."""
+    return service.export_part_build(part_id=part_id, final_attempt=self.is_final_attempt)
+
+
+@shared_task(
+    bind=True,
+    base=JobTask,
+    name="rgpd.send_export_email",
+    autoretry_for=(smtplib.SMTPException, OSError),
+    max_retries=8,
+)
+def send_export_email(self: JobTask, request_id: int) -> bool:
+    """Email the requester once every part of the request is ready or failed (exactly once)."""
+    return service.export_request_notify(request_id=request_id)
+
+
+@shared_task(name="rgpd.purge_expired_archives")
+def purge_expired_archives() -> int:
+    """Hourly (beat): delete the archives whose retention is over and mark their parts expired."""
+    return service.export_archives_purge()

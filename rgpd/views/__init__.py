@@ -1,0 +1,1 @@
+"""Back-office views of the RGPD engine (thin callers of rgpd.services)."""

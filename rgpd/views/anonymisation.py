@@ -1,0 +1,198 @@
+"""Anonymisation pages of the back office: the confirmation (one row or a selection) and the result.
+
+Thin callers of ``rgpd.services.anonymisation``: the confirmation shows the seed's warnings and a dry
+run, requires the checkbox, then calls the one service; the result page follows the request.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from contacts.models import Contact
+
+from ..models import RGPD_PERMISSION, AnonymisationRequest, AnonymisationSubject
+from ..selectors import annotate_anonymisation_in_progress
+from ..services.anonymisation import anonymisation_preview, anonymisation_request_create, reason_message
+
+RESULT_PAGE_SIZE = 500
+
+
+class AnonymiseConfirmationForm(forms.Form):
+    acknowledge = forms.BooleanField(
+        required=True,
+        label=_("I have read the above and I accept that the data be anonymised."),
+        error_messages={
+            "required": _(
+                "Tick the box to confirm that you have read the above and accept the anonymisation."
+            ),
+        },
+    )
+
+
+def require_rgpd_permission(request: HttpRequest) -> None:
+    if not (request.user.is_active and request.user.has_perm(RGPD_PERMISSION)):
+        raise PermissionDenied
+
+
+def result_url(anonymisation: AnonymisationRequest) -> str:
+    return reverse("admin:rgpd_anonymisationrequest_change", args=[anonymisation.pk])
+
+
+def _confirmation_response(
+    request: HttpRequest, model_admin, *, contacts: QuerySet, form, title, hidden: list[tuple[str, str]]
+) -> TemplateResponse:
+    preview = anonymisation_preview(contacts=contacts)
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "subtitle": None,
+        "opts": model_admin.model._meta,
+        "preview": preview,
+        "form": form,
+        "hidden_fields": [*hidden, ("expected_count", str(preview.total))],
+        "changelist_url": reverse("admin:rgpd_rgpdcontact_changelist"),
+        "retention_days": settings.RGPD_ARCHIVE_RETENTION_DAYS,
+        "media": model_admin.media + forms.Media(js=["rgpd/js/anonymise-confirm.js"]),
+    }
+    request.current_app = model_admin.admin_site.name
+    return TemplateResponse(request, "rgpd/anonymise_confirm.html", context)
+
+
+def _selection_changed(request: HttpRequest, contacts: QuerySet) -> bool:
+    return request.POST.get("expected_count") != str(contacts.count())
+
+
+def contact_confirmation_view(request: HttpRequest, model_admin, contact_id: int) -> HttpResponse:
+    """The detective icon of one row: GET shows the confirmation and the dry run, POST anonymises."""
+    require_rgpd_permission(request)
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponse(status=405, headers={"Allow": "GET, HEAD, POST"})
+    contacts = Contact.objects.filter(pk=contact_id)
+    if not contacts.exists():
+        raise Http404
+    form = AnonymiseConfirmationForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        anonymisation = anonymisation_request_create(
+            contact_ids=[contact_id],
+            actor=request.user,
+            confirmed=form.cleaned_data["acknowledge"],
+            source=AnonymisationRequest.Source.ROW,
+        )
+        return HttpResponseRedirect(result_url(anonymisation))
+    return _confirmation_response(
+        request, model_admin, contacts=contacts, form=form, title=_("Anonymise the data"), hidden=[]
+    )
+
+
+def bulk_confirmation(model_admin, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+    """The bulk action's intermediate page, like Django's delete confirmation.
+
+    The confirmation posts back to the changelist (same URL, so the same search and filters) with the
+    action's fields. "Select all N matching" is carried as ``select_across=1`` with one id only (the
+    changelist wants one), never one field per contact: the selection is the changelist's query again.
+    """
+    require_rgpd_permission(request)
+    select_across = request.POST.get("select_across") == "1"
+    contacts = queryset
+    form = AnonymiseConfirmationForm(request.POST if request.POST.get("post") == "yes" else None)
+    if form.is_bound:
+        if _selection_changed(request, contacts):
+            form.add_error(None, _("The selection changed since this page was shown: check it again."))
+        elif form.is_valid():
+            anonymisation = anonymisation_request_create(
+                contact_ids=contacts.values_list("pk", flat=True),
+                actor=request.user,
+                confirmed=form.cleaned_data["acknowledge"],
+                source=AnonymisationRequest.Source.BULK,
+            )
+            if anonymisation.status != AnonymisationRequest.Status.DONE:
+                model_admin.message_user(
+                    request,
+                    ngettext(
+                        "The anonymisation of %(count)s contact has started.",
+                        "The anonymisation of %(count)s contacts has started.",
+                        anonymisation.subject_count,
+                    )
+                    % {"count": anonymisation.subject_count},
+                    messages.INFO,
+                )
+            return HttpResponseRedirect(result_url(anonymisation))
+    hidden = [("action", request.POST.get("action", "")), ("post", "yes")]
+    if select_across:
+        first = contacts.values_list("pk", flat=True).first()
+        hidden += [("select_across", "1"), (helpers.ACTION_CHECKBOX_NAME, str(first or ""))]
+    else:
+        hidden += [("select_across", "0")]
+        hidden += [(helpers.ACTION_CHECKBOX_NAME, str(pk)) for pk in contacts.values_list("pk", flat=True)]
+    return _confirmation_response(
+        request, model_admin, contacts=contacts, form=form, title=_("Make the data anonymous"), hidden=hidden
+    )
+
+
+def request_result_view(request: HttpRequest, model_admin, object_id: str) -> HttpResponse:
+    """Progress of an anonymisation request, then who was anonymised or skipped, and why."""
+    require_rgpd_permission(request)
+    if not str(object_id).isdigit():
+        raise Http404
+    anonymisation = AnonymisationRequest.objects.filter(pk=object_id).select_related("requested_by").first()
+    if anonymisation is None:
+        raise Http404
+    subjects = AnonymisationSubject.objects.filter(request=anonymisation).order_by("pk")
+    shown = request.GET.get("result")
+    if shown in AnonymisationSubject.Result.values:
+        subjects = subjects.filter(result=shown)
+    page = Paginator(subjects, RESULT_PAGE_SIZE).get_page(request.GET.get("page"))
+    contact_ids = [s.contact_id for s in page.object_list if s.contact_id]
+    in_progress = set(
+        annotate_anonymisation_in_progress(Contact.objects.filter(pk__in=contact_ids))
+        .filter(anonymisation_in_progress=True)
+        .values_list("pk", flat=True)
+    )
+    rows = [
+        {
+            "contact_id": subject.requested_id,
+            "record_url": reverse("contacts:record", args=[subject.contact_id]) if subject.contact_id else "",
+            "result": subject.result,
+            "result_label": subject.get_result_display(),
+            "in_progress": subject.contact_id in in_progress,
+            "reason": subject.reason,
+            "message": reason_message(subject.reason) if subject.reason else "",
+        }
+        for subject in page.object_list
+    ]
+    done = anonymisation.status == AnonymisationRequest.Status.DONE
+    files_pending = (
+        annotate_anonymisation_in_progress(
+            Contact.objects.filter(rgpd_anonymisations__request=anonymisation)
+        ).filter(anonymisation_in_progress=True)
+    ).count()
+    total = anonymisation.subject_count
+    percent = anonymisation.processed_count * 100 // total if total else 100
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": str(anonymisation),
+        "subtitle": None,
+        "opts": model_admin.model._meta,
+        "anonymisation": anonymisation,
+        "done": done,
+        "percent": percent,
+        "files_pending": files_pending,
+        "rows": rows,
+        "page": page,
+        "shown": shown or "",
+        "refresh": not done or files_pending > 0,
+        "changelist_url": reverse("admin:rgpd_rgpdcontact_changelist"),
+    }
+    request.current_app = model_admin.admin_site.name
+    return TemplateResponse(request, "rgpd/anonymise_result.html", context)

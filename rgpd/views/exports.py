@@ -1,0 +1,61 @@
+"""Archive downloads (admin and API): permission first, then 404 / 410 / 409, then the bytes.
+
+On S3 the answer is a 302 to a presigned URL that lives at most 5 minutes and downloads as an
+attachment; on local storage the archive is streamed. Every successful download is audited.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils.translation import gettext as _
+
+from ..models import RGPD_PERMISSION, ExportPart
+from ..services.exports import ArchiveNotAvailable, download_filename, export_part_for_download
+from ..storage import open_archive, presigned_archive_url
+
+
+def has_rgpd_right(user) -> bool:
+    return bool(user.is_authenticated and user.is_active and user.has_perm(RGPD_PERMISSION))
+
+
+def archive_response(part: ExportPart) -> HttpResponse:
+    """The download of a ready part: a redirect to a short-lived presigned URL, or the streamed file."""
+    filename = download_filename(part)
+    url = presigned_archive_url(part.object_key, filename=filename)
+    if url:
+        response: HttpResponse = HttpResponseRedirect(url)
+    else:
+        response = FileResponse(
+            open_archive(part.object_key),
+            as_attachment=True,
+            filename=filename,
+            content_type="application/zip",
+        )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def unavailable_response(reason: str) -> HttpResponse:
+    if reason == "expired":
+        message, status = _("This archive has expired and has been deleted."), 410
+    else:
+        message, status = _("This archive is not ready."), 409
+    response = HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def download_part(request: HttpRequest, *, request_id: int, number: int, channel: str) -> HttpResponse:
+    """Check the right, find the part, audit the download and answer (shared by admin and API)."""
+    if not has_rgpd_right(request.user):
+        raise PermissionDenied
+    try:
+        part = export_part_for_download(
+            request_id=request_id, number=number, actor=request.user, channel=channel
+        )
+    except ExportPart.DoesNotExist as exc:
+        raise Http404(_("No such archive.")) from exc
+    except ArchiveNotAvailable as exc:
+        return unavailable_response(exc.reason)
+    return archive_response(part)
