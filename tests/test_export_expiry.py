@@ -91,7 +91,9 @@ def test_two_purges_at_once_delete_and_audit_each_archive_once(celery_worker):
         export_request = export_request_create(contact_ids=[contact.pk], actor=rgpd_user(), language="fr")
         wait_for_request_done(export_request)
         parts.append(export_request.parts.get())
-    ExportPart.objects.filter(pk__in=[p.pk for p in parts]).update(expires_at=timezone.now() - timedelta(seconds=1))
+    ExportPart.objects.filter(pk__in=[p.pk for p in parts]).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
 
     # When two purges run at the same moment
     barrier, counts = threading.Barrier(2), []
@@ -129,7 +131,10 @@ def test_rgpd_setup_storage_creates_the_bucket_and_installs_the_lifecycle_rule(s
     # Given a bucket that does not exist yet, and a 7-day retention
     bucket = f"gdpr-setup-{uuid.uuid4().hex[:8]}"
     options = {**settings.STORAGES["rgpd_archives"]["OPTIONS"], "bucket_name": bucket}
-    settings.STORAGES = {**settings.STORAGES, "rgpd_archives": {**settings.STORAGES["rgpd_archives"], "OPTIONS": options}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "rgpd_archives": {**settings.STORAGES["rgpd_archives"], "OPTIONS": options},
+    }
     settings.RGPD_ARCHIVE_RETENTION_DAYS = 7
     client = s3_client(storages["rgpd_archives"])
     assert bucket not in [b["Name"] for b in client.list_buckets()["Buckets"]]
