@@ -10,6 +10,7 @@ the local disk.
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import os
 from collections.abc import Callable, Iterator
@@ -114,7 +115,7 @@ class S3MultipartSink:
         self.client = s3_client(storage)
         self.bucket = storage.bucket_name
         self.key = s3_key(storage, name)
-        self.buffer = bytearray()
+        self.buffer = io.BytesIO()
         self.parts: list[dict] = []
         upload = self.client.create_multipart_upload(
             Bucket=self.bucket, Key=self.key, ContentType="application/zip"
@@ -128,26 +129,28 @@ class S3MultipartSink:
                 raise
 
     def write(self, data: bytes) -> int:
-        self.buffer += data
-        if len(self.buffer) >= UPLOAD_PART_SIZE:
+        self.buffer.write(data)
+        if self.buffer.tell() >= UPLOAD_PART_SIZE:
             self._upload_buffer()
         return len(data)
 
     def _upload_buffer(self) -> None:
         number = len(self.parts) + 1
+        # The buffer itself is the body (no copy): botocore reads it in chunks to sign it.
+        self.buffer.seek(0)
         response = self.client.upload_part(
             Bucket=self.bucket,
             Key=self.key,
             UploadId=self.upload_id,
             PartNumber=number,
-            Body=bytes(self.buffer),
+            Body=self.buffer,
         )
         self.parts.append({"ETag": response["ETag"], "PartNumber": number})
-        self.buffer.clear()
+        self.buffer = io.BytesIO()
 
     def commit(self) -> None:
         try:
-            if self.buffer or not self.parts:
+            if self.buffer.tell() or not self.parts:
                 self._upload_buffer()
             self.client.complete_multipart_upload(
                 Bucket=self.bucket,
@@ -160,7 +163,7 @@ class S3MultipartSink:
             raise
 
     def abort(self) -> None:
-        self.buffer.clear()
+        self.buffer = io.BytesIO()
         abort_upload(self.client, self.bucket, self.key, self.upload_id)
 
 

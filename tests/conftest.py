@@ -34,7 +34,19 @@ def smtp_sink():
 
 
 @pytest.fixture(scope="session")
-def worker_env(django_db_setup, smtp_sink):
+def site_url(live_server):
+    """The site's address for this run: the live server's, in this process and in every worker.
+
+    Links in the workers' emails (``SITE_URL``) then open pages of the live server the browser drives.
+    """
+    from django.conf import settings
+
+    settings.SITE_URL = live_server.url
+    return live_server.url
+
+
+@pytest.fixture(scope="session")
+def worker_env(django_db_setup, smtp_sink, site_url):
     """Environment of a worker process: same services, the test database, emails to the SMTP sink."""
     from django.db import connection
 
@@ -47,6 +59,7 @@ def worker_env(django_db_setup, smtp_sink):
         ),
         "EMAIL_HOST": "127.0.0.1",
         "EMAIL_PORT": str(smtp_sink.port),
+        "SITE_URL": site_url,
     }
 
 

@@ -310,6 +310,14 @@ def test_the_request_page_refreshes_itself_until_done_and_the_history_lists_it(c
     assert admin_download_url(export_request) in history
     assert "1 / 1" in history
 
+    # And the audit log's pages are read-only lists of ids and codes
+    audit = client.get(reverse("admin:rgpd_auditevent_changelist"))
+    assert audit.status_code == 200 and contact.last_name not in audit.content.decode()
+    event = AuditEvent.objects.filter(export_request=export_request).first()
+    detail = client.get(reverse("admin:rgpd_auditevent_change", args=[event.pk]))
+    assert detail.status_code == 200 and 'name="_save"' not in detail.content.decode()
+    assert client.post(reverse("admin:rgpd_auditevent_delete", args=[event.pk])).status_code == 403
+
 
 def test_the_email_is_in_the_requesters_language_and_tells_warnings_and_failures(db, settings):
     # Given an English-speaking requester whose export has one part ready with a missing document,

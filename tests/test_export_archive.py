@@ -18,6 +18,7 @@ from rgpd.archive import safe_filename
 from rgpd.models import ExportPart
 from rgpd.registry import registry
 from rgpd.services.exports import export_part_build, export_request_create
+from rgpd.storage import UPLOAD_PART_SIZE
 from tests.factories import MINIMAL_PDF, ContactFactory, DocumentFactory, png_image, rgpd_user
 from tests.test_export_support import (
     archive_bytes,
@@ -206,3 +207,51 @@ def test_many_people_one_folder_each(db, settings):
         seen += list(archive["people"])
     assert sorted(seen) == sorted(c.pk for c in contacts)
     assert Contact.objects.count() == 7
+
+
+def test_the_writer_refuses_unsafe_entry_names():
+    import io
+
+    from rgpd.archive import ArchiveWriter
+
+    class Sink(io.BytesIO):
+        def commit(self):
+            pass
+
+        def abort(self):
+            pass
+
+    writer = ArchiveWriter(Sink(), date_time=__import__("datetime").datetime(2024, 1, 1))
+    for name in ("../x", "/etc/passwd", "a/../b", "a\x00b", "a//b", "a\\b", ""):
+        with pytest.raises(ValueError):
+            writer.add_chunks(name, [b"x"])
+    writer.add_chunks("contact-1/a.pdf", [b"x"])
+    with pytest.raises(ValueError):
+        writer.add_chunks("contact-1/a.pdf", [b"y"])
+    assert writer.unique_name("contact-1/a.pdf") == "contact-1/a (2).pdf"
+
+
+def test_memory_stays_flat_while_documents_stream_from_and_to_the_bucket(db):
+    import tracemalloc
+
+    # Given a contact with three documents of 40 MiB each (a 120 MiB archive)
+    size = 40 * 1024 * 1024
+    contact = ContactFactory()
+    for n in range(3):
+        DocumentFactory(contact=contact, file=ContentFile(bytes([n + 1]) * size, name=f"scan-{n}.tif"))
+    export_request = export_request_create(contact_ids=[contact.pk], actor=rgpd_user(), language="fr")
+    part = export_request.parts.get()
+
+    # When its archive is built, with Python's allocations traced
+    tracemalloc.start()
+    try:
+        assert export_part_build(part_id=part.pk) == "ready"
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    # Then the build never held a document, let alone the archive, in memory: its peak is bounded by
+    # the upload part being sent (botocore reads it to sign and checksum it) and a read chunk
+    part.refresh_from_db()
+    assert part.size > 3 * size
+    assert peak < 3 * UPLOAD_PART_SIZE + 4 * 1024 * 1024 < size, f"peak {peak / 2**20:.1f} MiB"

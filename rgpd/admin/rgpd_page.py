@@ -127,7 +127,12 @@ class RgpdContactAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
         # The seed's page name, not Django's "Select client contact (GDPR) to view".
-        context = {"title": RgpdContact._meta.verbose_name_plural, **(extra_context or {})}
+        # "contacts" in the action bar ("Sélectionner tous les 52 contacts"), not the page's name.
+        context = {
+            "title": RgpdContact._meta.verbose_name_plural,
+            "module_name": _("contacts"),
+            **(extra_context or {}),
+        }
         return super().changelist_view(request, context)
 
     @admin.display(description=_("name"), ordering="last_name")

@@ -246,6 +246,9 @@ class _Lease:
     def record_upload(self, upload_id: str) -> None:
         self.beat(upload_id=upload_id)
 
+    def held(self) -> bool:
+        return self._mine().exists()
+
 
 def _part_claim(part_id: int) -> tuple[ExportPart, _Lease, str] | None:
     """Claim a pending part, or a running one whose lease expired; return it with the previous upload id."""
@@ -372,9 +375,9 @@ def export_part_build(*, part_id: int, final_attempt: bool = True) -> str:
     """Build one part's archive if this call can claim it; return what happened.
 
     ``"skipped"``: not claimable (done, or running under a live lease: a second delivery does nothing);
-    ``"ready"``; ``"lost"``: another claim took over; ``"failed"``. A storage error on a non-final
-    attempt releases the part and is re-raised, so that the task retries with backoff; any other
-    error fails the part and is re-raised.
+    ``"ready"``; ``"lost"``: another claim took over; ``"failed"``: the last attempt met a storage
+    error. A storage error on a non-final attempt releases the part and is re-raised, so that the
+    task retries with backoff; any other error fails the part and is re-raised.
     """
     claim = _part_claim(part_id)
     if claim is None:
@@ -390,15 +393,19 @@ def export_part_build(*, part_id: int, final_attempt: bool = True) -> str:
     except LeaseLost:
         logger.warning("rgpd: export part %s was taken over, attempt %s stops", part.pk, lease.attempt)
         return "lost"
-    except archive_storage.STORAGE_ERRORS as exc:
-        if final_attempt:
-            _part_fail(part, lease, exc)
-            return "failed"
-        logger.warning("rgpd: export part %s: storage error, retrying (%s)", part.pk, type(exc).__name__)
-        _part_release(lease)
-        raise
     except Exception as exc:
+        if not lease.held():
+            # Another claim took over (its reclaim aborted our upload): not a failure of the part.
+            logger.warning("rgpd: export part %s was taken over, attempt %s stops", part.pk, lease.attempt)
+            return "lost"
+        storage_error = isinstance(exc, archive_storage.STORAGE_ERRORS)
+        if storage_error and not final_attempt:
+            logger.warning("rgpd: export part %s: storage error, retrying (%s)", part.pk, type(exc).__name__)
+            _part_release(lease)
+            raise
         _part_fail(part, lease, exc)
+        if storage_error:
+            return "failed"
         raise
     if not _part_complete(part, lease, result):
         logger.warning("rgpd: export part %s was taken over before it completed", part.pk)
@@ -679,8 +686,9 @@ def export_archives_purge(*, now: datetime | None = None) -> int:
     for part_id in list(due.values_list("pk", flat=True)):
         try:
             with transaction.atomic():
+                # Lock the part's row only: its request's row may be held by the email being sent.
                 part = (
-                    due.select_for_update(skip_locked=True)
+                    due.select_for_update(skip_locked=True, of=("self",))
                     .select_related("request")
                     .filter(pk=part_id)
                     .first()

@@ -17,7 +17,6 @@ class JobTask(Task):
       ``is_final_attempt``, whether to give the job back for the retry or to record its failure.
     """
 
-    abstract = True
     acks_late = True
     reject_on_worker_lost = True
     autoretry_for = STORAGE_ERRORS

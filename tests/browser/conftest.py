@@ -1,19 +1,28 @@
 """Browser journeys: Playwright driving Debian's Chromium against a live server of the app.
 
-The live server runs in this process on the test database; Celery tasks run in the real worker
-subprocess (``celery_worker``), emails arrive at the real SMTP sink.
+The live server runs in this process on the committed test database; Celery tasks run in the real
+worker subprocess (``celery_worker``), which builds links from the live server's address
+(``site_url`` in ``tests/conftest.py``); emails arrive at the real SMTP sink.
+
+``make screenshots`` sets ``SCREENSHOTS_DIR``: the ``screenshot`` fixture then saves PNGs there.
+When a journey fails, a screenshot and the HTML of each open page are saved into
+``BROWSER_FAILURES_DIR`` (default ``var/browser-failures``) to see what the user saw.
 """
 
+from __future__ import annotations
+
 import os
+import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import BrowserContext, Page, sync_playwright
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls the tests make around it are
-# still synchronous and safe.
+# Playwright's sync API runs an event loop in this thread, which makes Django refuse ORM calls from
+# it ("async unsafe"); the tests' ORM calls around the browser are synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -25,12 +34,21 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SCREENSHOTS_DIR = os.environ.get("SCREENSHOTS_DIR")
+FAILURES_DIR = Path(os.environ.get("BROWSER_FAILURES_DIR", ROOT / "var" / "browser-failures"))
+PASSWORD = "pw-test-123"  # tests.factories.UserFactory's password
 
 
 def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/browser/" in str(item.fspath):
             item.add_marker(pytest.mark.browser)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
 
 
 @pytest.fixture(scope="session")
@@ -42,35 +60,75 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, locale="fr-FR", viewport={"width": 1400, "height": 900})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    yield page
-    context.close()
+def new_context(browser, live_server, request):
+    """Open browser contexts (separate cookies: another person, or a fresh session) on the live server."""
+    contexts: list[BrowserContext] = []
+
+    def _new(**options) -> BrowserContext:
+        context = browser.new_context(
+            base_url=live_server.url,
+            locale="fr-FR",
+            viewport={"width": 1400, "height": 900},
+            accept_downloads=True,
+            **options,
+        )
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context
+
+    yield _new
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        _save_failure(request.node.name, contexts)
+    for context in contexts:
+        context.close()
+
+
+def _save_failure(name: str, contexts: list[BrowserContext]) -> None:
+    FAILURES_DIR.mkdir(parents=True, exist_ok=True)
+    for c, context in enumerate(contexts):
+        for p, page in enumerate(context.pages):
+            stem = FAILURES_DIR / re.sub(r"[^\w.-]+", "_", f"{name}-{c}-{p}")
+            try:
+                page.screenshot(path=f"{stem}.png", full_page=True)
+                Path(f"{stem}.html").write_text(f"<!-- {page.url} -->\n{page.content()}")
+            except Exception:  # noqa: BLE001 - best effort, never hide the test's own failure
+                continue
+
+
+@pytest.fixture
+def page(new_context) -> Page:
+    return new_context().new_page()
+
+
+def log_in(page: Page, user, password: str = PASSWORD) -> None:
+    """Fill the admin's login form (already shown on ``page``) and send it, as a person would."""
+    page.get_by_label("Nom d’utilisateur").fill(user.username)
+    page.get_by_label("Mot de passe").fill(password)
+    page.get_by_role("button", name="Connexion").click()
 
 
 @pytest.fixture
 def login(page):
-    """Log in through the admin's login form, as a person would."""
+    """Log in through the admin's login form and land on the admin's home page."""
 
-    def _login(user, password="pw-test-123"):
-        page.goto("/admin/login/")
-        page.get_by_label("Nom d’utilisateur").fill(user.username)
-        page.get_by_label("Mot de passe").fill(password)
-        page.get_by_role("button", name="Connexion").click()
-        page.wait_for_url("**/admin/")
+    def _login(user, password: str = PASSWORD, *, on: Page | None = None) -> None:
+        target = on or page
+        target.goto("/admin/login/")
+        log_in(target, user, password)
+        target.wait_for_url("**/admin/")
 
     return _login
 
 
 @pytest.fixture
 def screenshot(page):
-    """Save a PNG into SCREENSHOTS_DIR (``make screenshots``); a no-op in ordinary runs."""
+    """Save a PNG of ``page`` into SCREENSHOTS_DIR (``make screenshots``); a no-op in ordinary runs."""
 
-    def _shot(name: str):
+    def _shot(name: str, *, on: Page | None = None) -> None:
         if SCREENSHOTS_DIR:
-            Path(SCREENSHOTS_DIR).mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(Path(SCREENSHOTS_DIR) / f"{name}.png"), full_page=True)
+            directory = Path(SCREENSHOTS_DIR)
+            directory.mkdir(parents=True, exist_ok=True)
+            (on or page).screenshot(path=str(directory / f"{name}.png"), full_page=True)
 
     return _shot
