@@ -462,14 +462,12 @@ class Bench:
         rows = Contact.objects.count()
         last_page = max(1, math.ceil(rows / 50))
         page = min(5000, last_page)
-        probe = None
-        while probe is None:
-            probe = (
-                Contact.objects.filter(anonymised_at__isnull=True, pk__gte=random.randint(1, Contact.objects.order_by("-pk").values_list("pk", flat=True)[0]))
-                .order_by("pk")
-                .only("last_name", "email")
-                .first()
-            )
+        # A person to search for: a random contact not anonymised (its name and email are still there).
+        top = Contact.objects.order_by("-pk").values_list("pk", flat=True)[0]
+        candidates = Contact.objects.filter(anonymised_at__isnull=True).only("last_name", "email").order_by("pk")
+        probe = candidates.filter(pk__gte=random.randint(1, top)).first() or candidates.first()
+        if probe is None:
+            raise measure.BenchError("no contact left to search for")
         prefix = probe.last_name[:3]
         views = {
             "first_page": measure.changelist_url(),

@@ -7,6 +7,7 @@ import re
 import threading
 import time
 import zipfile
+from datetime import timedelta
 
 import pytest
 from amqp.exceptions import ChannelError
@@ -19,6 +20,7 @@ from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from contacts.models import Contact, Document
 from gdpr_portal.celery import app
@@ -386,3 +388,31 @@ def test_a_bulk_of_200_with_20_not_exported_runs_in_the_background_and_reports_e
     assert Contact.objects.get(pk=bystander.pk).anonymised_at is None
     assert AuditEvent.objects.filter(action=AuditEvent.Action.ANONYMISED).count() == 180
     assert all(stored_keys(c) == [] for c in contacts[:10])
+
+
+def test_a_request_whose_task_messages_were_lost_is_resumed_by_the_periodic_task(worker):
+    # Given a request recorded but never enqueued (broker down at that moment), and one whose last chunk
+    # died after its last contact, both silent for more than 10 minutes
+    contacts = ContactFactory.create_batch(12)
+    exported(contacts)
+    stale = timezone.now() - timedelta(minutes=11)
+    lost = AnonymisationRequest.objects.create(subject_count=12, source="bulk", updated_at=stale)
+    AnonymisationSubject.objects.bulk_create(
+        AnonymisationSubject(request=lost, requested_id=c.pk, contact=c) for c in contacts
+    )
+    stuck = AnonymisationRequest.objects.create(subject_count=1, status="running", updated_at=stale)
+    AnonymisationSubject.objects.create(request=stuck, requested_id=0, result="skipped", reason="not_found")
+
+    # When the periodic task runs
+    app.send_task(settings.CELERY_BEAT_SCHEDULE["rgpd-finish-pending-deletions"]["task"])
+
+    # Then both requests end, with every contact processed
+    wait_until(
+        lambda: set(AnonymisationRequest.objects.values_list("status", flat=True)) == {"done"},
+        what="the resumed requests",
+    )
+    lost.refresh_from_db()
+    assert (lost.processed_count, lost.anonymised_count) == (12, 12)
+    assert Contact.objects.filter(anonymised_at__isnull=False).count() == 12
+    stuck.refresh_from_db()
+    assert (stuck.processed_count, stuck.skipped_count) == (1, 1)

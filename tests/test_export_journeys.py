@@ -186,7 +186,7 @@ def select_all_matching(client, query: str, *, per_page_ids: list[int]):
 def confirm(client, confirmation) -> object:
     """Submit the confirmation form as the browser would: its hidden fields, to its action URL."""
     body = confirmation.content.decode()
-    form = re.search(r'<form method="post" action="([^"]*)">(.*?)</form>', body, re.S)
+    form = re.search(r'<form method="post" action="([^"]*)"[^>]*>(.*?)</form>', body, re.S)
     fields: dict[str, list[str]] = {}
     for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form.group(2)):
         fields.setdefault(name, []).append(html.unescape(value))

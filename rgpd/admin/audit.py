@@ -24,7 +24,6 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_filter = ["action", "outcome", "at"]
     list_select_related = ["actor", "export_request"]
     date_hierarchy = "at"
-    search_fields = ["=export_request__id"]
     fields = ["at", "action", "outcome", "actor", "export_request", "subject_ids", "counts", "details"]
     readonly_fields = fields
     list_per_page = 100

@@ -148,7 +148,6 @@ class ExportRequestAdmin(admin.ModelAdmin):
     list_select_related = ["requested_by"]
     list_filter = ["created_at"]
     date_hierarchy = "created_at"
-    search_fields = ["=id"]
     list_per_page = 50
 
     def has_rgpd_permission(self, request: HttpRequest, obj=None) -> bool:

@@ -42,7 +42,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import DefaultStorage, default_storage, storages
 from django.db import models, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.functional import LazyObject
@@ -60,6 +60,7 @@ ANONYMISED_AT_FIELD = "anonymised_at"
 S3_DELETE_BATCH = 1000  # the most keys one DeleteObjects call accepts
 PREVIEW_LIMIT = 10
 STALE_REQUEST_AFTER = timedelta(minutes=10)
+PROGRESS_EVERY = 25  # contacts between two progress records of a chunk
 
 # Sent inside the anonymisation's transaction, after the rows changed: a receiver that keeps copies of
 # a subject's data elsewhere (a cache, a search index) forgets them here. Arguments: sender (the
@@ -588,14 +589,31 @@ def _request_create(*, contact_ids: list[int], actor, source: str) -> Anonymisat
         details={"request": request.pk, "source": source},
     )
     if len(contact_ids) > inline_max():
-        transaction.on_commit(partial(_enqueue_chunk, request.pk), robust=True)
+        transaction.on_commit(partial(anonymisation_request_enqueue, request_id=request.pk), robust=True)
     return request
 
 
-def _enqueue_chunk(request_id: int) -> None:
+def anonymisation_request_enqueue(*, request_id: int) -> int:
+    """Enqueue one task per chunk of the request's pending contacts, so that workers share the work.
+
+    A chunk is a range of result-row ids; enqueuing a range twice is harmless (each contact is claimed).
+    Return the number of tasks enqueued.
+    """
     from ..tasks.anonymisation import anonymise_request
 
-    anonymise_request.delay(request_id)
+    pending = list(
+        AnonymisationSubject.objects.filter(request_id=request_id, result=AnonymisationSubject.Result.PENDING)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if not pending:  # e.g. a chunk died after its last contact, before recording the progress
+        _progress_record(request_id=request_id)
+        return 0
+    size = max(1, chunk_size())
+    for start in range(0, len(pending), size):
+        chunk = pending[start : start + size]
+        anonymise_request.delay(request_id, chunk[0], chunk[-1])
+    return -(-len(pending) // size)
 
 
 def anonymisation_request_create(
@@ -662,20 +680,47 @@ def _process_subject(*, subject_id: int, actor, request_id: int) -> int | None:
                 outcome=AuditEvent.Outcome.FAILURE,
                 details={"request": request_id, "reason": reason.value, "contact": subject.requested_id},
             )
-        AnonymisationRequest.objects.filter(pk=request_id).update(
-            processed_count=F("processed_count") + 1,
-            anonymised_count=F("anonymised_count") + (0 if reason else 1),
-            skipped_count=F("skipped_count") + (1 if reason else 0),
-            updated_at=now,
-        )
         return None if reason else subject.requested_id
 
 
-def anonymisation_request_process(*, request_id: int, max_contacts: int | None = None) -> list[int]:
-    """Process the pending contacts of a request (at most ``max_contacts``); return those anonymised.
+@transaction.atomic
+def _progress_record(*, request_id: int) -> None:
+    """Recount the request's results (absolute values) and mark it done when no contact is left.
 
-    Each contact is its own transaction. The request is claimed with a conditional update and marked
-    done when no contact is left, so running this twice (a redelivered task) is harmless.
+    The request row is locked first, so concurrent chunks record their counts one after the other,
+    each seeing everything committed before it: counts never go backwards and the last one is right.
+    """
+    request = AnonymisationRequest.objects.select_for_update().filter(pk=request_id).first()
+    if request is None:
+        return
+    counts = dict(
+        AnonymisationSubject.objects.filter(request_id=request_id)
+        .order_by()
+        .values_list("result")
+        .annotate(n=Count("pk"))
+    )
+    now = timezone.now()
+    request.anonymised_count = counts.get(AnonymisationSubject.Result.ANONYMISED, 0)
+    request.skipped_count = counts.get(AnonymisationSubject.Result.SKIPPED, 0)
+    request.processed_count = request.anonymised_count + request.skipped_count
+    request.updated_at = now
+    fields = ["anonymised_count", "skipped_count", "processed_count", "updated_at"]
+    if (
+        not counts.get(AnonymisationSubject.Result.PENDING)
+        and request.status == AnonymisationRequest.Status.RUNNING
+    ):
+        request.status, request.finished_at = AnonymisationRequest.Status.DONE, now
+        fields += ["status", "finished_at"]
+    request.save(update_fields=fields)
+
+
+def anonymisation_request_process(
+    *, request_id: int, first_subject_id: int | None = None, last_subject_id: int | None = None
+) -> list[int]:
+    """Process the pending contacts of a request (those of one chunk, when given); return those anonymised.
+
+    Each contact is its own transaction, claimed with ``SKIP LOCKED``; the request is claimed with a
+    conditional update. Running a chunk twice (a redelivered task) or two chunks at once is harmless.
     """
     now = timezone.now()
     AnonymisationRequest.objects.filter(pk=request_id, status=AnonymisationRequest.Status.PENDING).update(
@@ -686,30 +731,22 @@ def anonymisation_request_process(*, request_id: int, max_contacts: int | None =
         return []
     pending = AnonymisationSubject.objects.filter(
         request_id=request_id, result=AnonymisationSubject.Result.PENDING
-    ).order_by("pk")
-    if max_contacts is not None:
-        pending = pending[:max_contacts]
+    )
+    if first_subject_id is not None:
+        pending = pending.filter(pk__gte=first_subject_id)
+    if last_subject_id is not None:
+        pending = pending.filter(pk__lte=last_subject_id)
     anonymised = []
-    for subject_id in list(pending.values_list("pk", flat=True)):
+    for done, subject_id in enumerate(list(pending.order_by("pk").values_list("pk", flat=True)), start=1):
         contact_id = _process_subject(
             subject_id=subject_id, actor=request.requested_by, request_id=request_id
         )
         if contact_id is not None:
             anonymised.append(contact_id)
-    if not AnonymisationSubject.objects.filter(
-        request_id=request_id, result=AnonymisationSubject.Result.PENDING
-    ).exists():
-        now = timezone.now()
-        AnonymisationRequest.objects.filter(pk=request_id, status=AnonymisationRequest.Status.RUNNING).update(
-            status=AnonymisationRequest.Status.DONE, finished_at=now, updated_at=now
-        )
+        if done % PROGRESS_EVERY == 0:
+            _progress_record(request_id=request_id)
+    _progress_record(request_id=request_id)
     return anonymised
-
-
-def anonymisation_request_has_more(*, request_id: int) -> bool:
-    return AnonymisationSubject.objects.filter(
-        request_id=request_id, result=AnonymisationSubject.Result.PENDING
-    ).exists()
 
 
 def stale_anonymisation_requests(*, now: datetime | None = None) -> list[int]:

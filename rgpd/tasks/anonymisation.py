@@ -12,19 +12,19 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(name="rgpd.anonymise_request")
-def anonymise_request(request_id: int) -> None:
-    """Anonymise the next chunk of a request, delete the chunk's files, then enqueue the next chunk.
+def anonymise_request(
+    request_id: int, first_subject_id: int | None = None, last_subject_id: int | None = None
+) -> None:
+    """Anonymise one chunk of a request (``RGPD_ANONYMISATION_CHUNK_SIZE`` contacts), then delete its files.
 
-    A chunk is short (``RGPD_ANONYMISATION_CHUNK_SIZE`` contacts), so 10,000 contacts never hit a
-    task time limit or the broker's visibility timeout, and other work interleaves.
+    Chunks are enqueued together, so several workers share a large request; each is short, so 10,000
+    contacts never hit a task time limit or the broker's visibility timeout.
     """
     anonymised = service.anonymisation_request_process(
-        request_id=request_id, max_contacts=service.chunk_size()
+        request_id=request_id, first_subject_id=first_subject_id, last_subject_id=last_subject_id
     )
     if anonymised:
         service.pending_deletions_process(contact_ids=anonymised)
-    if service.anonymisation_request_has_more(request_id=request_id):
-        anonymise_request.delay(request_id)
 
 
 @shared_task(name="rgpd.finish_pending_deletions")
@@ -37,4 +37,4 @@ def finish_pending_deletions(contact_ids: list[int] | None = None) -> None:
     if contact_ids is None:
         for request_id in service.stale_anonymisation_requests():
             logger.info("rgpd: resuming anonymisation request %s", request_id)
-            anonymise_request.delay(request_id)
+            service.anonymisation_request_enqueue(request_id=request_id)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import re
 import time
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
-from playwright.sync_api import Locator, Page
+from playwright.sync_api import Error, Locator, Page
 
 ROOT = Path(__file__).resolve().parents[2]
 RGPD_PAGE = "/admin/rgpd/rgpdcontact/"
@@ -66,6 +67,40 @@ def tab_to(page: Page, target: Locator, *, limit: int = 200) -> None:
         if page.evaluate("element => document.activeElement === element", handle):
             return
     raise AssertionError(f"Tab never reached {target} after {limit} presses")
+
+
+def double_click(page: Page, button: Locator) -> int:
+    """Click ``button`` twice as a hurried person does: the second click lands while the first answer
+    is still on its way. Return how many times the form was sent.
+
+    The answers to the page's POSTs are held back (the server has handled each request already) until
+    both clicks are done, so the second click always meets the page of the first.
+    """
+    held = []
+
+    def hold(route):
+        if route.request.method != "POST":
+            route.fallback()
+            return
+        held.append((route, route.fetch(max_redirects=0)))
+
+    button.scroll_into_view_if_needed()
+    box = button.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.route("**/*", hold)
+    try:
+        page.mouse.click(x, y)
+        wait_until(lambda: held or page.wait_for_timeout(50), timeout=15, message="the first POST")
+        # The second click, where the button is, whether or not the page still accepts it.
+        page.mouse.click(x, y)
+        page.wait_for_timeout(500)
+        sent = len(held)
+    finally:
+        for route, response in held:
+            with contextlib.suppress(Error):  # the browser dropped the navigation a second send replaced
+                route.fulfill(response=response)
+        page.unroute("**/*", hold)
+    return sent
 
 
 def wait_until(predicate: Callable[[], object], *, timeout: float = 60, message: str = "condition"):
