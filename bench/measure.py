@@ -188,7 +188,7 @@ def anonymisation_sample(contact_ids: list[int], *, actor, profile_path=None) ->
     before = Counter(s3calls.COUNTS)
     with profiled(profile_path), CaptureQueriesContext(connection) as rows_queries:
         started = time.perf_counter()
-        anonymised = anonymisation_request_process(request_id=request.pk, max_contacts=len(contact_ids))
+        anonymised = anonymisation_request_process(request_id=request.pk)
         rows_seconds = time.perf_counter() - started
     with CaptureQueriesContext(connection) as files_queries:
         started = time.perf_counter()

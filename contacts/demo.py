@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import mimetypes
 import random
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +26,7 @@ from faker import Faker
 from PIL import Image, ImageDraw
 
 from rgpd.models import RGPD_PERMISSION_CODENAME
+from rgpd.storage import is_s3, s3_client, s3_key
 
 from .models import Contact, Document, contact_photo_path, document_file_path
 
@@ -221,7 +223,7 @@ class DemoSeeder:
                     (document, "file", document_file_path(document, document.original_name), content)
                 )
         # Storage writes overlap (S3 round trips, disk I/O); names are unique (uuid): order does not matter.
-        saved = pool.map(lambda item: self.storage.save(item[2], ContentFile(item[3])), uploads)
+        saved = pool.map(lambda item: self._store(item[2], item[3]), uploads)
         for (instance, attribute, _name, _content), name in zip(uploads, saved, strict=True):
             getattr(instance, attribute).name = name
         with transaction.atomic():
@@ -231,6 +233,19 @@ class DemoSeeder:
             Document.objects.bulk_create(documents, batch_size=self.batch_size * 2)
         photos = sum(1 for _instance, attribute, _n, _c in uploads if attribute == "photo")
         return len(contacts), len(documents), photos
+
+    def _store(self, name: str, content: bytes) -> str:
+        """Write one new file. Its name is unique (a uuid), so on S3 one PutObject does it, without the
+        existence check (HEAD) and transfer threads of ``Storage.save``: about 5x faster for small files."""
+        if is_s3(self.storage):
+            s3_client(self.storage).put_object(
+                Bucket=self.storage.bucket_name,
+                Key=s3_key(self.storage, name),
+                Body=content,
+                ContentType=mimetypes.guess_type(name)[0] or "application/octet-stream",
+            )
+            return name
+        return self.storage.save(name, ContentFile(content))
 
     def _contact(self) -> Contact:
         fake, rng = self.fake, self.rng

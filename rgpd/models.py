@@ -44,12 +44,23 @@ class ExportRequest(models.Model):
     subject_count = models.PositiveIntegerField(_("number of people"), default=0)
     part_count = models.PositiveIntegerField(_("number of parts"), default=0)
     notified_at = models.DateTimeField(_("email sent at"), null=True, blank=True)
+    # The confirmation page's one-time token: that confirmation sent twice (a double click) is one request.
+    confirmation_token = models.CharField(
+        _("confirmation token"), max_length=64, blank=True, default="", editable=False
+    )
 
     class Meta:
         verbose_name = _("export request")
         verbose_name_plural = _("export requests")
         ordering = ["-created_at", "-id"]
         default_permissions = ("view",)
+        constraints = [
+            models.UniqueConstraint(
+                fields=["confirmation_token"],
+                condition=~models.Q(confirmation_token=""),
+                name="rgpd_export_request_confirmation_token_unique",
+            )
+        ]
 
     def __str__(self) -> str:
         return _("Export #%(id)s") % {"id": self.pk}

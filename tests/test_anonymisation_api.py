@@ -70,6 +70,13 @@ def test_confirmed_it_answers_the_result_of_each_contact():
     assert Contact.objects.get(pk=ready.pk).first_name == "xxx"
     assert AnonymisationRequest.objects.get().source == "api"
 
+    # When the same contact is sent again, Then it is a no-op: skipped, unchanged, no second audit row
+    before = snapshot(ready)
+    again = api(rgpd_user()).post(URL, {"contacts": [ready.pk], "confirm": True}, format="json").json()
+    assert again["results"][0]["reason"] == "already_anonymised"
+    assert snapshot(ready) == before
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.ANONYMISED, subject_ids=[ready.pk]).count() == 1
+
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from tests.test_export_support import (
     archive_bytes,
     archives,
     bucket_keys,
+    drop_queue,
     incomplete_uploads,
     open_archive,
     request_prefix,
@@ -96,12 +97,9 @@ BIG = 16 * 1024 * 1024
 @pytest.fixture
 def unconsumed_queue(settings):
     """A queue no worker reads: this test builds the part itself. Deleted afterwards."""
-    from gdpr_portal.celery import app
-
     settings.RGPD_EXPORT_QUEUE = f"gdpr-export-test-nobody-{uuid.uuid4().hex[:8]}"
     yield settings.RGPD_EXPORT_QUEUE
-    with app.connection_for_write() as conn:
-        conn.default_channel.queue_delete(settings.RGPD_EXPORT_QUEUE)
+    drop_queue(settings.RGPD_EXPORT_QUEUE)
 
 
 def test_a_build_taken_over_stops_and_leaves_no_object_and_no_upload(

@@ -118,12 +118,23 @@ def wait_for_request_done(export_request: ExportRequest, *, timeout: float = 120
     return ExportRequest.objects.get(pk=export_request.pk)
 
 
+def drop_queue(queue: str) -> None:
+    """Remove a test queue from Redis: its messages and kombu's bindings of it."""
+    from gdpr_portal.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.default_channel.client.delete(
+            queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}"
+        )
+
+
 @pytest.fixture
 def export_queue(settings):
     """A queue of its own for this test's export tasks (so only this test's workers take them)."""
     queue = f"gdpr-export-test-{uuid.uuid4().hex[:8]}"
     settings.RGPD_EXPORT_QUEUE = queue
-    return queue
+    yield queue
+    drop_queue(queue)
 
 
 @pytest.fixture

@@ -6,6 +6,8 @@ Everything here is a thin caller of ``rgpd.services.exports``.
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -69,7 +71,8 @@ def _confirmation(
         "opts": opts,
         "count": count,
         "retention_days": settings.RGPD_ARCHIVE_RETENTION_DAYS,
-        "hidden_fields": hidden,
+        # One-time token of this confirmation: sent twice (a double click), it starts one export.
+        "hidden_fields": [*hidden, ("confirmation_token", secrets.token_urlsafe(24))],
         "form_url": request.get_full_path(),
         "changelist_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
     }
@@ -79,7 +82,12 @@ def _confirmation(
 
 def _start_export(request: HttpRequest, model_admin, **selection) -> HttpResponse | None:
     try:
-        export_request = export_request_create(actor=request.user, language=get_language(), **selection)
+        export_request = export_request_create(
+            actor=request.user,
+            language=get_language(),
+            confirmation_token=request.POST.get("confirmation_token", "")[:64],
+            **selection,
+        )
     except ValidationError as exc:
         model_admin.message_user(request, " ".join(exc.messages), messages.ERROR)
         return None

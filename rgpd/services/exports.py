@@ -28,7 +28,7 @@ from itertools import islice
 
 from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation, ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import get_language, get_supported_language_variant
@@ -161,16 +161,22 @@ def export_request_create(
     language: str | None = None,
     contact_ids: Iterable[int] | None = None,
     queryset: QuerySet[Contact] | None = None,
+    confirmation_token: str = "",
 ) -> ExportRequest:
     """Record an export of the given contacts (ids, or a queryset such as an admin selection).
 
     People are streamed as ids (never loaded as objects), split into parts of at most
     ``RGPD_EXPORT_PART_SIZE`` and stored in batches; one task per part is enqueued after commit.
     Raises ``UnknownContactsError`` for ids that do not exist, ``ValidationError`` for an empty
-    selection.
+    selection. A ``confirmation_token`` (the confirmation page's) makes it idempotent: the same
+    confirmation sent twice, even at the same moment, returns the request of the first.
     """
     if (contact_ids is None) == (queryset is None):
         raise TypeError("Give exactly one of contact_ids or queryset.")
+    if confirmation_token:
+        already = ExportRequest.objects.filter(confirmation_token=confirmation_token).first()
+        if already is not None:
+            return already
     if contact_ids is not None:
         ids: Iterable[int] = _checked_ids(contact_ids)
     else:
@@ -178,10 +184,18 @@ def export_request_create(
             queryset.order_by("pk").values_list("pk", flat=True).iterator(chunk_size=SUBJECT_BATCH)
         )
 
-    export_request = ExportRequest.objects.create(
-        requested_by=actor if actor is not None and actor.is_authenticated else None,
-        language=request_language(language),
-    )
+    try:
+        with transaction.atomic():
+            export_request = ExportRequest.objects.create(
+                requested_by=actor if actor is not None and actor.is_authenticated else None,
+                language=request_language(language),
+                confirmation_token=confirmation_token,
+            )
+    except IntegrityError:
+        if not confirmation_token:
+            raise
+        # Sent twice at the same moment: the other send committed first, its request is this one.
+        return ExportRequest.objects.get(confirmation_token=confirmation_token)
     part_size = max(1, int(settings.RGPD_EXPORT_PART_SIZE))
     all_ids: list[int] = []
     pending_rows: list[ExportSubject] = []

@@ -16,16 +16,23 @@ ROOT = Path(__file__).resolve().parents[2]
 RGPD_PAGE = "/admin/rgpd/rgpdcontact/"
 PAGE_TITLE_FR = "Gestion - RGPD : Contacts Clients"
 PAGE_TITLE_EN = "GDPR management: client contacts"
-LOUPE_FR, BOX_FR, DETECTIVE_FR = "Accès à la fiche du contact", "Exporter les données", "Anonymiser les données"
+LOUPE_FR, BOX_FR, DETECTIVE_FR = (
+    "Accès à la fiche du contact",
+    "Exporter les données",
+    "Anonymiser les données",
+)
 LOUPE_EN, BOX_EN, DETECTIVE_EN = "Open the contact's record", "Export the data", "Anonymise the data"
-ACKNOWLEDGE_FR = "J'ai pris connaissance des éléments ci-dessus et j'accepte que les données soient anonymisées."
+ACKNOWLEDGE_FR = (
+    "J'ai pris connaissance des éléments ci-dessus et j'accepte que les données soient anonymisées."
+)
 ACKNOWLEDGE_EN = "I have read the above and I accept that the data be anonymised."
 NOT_EXPORTED_FR = "Aucune archive n'a été générée pour ce contact : exportez d'abord les données."
 
 # The seed's sentences on the export confirmation (rgpd-contacts-clients-formation.txt), verbatim.
 SEED_EXPORT_TEXTS = [
     "Cette fonctionnalité permet de récupérer les données et documents d'une population ciblée.",
-    "En lançant cette action, l'application va générer une archive contenant un fichier structuré (format JSON).",
+    "En lançant cette action, l'application va générer une archive contenant un fichier structuré"
+    " (format JSON).",
     "Cette étape est obligatoire pour pouvoir ensuite anonymiser les données.",
     "ATTENTION : Cette archive sera stockée pendant 10 jours. Une fois ce délai dépassé, les données seront"
     " définitivement supprimées de nos serveurs.",
@@ -49,7 +56,10 @@ def export_count_text(count: int) -> str:
 
 
 def anonymise_count_text(count: int) -> str:
-    return f"Les données concernant {count} contact(s) vont être anonymisées et les documents attachés supprimés."
+    return (
+        f"Les données concernant {count} contact(s) vont être anonymisées et les documents attachés"
+        " supprimés."
+    )
 
 
 # --- Finding things as a user does ------------------------------------------------------------------
@@ -181,13 +191,28 @@ def _fragments(message: str) -> list[str]:
 @cache
 def phrases(language: str) -> frozenset[str]:
     """Phrases of the catalogue that belong to ``language`` only ("en": msgids, "fr": msgstrs)."""
-    english = {f for msgid, msgstr in catalogue() if msgid.lower() != msgstr.lower() for f in _fragments(msgid)}
-    french = {f for msgid, msgstr in catalogue() if msgid.lower() != msgstr.lower() for f in _fragments(msgstr)}
-    # A word written the same in both languages ("Actions", "Documents", "Contact") belongs to neither.
-    english_l, french_l = {f.lower() for f in english}, {f.lower() for f in french}
+    english = {
+        f for msgid, msgstr in catalogue() if msgid.lower() != msgstr.lower() for f in _fragments(msgid)
+    }
+    french = {
+        f for msgid, msgstr in catalogue() if msgid.lower() != msgstr.lower() for f in _fragments(msgstr)
+    }
+    # A word written the same in both languages ("Actions", "Documents", "Contact") belongs to neither;
+    # so do the languages' names (the switch lists each in its own language) and "email" (the seed's
+    # French says "un email").
+    both = {"français", "french", "anglais", "english", "email"}
+    english_text = "\n".join(msgid for msgid, _ in catalogue()).lower()
+    french_text = "\n".join(msgstr for _, msgstr in catalogue()).lower()
+
+    def shared(fragment: str, other_text: str) -> bool:
+        # Also a word of the other language's texts ("mobile" in "téléphone mobile").
+        return fragment.lower() in both or bool(
+            re.search(rf"(?<!\w){re.escape(fragment.lower())}(?!\w)", other_text)
+        )
+
     if language == "en":
-        return frozenset(f for f in english if f.lower() not in french_l)
-    return frozenset(f for f in french if f.lower() not in english_l)
+        return frozenset(f for f in english if not shared(f, french_text))
+    return frozenset(f for f in french if not shared(f, english_text))
 
 
 # Django admin's own words around the journeys' pages, in each language.

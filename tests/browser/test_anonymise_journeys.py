@@ -58,7 +58,9 @@ def test_an_officer_anonymises_an_exported_contact_and_the_record_shows_xxx(
         expect(page.get_by_text(text, exact=True)).to_be_visible()
     expect(page.get_by_text(anonymise_count_text(1), exact=True)).to_be_visible()
     preview = page.locator(".rgpd-anonymise__preview")
-    expect(preview.get_by_role("heading", name="Ce qui va changer (rien n'a encore été modifié)")).to_be_visible()
+    expect(
+        preview.get_by_role("heading", name="Ce qui va changer (rien n'a encore été modifié)")
+    ).to_be_visible()
     last_name = preview.locator('tr[data-field="last_name"]')
     expect(last_name.locator("td").first).to_have_text("V…")  # current values are shown masked
     expect(last_name.locator("td").last).to_have_text("xxx")
@@ -144,7 +146,9 @@ def test_bulk_anonymisation_of_a_mix_shows_who_was_skipped_and_why(celery_worker
         "L'archive de ce contact a expiré"
     )
     for contact in ready:
-        expect(page.locator(f'tr[data-contact="{contact.pk}"]')).to_have_attribute("data-result", "anonymised")
+        expect(page.locator(f'tr[data-contact="{contact.pk}"]')).to_have_attribute(
+            "data-result", "anonymised"
+        )
     page.get_by_role("link", name="Ignorés").click()
     expect(page.locator(".rgpd-anonymise__results tbody tr")).to_have_count(2)
     assert AnonymisationRequest.objects.count() == 1

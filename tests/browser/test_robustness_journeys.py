@@ -12,9 +12,7 @@ REQUEST_PAGE = re.compile(r"/admin/rgpd/exportrequest/\d+/change/$")
 RESULT_PAGE = re.compile(r"/admin/rgpd/anonymisationrequest/\d+/change/$")
 
 
-def test_a_double_click_on_export_creates_one_request_and_back_does_not_resubmit(
-    celery_worker, page, login
-):
+def test_a_double_click_on_export_creates_one_request_and_back_does_not_resubmit(celery_worker, page, login):
     # Given an officer on the export confirmation of one contact
     contact = ContactFactory(last_name="Fontaine")
     login(rgpd_user())
