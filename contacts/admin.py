@@ -57,7 +57,13 @@ class DocumentAdminForm(forms.ModelForm):
 
     class Meta:
         model = Document
-        fields = ["kind", "file"]
+        fields = ["contact", "kind", "file"]
+
+    def clean_contact(self):
+        contact = self.cleaned_data["contact"]
+        if contact is not None and contact.is_anonymised:
+            raise forms.ValidationError(_("This contact is anonymised: no document can be added to it."))
+        return contact
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -81,6 +87,13 @@ class DocumentInline(admin.TabularInline):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Document]:
         return super().get_queryset(request).select_related("uploaded_by")
+
+    # An anonymised contact gets no documents back (that would bring personal data back).
+    def has_add_permission(self, request: HttpRequest, obj: Contact | None = None) -> bool:
+        return super().has_add_permission(request, obj) and not (obj and obj.is_anonymised)
+
+    def has_change_permission(self, request: HttpRequest, obj: Contact | None = None) -> bool:
+        return super().has_change_permission(request, obj) and not (obj and obj.is_anonymised)
 
     @admin.display(description=_("size"))
     def size_display(self, obj: Document) -> str:
@@ -141,6 +154,10 @@ class ContactAdmin(admin.ModelAdmin):
                 "id", "last_name", "first_name", "email", "phone", "city", "company", "anonymised_at"
             )
         return queryset
+
+    def has_change_permission(self, request: HttpRequest, obj: Contact | None = None) -> bool:
+        # An anonymised contact stays anonymous: it can be viewed, no longer edited.
+        return super().has_change_permission(request, obj) and not (obj and obj.is_anonymised)
 
     def view_on_site(self, obj: Contact) -> str:
         return reverse("contacts:record", args=[obj.pk])

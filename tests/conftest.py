@@ -76,6 +76,7 @@ def celery_worker(_session_worker, transactional_db, smtp_sink):
     """A real Celery worker process consuming this run's queue, on the committed test database."""
     smtp_sink.clear()
     yield _session_worker
+    _session_worker.wait_idle()
 
 
 @pytest.fixture

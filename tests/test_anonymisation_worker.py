@@ -9,8 +9,6 @@ import time
 import zipfile
 from datetime import timedelta
 
-import pytest
-from amqp.exceptions import ChannelError
 from django.conf import settings
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
@@ -44,38 +42,6 @@ FORMER = {
     "email": "aurelienne.quintabelle@exemple.fr",
     "phone": "+33 6 12 34 56 78",
 }
-
-
-def wait_for_idle(worker, *, timeout: float = 60) -> None:
-    """Wait until the worker has nothing queued, reserved or running (for half a second in a row)."""
-    inspector = app.control.inspect(destination=[worker.hostname], timeout=1)
-    deadline, quiet_since = time.monotonic() + timeout, None
-    while time.monotonic() < deadline:
-        with app.connection_for_read() as conn:
-            try:
-                declared = conn.default_channel.queue_declare(
-                    queue=settings.CELERY_TASK_DEFAULT_QUEUE, passive=True
-                )
-                waiting = declared.message_count
-            except ChannelError:  # Redis drops an empty queue's key: nothing is waiting
-                waiting = 0
-        active, reserved = inspector.active(), inspector.reserved()
-        busy = waiting or active is None or reserved is None or any(active.values()) or any(reserved.values())
-        if busy:
-            quiet_since = None
-        elif quiet_since is None:
-            quiet_since = time.monotonic()
-        elif time.monotonic() - quiet_since > 0.5:
-            return
-        time.sleep(0.2)
-    raise AssertionError("the worker did not become idle")
-
-
-@pytest.fixture
-def worker(celery_worker):
-    """The real worker; the test ends only once it is idle, so the database flush never races a task."""
-    yield celery_worker
-    wait_for_idle(celery_worker)
 
 
 def wait_until(predicate, *, timeout: float = 90, what: str = "condition"):
@@ -136,7 +102,7 @@ def files_deleted(contact) -> bool:
     return not PendingStorageDeletion.objects.filter(contact_id=contact.pk).exists()
 
 
-def test_an_exported_contact_is_anonymised_in_the_admin_and_nothing_of_it_remains(worker, client):
+def test_an_exported_contact_is_anonymised_in_the_admin_and_nothing_of_it_remains(celery_worker, client):
     # Given a contact with a photo and documents, exported through the real export, and two neighbours
     user = rgpd_user()
     contact = a_person(**FORMER)
@@ -207,7 +173,7 @@ def test_an_exported_contact_is_anonymised_in_the_admin_and_nothing_of_it_remain
     assert f"contact-{contact.pk}/personal_data.json" in names
 
 
-def test_an_export_in_progress_is_refused_and_its_archive_never_mixes_old_and_new(worker, client):
+def test_an_export_in_progress_is_refused_and_its_archive_never_mixes_old_and_new(celery_worker, client):
     # Given a contact whose export was just asked for (its part is pending or being built)
     user = rgpd_user()
     contact = a_person(**FORMER)
@@ -287,7 +253,7 @@ def test_an_anonymisation_waits_for_a_reader_holding_the_contact_and_the_reader_
     assert Contact.objects.get(pk=contact.pk).first_name == "xxx"
 
 
-def test_files_left_by_a_storage_outage_are_deleted_by_the_periodic_task(worker, client):
+def test_files_left_by_a_storage_outage_are_deleted_by_the_periodic_task(celery_worker, client):
     # Given an exported contact with files, and the S3 gateway down
     user = rgpd_user()
     contact = a_person()
@@ -335,7 +301,9 @@ def test_files_left_by_a_storage_outage_are_deleted_by_the_periodic_task(worker,
     )
 
 
-def test_a_bulk_of_200_with_20_not_exported_runs_in_the_background_and_reports_everyone(worker, client):
+def test_a_bulk_of_200_with_20_not_exported_runs_in_the_background_and_reports_everyone(
+    celery_worker, client
+):
     # Given 200 contacts found by a search, 180 of them exported (some with documents), and a bystander
     contacts = ContactFactory.create_batch(200, last_name="Bulkmann")
     for contact in contacts[:10]:
@@ -390,7 +358,7 @@ def test_a_bulk_of_200_with_20_not_exported_runs_in_the_background_and_reports_e
     assert all(stored_keys(c) == [] for c in contacts[:10])
 
 
-def test_a_request_whose_task_messages_were_lost_is_resumed_by_the_periodic_task(worker):
+def test_a_request_whose_task_messages_were_lost_is_resumed_by_the_periodic_task(celery_worker):
     # Given a request recorded but never enqueued (broker down at that moment), and one whose last chunk
     # died after its last contact, both silent for more than 10 minutes
     contacts = ContactFactory.create_batch(12)

@@ -202,3 +202,30 @@ def test_documents_removed_in_the_admin_leave_the_bucket(client, db):
     assert response.status_code == 302
     assert not Document.objects.filter(pk=document.pk).exists()
     assert not storage.exists(document.file.name)
+
+
+def test_an_anonymised_contact_can_no_longer_be_edited_nor_get_documents(client, db):
+    # Given an anonymised contact and an administrator
+    contact = ContactFactory(first_name="xxx", last_name="xxx", email="", phone="xxx")
+    Contact.objects.filter(pk=contact.pk).update(anonymised_at=contact.created_at)
+    contact.refresh_from_db()
+    admin_user = UserFactory(is_superuser=True)
+    client.force_login(admin_user)
+
+    # When the administrator tries to put a name back through the change form
+    change_url = reverse("admin:contacts_contact_change", args=[contact.pk])
+    response = client.post(change_url, contact_form_data(contact, first_name="Retour", last_name="Dupuis"))
+
+    # Then the form is read-only (403) and the contact stays anonymous
+    assert response.status_code == 403
+    contact.refresh_from_db()
+    assert (contact.first_name, contact.last_name) == ("xxx", "xxx")
+
+    # And a document cannot be attached to it from the documents page either
+    upload = SimpleUploadedFile("cv.pdf", MINIMAL_PDF, content_type="application/pdf")
+    response = client.post(
+        reverse("admin:contacts_document_add"), {"contact": contact.pk, "kind": "other", "file": upload}
+    )
+    assert response.status_code == 200
+    assert "Ce contact est anonymisé : aucun document ne peut lui être ajouté." in response.content.decode()
+    assert not Document.objects.filter(contact=contact).exists()

@@ -27,6 +27,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
+from contacts.admin import AnonymisedListFilter
 from rgpd.admin.anonymisations import annotate_for_anonymisation, anonymise_row_action, anonymise_selected
 from rgpd.admin.exports import export_row_action, export_selected
 from rgpd.models import RGPD_PERMISSION, RgpdContact
@@ -65,21 +66,6 @@ class RowAction:
         )
 
 
-class AnonymisedFilter(admin.SimpleListFilter):
-    title = _("anonymised")
-    parameter_name = "anonymised"
-
-    def lookups(self, request, model_admin):
-        return [("yes", _("Yes")), ("no", _("No"))]
-
-    def queryset(self, request, queryset):
-        if self.value() == "yes":
-            return queryset.filter(anonymised_at__isnull=False)
-        if self.value() == "no":
-            return queryset.filter(anonymised_at__isnull=True)
-        return queryset
-
-
 @admin.register(RgpdContact)
 class RgpdContactAdmin(admin.ModelAdmin):
     # The row's icons come first, so they stay in view on narrow screens (the table scrolls sideways).
@@ -87,7 +73,7 @@ class RgpdContactAdmin(admin.ModelAdmin):
     list_display_links = None
     # Prefix search on the last name uses the name index; the other fields match anywhere.
     search_fields = ["^last_name", "first_name", "email", "phone"]
-    list_filter = [AnonymisedFilter]
+    list_filter = [AnonymisedListFilter]
     list_per_page = 50
     list_max_show_all = 500
     ordering = ["last_name", "first_name", "id"]

@@ -68,7 +68,7 @@ def new_context(browser, live_server, request):
         context = browser.new_context(
             base_url=live_server.url,
             locale="fr-FR",
-            viewport={"width": 1400, "height": 900},
+            viewport={"width": 1600, "height": 1000},
             accept_downloads=True,
             **options,
         )
@@ -129,6 +129,9 @@ def screenshot(page):
         if SCREENSHOTS_DIR:
             directory = Path(SCREENSHOTS_DIR)
             directory.mkdir(parents=True, exist_ok=True)
-            (on or page).screenshot(path=str(directory / f"{name}.png"), full_page=True)
+            target = on or page
+            # From the top: the admin's sticky side bar would otherwise be drawn where the page was scrolled.
+            target.evaluate("window.scrollTo(0, 0)")
+            target.screenshot(path=str(directory / f"{name}.png"), full_page=True, animations="disabled")
 
     return _shot

@@ -1,22 +1,13 @@
 """Anonymising in Chromium: the detective icon, the box that unlocks the button, the result page."""
 
-import pytest
 from playwright.sync_api import expect
 
 from contacts.models import Contact
 from rgpd.models import PendingStorageDeletion
 from tests.factories import ContactFactory, DocumentFactory, exported, rgpd_user
-from tests.test_anonymisation_worker import wait_for_idle
 
 
-@pytest.fixture
-def worker(celery_worker):
-    """The real worker; the test ends only once it is idle, so the database flush never races a task."""
-    yield celery_worker
-    wait_for_idle(celery_worker)
-
-
-def test_an_officer_anonymises_an_exported_contact_from_its_row(worker, page, login, screenshot):
+def test_an_officer_anonymises_an_exported_contact_from_its_row(celery_worker, page, login, screenshot):
     # Given an exported contact with a document, and one not exported
     contact = ContactFactory(last_name="Quintabelle")
     DocumentFactory(contact=contact)

@@ -31,8 +31,8 @@ def test_a_double_click_on_export_creates_one_request_and_back_does_not_resubmit
     # When they press the back button
     page.go_back()
 
-    # Then they see the confirmation again, and nothing was sent a second time
-    expect(page.get_by_role("button", name=BOX_FR)).to_be_visible()
+    # Then they see the confirmation again, ready to use, and nothing was sent a second time
+    expect(page.get_by_role("button", name=BOX_FR)).to_be_enabled()
     page.wait_for_timeout(500)
     assert ExportRequest.objects.count() == 1
 

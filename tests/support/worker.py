@@ -62,6 +62,44 @@ class CeleryWorkerProcess:
                 return
         raise RuntimeError(f"worker not ready after {timeout}s: {self.log_path.read_text()[-3000:]}")
 
+    def wait_idle(self, *, timeout: float = 60) -> None:
+        """Wait until nothing is queued, reserved or running (for half a second in a row).
+
+        A test must not end while a task still holds row locks: the database flush would deadlock.
+        """
+        from amqp.exceptions import ChannelError
+        from django.conf import settings
+
+        from gdpr_portal.celery import app
+
+        inspector = app.control.inspect(destination=[self.hostname], timeout=1)
+        deadline, quiet_since = time.monotonic() + timeout, None
+        while time.monotonic() < deadline:
+            with app.connection_for_read() as conn:
+                try:
+                    declared = conn.default_channel.queue_declare(
+                        queue=settings.CELERY_TASK_DEFAULT_QUEUE, passive=True
+                    )
+                    waiting = declared.message_count
+                except ChannelError:  # Redis drops an empty queue's key: nothing is waiting
+                    waiting = 0
+            active, reserved = inspector.active(), inspector.reserved()
+            busy = (
+                waiting
+                or active is None
+                or reserved is None
+                or any(active.values())
+                or any(reserved.values())
+            )
+            if busy:
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since > 0.5:
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"the worker {self.hostname} did not become idle")
+
     def kill(self) -> None:
         """SIGKILL the worker and its pool processes, as a crash or an OOM kill would."""
         if self.process and self.process.poll() is None:
