@@ -196,6 +196,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "rgpd.purge_expired_archives",
         "schedule": crontab(minute=7),
     },
+    "rgpd-resume-stalled-exports": {
+        "task": "rgpd.resume_stalled_exports",
+        "schedule": timedelta(minutes=5),
+    },
     "rgpd-finish-pending-deletions": {
         "task": "rgpd.finish_pending_deletions",
         "schedule": timedelta(minutes=5),

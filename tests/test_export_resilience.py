@@ -152,3 +152,27 @@ def test_a_build_taken_over_stops_and_leaves_no_object_and_no_upload(
     archive = open_archive(archive_bytes(part))
     assert [f["size"] for f in archive["manifest"]["files"] if f["kind"] == "file"] == [BIG, BIG]
     assert AuditEvent.objects.filter(action=AuditEvent.Action.PART_READY).count() == 1
+
+
+def test_an_export_whose_task_message_was_lost_is_resumed_by_the_periodic_task(
+    celery_worker, smtp_sink, settings, unconsumed_queue
+):
+    # Given an export request whose part's task message went where no worker reads (a lost message)
+    contact = ContactFactory()
+    DocumentFactory(contact=contact)
+    export_request = export_request_create(contact_ids=[contact.pk], actor=rgpd_user(), language="fr")
+    part = export_request.parts.get()
+    # ... an hour and more ago
+    ExportPart.objects.filter(pk=part.pk).update(created_at=timezone.now() - timedelta(hours=2))
+    assert ExportPart.objects.get(pk=part.pk).status == ExportPart.Status.PENDING
+
+    # When beat's periodic sweep runs on the real worker
+    from gdpr_portal.celery import app
+
+    app.send_task(settings.CELERY_BEAT_SCHEDULE["rgpd-resume-stalled-exports"]["task"])
+
+    # Then the part is built after all, and its requester gets the one email
+    export_request = wait_for_request_done(export_request, timeout=120)
+    part.refresh_from_db()
+    assert part.status == ExportPart.Status.READY
+    assert len(smtp_sink.wait_for(1)) == 1

@@ -30,6 +30,7 @@ from django.utils.translation import gettext_lazy as _
 from contacts.admin import AnonymisedListFilter
 from rgpd.admin.anonymisations import annotate_for_anonymisation, anonymise_row_action, anonymise_selected
 from rgpd.admin.exports import export_row_action, export_selected
+from rgpd.admin.pagination import LargeTablePaginator, estimated_count
 from rgpd.models import RGPD_PERMISSION, RgpdContact
 
 
@@ -77,7 +78,8 @@ class RgpdContactAdmin(admin.ModelAdmin):
     list_per_page = 50
     list_max_show_all = 500
     ordering = ["last_name", "first_name", "id"]
-    show_full_result_count = True
+    # Estimated counts above 100,000 contacts and deferred-join pages (see rgpd/admin/pagination.py).
+    paginator = LargeTablePaginator
     # Bulk actions ("Exporter les données >>", "Rendre anonyme les données >>"): added by their features.
     actions: list = [export_selected, anonymise_selected]
     # Columns loaded for the list; the page makes a constant number of queries whatever its size.
@@ -85,6 +87,11 @@ class RgpdContactAdmin(admin.ModelAdmin):
 
     class Media:
         css = {"all": ["rgpd/css/rgpd.css"]}
+
+    @property
+    def show_full_result_count(self) -> bool:
+        # "N total" counts the whole table on every view: a large table shows "Show all" instead.
+        return estimated_count(self.model._default_manager.all()) is None
 
     # --- The right "RGPD Contacts Clients" -----------------------------------------------------------
     def has_rgpd_permission(self, request: HttpRequest, obj=None) -> bool:

@@ -29,7 +29,7 @@ from itertools import islice
 from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation, ValidationError
 from django.db import IntegrityError, models, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import get_language, get_supported_language_variant
 from django.utils.translation import gettext_lazy as _
@@ -726,3 +726,44 @@ def export_archives_purge(*, now: datetime | None = None) -> int:
     if purged:
         logger.info("rgpd: %s expired archive part(s) purged", purged)
     return purged
+
+
+# --- Nothing lost -----------------------------------------------------------------------------------
+PENDING_RESUME_AFTER = timedelta(hours=1)
+
+
+def export_requests_resume_stalled(*, now: datetime | None = None) -> dict[str, int]:
+    """Re-enqueue what a lost task message left behind (periodic, from beat); return the counts.
+
+    A part running without a heartbeat for one lease, or still pending an hour after it was created
+    (a backlog is normal, an hour-old one means a lost message: a broker flushed, a worker gone), has
+    its task sent again; the claim makes a duplicate harmless. A finished request whose email was
+    never sent gets its email task again; the ``notified_at`` claim sends it at most once.
+    """
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=lease_seconds())
+    stalled_parts = list(
+        ExportPart.objects.filter(
+            Q(status=ExportPart.Status.PENDING, created_at__lt=now - PENDING_RESUME_AFTER)
+            | Q(status=ExportPart.Status.RUNNING, heartbeat_at__lt=stale)
+        ).values_list("pk", flat=True)
+    )
+    for part_id in stalled_parts:
+        _enqueue_part(part_id)
+    unfinished = ExportPart.objects.filter(
+        request_id=OuterRef("pk"), status__in=[ExportPart.Status.PENDING, ExportPart.Status.RUNNING]
+    )
+    unnotified = list(
+        ExportRequest.objects.filter(notified_at__isnull=True, created_at__lt=stale, part_count__gt=0)
+        .exclude(Exists(unfinished))
+        .values_list("pk", flat=True)
+    )
+    for request_id in unnotified:
+        _enqueue_notify(request_id)
+    if stalled_parts or unnotified:
+        logger.warning(
+            "rgpd: resumed %s stalled export part(s) and %s unsent email(s)",
+            len(stalled_parts),
+            len(unnotified),
+        )
+    return {"parts": len(stalled_parts), "emails": len(unnotified)}

@@ -35,3 +35,9 @@ def send_export_email(self: JobTask, request_id: int) -> bool:
 def purge_expired_archives() -> int:
     """Hourly (beat): delete the archives whose retention is over and mark their parts expired."""
     return service.export_archives_purge()
+
+
+@shared_task(name="rgpd.resume_stalled_exports")
+def resume_stalled_exports() -> dict[str, int]:
+    """Every few minutes (beat): send again the tasks of parts and emails whose message was lost."""
+    return service.export_requests_resume_stalled()

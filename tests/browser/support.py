@@ -123,6 +123,29 @@ def wait_until(predicate: Callable[[], object], *, timeout: float = 60, message:
     raise AssertionError(f"{message} not met after {timeout}s")
 
 
+# --- Emails ---------------------------------------------------------------------------------------------
+def text_part(message) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def emails_about(smtp_sink, export_request, *, settle: float = 1.0, timeout: float = 60) -> list:
+    """The emails at the SMTP sink that link to ``export_request``'s page, once one has arrived.
+
+    Waits ``settle`` seconds more, so that a second email about the same request would be counted.
+    Emails about other requests (a previous test's late worker) are left aside.
+    """
+    path = f"/admin/rgpd/exportrequest/{export_request.pk}/change/"
+
+    def matching() -> list:
+        with smtp_sink.lock:
+            messages = list(smtp_sink.messages)
+        return [message for message in messages if path in text_part(message)]
+
+    wait_until(matching, timeout=timeout, message=f"an email about export #{export_request.pk}")
+    time.sleep(settle)
+    return matching()
+
+
 # --- What a page says ---------------------------------------------------------------------------------
 _TEXTS_SCRIPT = """() => {
   const texts = [document.title, document.body.innerText];
