@@ -180,7 +180,9 @@ if CELERY_BROKER_URL == "filesystem://":
 else:
     # A task whose worker dies is redelivered after this delay (acks_late).
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+        # Several deployments (or test runs) may share one Redis: each keeps its keys apart.
+        "global_keyprefix": env("CELERY_REDIS_KEY_PREFIX", default=""),
     }
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="gdpr_portal")
 CELERY_TASK_SERIALIZER = "json"

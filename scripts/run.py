@@ -144,6 +144,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     manage("migrate", "--noinput")
+    if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
+        # On S3: the bucket and the archives' lifecycle rule (the 10-day safety net).
+        manage("rgpd_setup_storage")
     seeded_now = seed_once(options.contacts, options.documents_per_contact)
 
     import django

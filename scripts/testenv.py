@@ -88,7 +88,8 @@ def main(argv: list[str]) -> int:
     seaweed = SeaweedFS.create(workdir / "seaweedfs")
     print(f"testenv: starting SeaweedFS S3 on {seaweed.endpoint_url}", flush=True)
     seaweed.start()
-    bucket = "gdpr-portal-" + uuid.uuid4().hex[:8]
+    run_id = uuid.uuid4().hex[:8]
+    bucket = "gdpr-portal-" + run_id
     seaweed.client().create_bucket(Bucket=bucket)
     env = {
         **os.environ,
@@ -96,7 +97,8 @@ def main(argv: list[str]) -> int:
         "DATABASE_URL": POSTGRES_URL,
         "CELERY_BROKER_URL": REDIS_URL,
         # One queue per run: two runs on one machine never take each other's tasks.
-        "CELERY_TASK_DEFAULT_QUEUE": "gdpr-test-" + uuid.uuid4().hex[:8],
+        "CELERY_TASK_DEFAULT_QUEUE": "gdpr-test-" + run_id,
+        "CELERY_REDIS_KEY_PREFIX": f"gdpr-test-{run_id}:",
         "GDPR_PORTAL_VAR_DIR": str(workdir / "var"),
     }
     try:
