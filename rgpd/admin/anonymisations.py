@@ -8,7 +8,8 @@ from django.http import HttpRequest
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from ..models import RGPD_PERMISSION, AnonymisationRequest
+from ..models import AnonymisationRequest
+from ..permissions import RgpdReadOnlyAdmin
 from ..selectors import annotate_anonymisation_eligibility
 from ..services.anonymisation import ANONYMISED_AT_FIELD, reason_message, refusal_reason
 from ..views import anonymisation as views
@@ -19,7 +20,7 @@ IN_PROGRESS_REASON = _("Anonymisation in progress: the stored files are being de
 
 
 @admin.register(AnonymisationRequest)
-class AnonymisationRequestAdmin(admin.ModelAdmin):
+class AnonymisationRequestAdmin(RgpdReadOnlyAdmin):
     """Read-only list of anonymisation requests; a request's page is its result page."""
 
     list_display = [
@@ -35,24 +36,6 @@ class AnonymisationRequestAdmin(admin.ModelAdmin):
     list_filter = ["status", "source"]
     list_select_related = ["requested_by"]
     date_hierarchy = "created_at"
-
-    def has_rgpd_permission(self, request: HttpRequest, obj=None) -> bool:
-        return request.user.is_active and request.user.has_perm(RGPD_PERMISSION)
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return self.has_rgpd_permission(request)
-
-    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
-        return self.has_rgpd_permission(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     def get_urls(self):
         urls = [

@@ -6,11 +6,12 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from ..models import RGPD_PERMISSION, AuditEvent
+from ..models import AuditEvent
+from ..permissions import RgpdReadOnlyAdmin, holds_rgpd_right
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(RgpdReadOnlyAdmin):
     list_display = [
         "at",
         "action",
@@ -28,24 +29,9 @@ class AuditEventAdmin(admin.ModelAdmin):
     readonly_fields = fields
     list_per_page = 100
 
-    def _allowed(self, request: HttpRequest) -> bool:
-        user = request.user
-        return user.is_active and (user.has_perm(RGPD_PERMISSION) or user.has_perm("rgpd.view_auditevent"))
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return self._allowed(request)
-
-    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
-        return self._allowed(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
+    def has_rgpd_permission(self, request: HttpRequest, obj=None) -> bool:
+        # Auditors may read the log without holding the right to export or anonymise.
+        return holds_rgpd_right(request.user) or request.user.has_perm("rgpd.view_auditevent")
 
     @admin.display(description=_("people"))
     def subject_count(self, obj: AuditEvent) -> int:

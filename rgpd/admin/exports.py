@@ -25,17 +25,14 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Contact
 
-from ..models import RGPD_PERMISSION, ExportPart, ExportRequest, RgpdContact
+from ..models import ExportPart, ExportRequest, RgpdContact
+from ..permissions import RgpdReadOnlyAdmin, holds_rgpd_right
 from ..selectors import export_request_progress, export_requests_with_progress
 from ..services.exports import export_request_create
 from ..views.exports import download_part
 
 BOX_ICON = "rgpd/icons/box.svg"
 EXPORT_LABEL = _("Export the data")
-
-
-def _has_right(request: HttpRequest) -> bool:
-    return request.user.is_active and request.user.has_perm(RGPD_PERMISSION)
 
 
 def export_request_url(export_request: ExportRequest) -> str:
@@ -101,7 +98,7 @@ def _start_export(request: HttpRequest, model_admin, **selection) -> HttpRespons
 
 def contact_export_view(request: HttpRequest, model_admin, contact_id: int) -> HttpResponse:
     """The box icon of one row: GET shows the confirmation (and changes nothing), POST starts the export."""
-    if not _has_right(request):
+    if not holds_rgpd_right(request.user):
         raise PermissionDenied
     if request.method not in ("GET", "HEAD", "POST"):
         return HttpResponse(status=405, headers={"Allow": "GET, HEAD, POST"})
@@ -122,7 +119,7 @@ def export_selected(modeladmin, request: HttpRequest, queryset: QuerySet):
     changelist's own URL (its search and filters), so Django hands this action the full filtered
     queryset again: never one field per id.
     """
-    if not _has_right(request):
+    if not holds_rgpd_right(request.user):
         raise PermissionDenied
     if request.POST.get("post") == "yes":
         return _start_export(request, modeladmin, queryset=queryset)
@@ -139,7 +136,7 @@ def export_selected(modeladmin, request: HttpRequest, queryset: QuerySet):
 
 # --- Export history and a request's page ------------------------------------------------------------
 @admin.register(ExportRequest)
-class ExportRequestAdmin(admin.ModelAdmin):
+class ExportRequestAdmin(RgpdReadOnlyAdmin):
     """Read-only history of export requests; RGPD users see all of them."""
 
     list_display = [
@@ -157,24 +154,6 @@ class ExportRequestAdmin(admin.ModelAdmin):
     list_filter = ["created_at"]
     date_hierarchy = "created_at"
     list_per_page = 50
-
-    def has_rgpd_permission(self, request: HttpRequest, obj=None) -> bool:
-        return _has_right(request)
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return _has_right(request)
-
-    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
-        return _has_right(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ExportRequest]:
         return export_requests_with_progress(super().get_queryset(request)).prefetch_related("parts")
@@ -234,7 +213,7 @@ class ExportRequestAdmin(admin.ModelAdmin):
 
     # --- A request's page: read-only, refreshes itself until done ---
     def change_view(self, request: HttpRequest, object_id, form_url="", extra_context=None):
-        if not _has_right(request):
+        if not holds_rgpd_right(request.user):
             raise PermissionDenied
         obj = self.get_object(request, unquote(object_id))
         if obj is None:

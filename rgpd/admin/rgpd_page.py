@@ -31,7 +31,8 @@ from contacts.admin import AnonymisedListFilter
 from rgpd.admin.anonymisations import annotate_for_anonymisation, anonymise_row_action, anonymise_selected
 from rgpd.admin.exports import export_row_action, export_selected
 from rgpd.admin.pagination import LargeTablePaginator, estimated_count
-from rgpd.models import RGPD_PERMISSION, RgpdContact
+from rgpd.models import RgpdContact
+from rgpd.permissions import RgpdReadOnlyAdmin
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class RowAction:
 
 
 @admin.register(RgpdContact)
-class RgpdContactAdmin(admin.ModelAdmin):
+class RgpdContactAdmin(RgpdReadOnlyAdmin):
     # The row's icons come first, so they stay in view on narrow screens (the table scrolls sideways).
     list_display = ["row_actions_column", "name", "email", "phone", "city", "anonymised"]
     list_display_links = None
@@ -92,25 +93,6 @@ class RgpdContactAdmin(admin.ModelAdmin):
     def show_full_result_count(self) -> bool:
         # "N total" counts the whole table on every view: a large table shows "Show all" instead.
         return estimated_count(self.model._default_manager.all()) is None
-
-    # --- The right "RGPD Contacts Clients" -----------------------------------------------------------
-    def has_rgpd_permission(self, request: HttpRequest, obj=None) -> bool:
-        return request.user.is_active and request.user.has_perm(RGPD_PERMISSION)
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return self.has_rgpd_permission(request)
-
-    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
-        return self.has_rgpd_permission(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     # --- The list -------------------------------------------------------------------------------------
     def get_queryset(self, request: HttpRequest) -> QuerySet[RgpdContact]:

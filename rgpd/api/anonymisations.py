@@ -11,26 +11,19 @@ from __future__ import annotations
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers, status
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from contacts.models import Contact
 
-from ..models import RGPD_PERMISSION, AnonymisationRequest, AnonymisationSubject
+from ..models import AnonymisationRequest, AnonymisationSubject
+from ..permissions import HasRgpdRight
 from ..selectors import annotate_anonymisation_in_progress
 from ..services.anonymisation import anonymisation_request_create, reason_message
 
 MAX_CONTACTS = 100_000
-
-
-class HasRgpdPermission(BasePermission):
-    """The right "RGPD Contacts Clients" (through a group)."""
-
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        return bool(user and user.is_authenticated and user.is_active and user.has_perm(RGPD_PERMISSION))
 
 
 class AnonymisationCreateSerializer(serializers.Serializer):
@@ -87,7 +80,7 @@ def anonymisation_representation(anonymisation: AnonymisationRequest, request: R
 
 
 class AnonymisationListView(APIView):
-    permission_classes = [IsAuthenticated, HasRgpdPermission]
+    permission_classes = [IsAuthenticated, HasRgpdRight]
 
     def post(self, request: Request) -> Response:
         serializer = AnonymisationCreateSerializer(data=request.data)
@@ -108,7 +101,7 @@ class AnonymisationListView(APIView):
 
 
 class AnonymisationDetailView(APIView):
-    permission_classes = [IsAuthenticated, HasRgpdPermission]
+    permission_classes = [IsAuthenticated, HasRgpdRight]
 
     def get(self, request: Request, pk: int) -> Response:
         anonymisation = AnonymisationRequest.objects.filter(pk=pk).first()

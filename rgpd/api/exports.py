@@ -12,23 +12,16 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..models import RGPD_PERMISSION, ExportPart, ExportRequest
+from ..models import ExportPart, ExportRequest
+from ..permissions import HasRgpdRight
 from ..selectors import export_request_progress, export_requests_visible_to, export_requests_with_progress
 from ..services.exports import UnknownContactsError, export_request_create
 from ..views.exports import download_part
-
-
-class HasRgpdRight(BasePermission):
-    """The right "RGPD Contacts Clients" (held through a security group)."""
-
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        return bool(user and user.is_authenticated and user.is_active and user.has_perm(RGPD_PERMISSION))
 
 
 class ExportPartSerializer(serializers.ModelSerializer):

@@ -10,7 +10,6 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin import helpers
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -21,7 +20,8 @@ from django.utils.translation import ngettext
 
 from contacts.models import Contact
 
-from ..models import RGPD_PERMISSION, AnonymisationRequest, AnonymisationSubject
+from ..models import AnonymisationRequest, AnonymisationSubject
+from ..permissions import require_rgpd_right
 from ..selectors import annotate_anonymisation_in_progress
 from ..services.anonymisation import anonymisation_preview, anonymisation_request_create, reason_message
 
@@ -38,11 +38,6 @@ class AnonymiseConfirmationForm(forms.Form):
             ),
         },
     )
-
-
-def require_rgpd_permission(request: HttpRequest) -> None:
-    if not (request.user.is_active and request.user.has_perm(RGPD_PERMISSION)):
-        raise PermissionDenied
 
 
 def result_url(anonymisation: AnonymisationRequest) -> str:
@@ -75,7 +70,7 @@ def _selection_changed(request: HttpRequest, contacts: QuerySet) -> bool:
 
 def contact_confirmation_view(request: HttpRequest, model_admin, contact_id: int) -> HttpResponse:
     """The detective icon of one row: GET shows the confirmation and the dry run, POST anonymises."""
-    require_rgpd_permission(request)
+    require_rgpd_right(request)
     if request.method not in ("GET", "HEAD", "POST"):
         return HttpResponse(status=405, headers={"Allow": "GET, HEAD, POST"})
     contacts = Contact.objects.filter(pk=contact_id)
@@ -102,7 +97,7 @@ def bulk_confirmation(model_admin, request: HttpRequest, queryset: QuerySet) -> 
     action's fields. "Select all N matching" is carried as ``select_across=1`` with one id only (the
     changelist wants one), never one field per contact: the selection is the changelist's query again.
     """
-    require_rgpd_permission(request)
+    require_rgpd_right(request)
     select_across = request.POST.get("select_across") == "1"
     contacts = queryset
     form = AnonymiseConfirmationForm(request.POST if request.POST.get("post") == "yes" else None)
@@ -142,7 +137,7 @@ def bulk_confirmation(model_admin, request: HttpRequest, queryset: QuerySet) -> 
 
 def request_result_view(request: HttpRequest, model_admin, object_id: str) -> HttpResponse:
     """Progress of an anonymisation request, then who was anonymised or skipped, and why."""
-    require_rgpd_permission(request)
+    require_rgpd_right(request)
     if not str(object_id).isdigit():
         raise Http404
     anonymisation = AnonymisationRequest.objects.filter(pk=object_id).select_related("requested_by").first()

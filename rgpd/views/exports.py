@@ -10,13 +10,10 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.translation import gettext as _
 
-from ..models import RGPD_PERMISSION, ExportPart
+from ..models import ExportPart
+from ..permissions import holds_rgpd_right
 from ..services.exports import ArchiveNotAvailable, download_filename, export_part_for_download
 from ..storage import open_archive, presigned_archive_url
-
-
-def has_rgpd_right(user) -> bool:
-    return bool(user.is_authenticated and user.is_active and user.has_perm(RGPD_PERMISSION))
 
 
 def archive_response(part: ExportPart) -> HttpResponse:
@@ -48,7 +45,7 @@ def unavailable_response(reason: str) -> HttpResponse:
 
 def download_part(request: HttpRequest, *, request_id: int, number: int, channel: str) -> HttpResponse:
     """Check the right, find the part, audit the download and answer (shared by admin and API)."""
-    if not has_rgpd_right(request.user):
+    if not holds_rgpd_right(request.user):
         raise PermissionDenied
     try:
         part = export_part_for_download(

@@ -42,6 +42,9 @@ SEED_EXPORT_TEXTS = [
 SEED_ANONYMISE_TEXTS = [
     "Une fois les fichiers archives générés, vous avez la possibilité de rendre anonyme une personne dans"
     " votre environnement.",
+    "A savoir que la personne sera toujours visible dans l'application mais de manière anonyme de façon à"
+    " ne plus être identifiée. Les éléments de types nom, prénom, numéro de téléphone, adresse seront"
+    " remplacés par des xxx",
     "Cette action peut avoir des conséquences irréversibles.",
     "Il vous est fortement conseillé de télécharger et sauvegarder chez vous les données et les documents"
     " précédemment archivés.",

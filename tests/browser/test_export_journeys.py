@@ -142,11 +142,11 @@ def test_an_officer_exports_one_contact_from_its_row_and_downloads_the_archive(
 def test_an_officer_exports_a_selection_and_all_contacts_matching_a_search(
     celery_worker, smtp_sink, page, login
 ):
-    # Given an officer, three contacts to pick by hand, and 52 "Martin" among other contacts
+    # Given an officer, three contacts to pick by hand, and 52 "Quenardel" among other contacts
     officer = rgpd_user(username="claire.dpo", email="claire.dpo@example.com")
     picked = [ContactFactory(last_name=name) for name in ("Aubert", "Blanchard", "Carpentier")]
     ContactFactory(last_name="Dumont")
-    martins = ContactFactory.create_batch(52, last_name="Martin")
+    quenardels = ContactFactory.create_batch(52, last_name="Quenardel")
     ContactFactory.create_batch(3, last_name="Petit")
     login(officer)
 
@@ -169,9 +169,9 @@ def test_an_officer_exports_a_selection_and_all_contacts_matching_a_search(
     (message,) = emails_about(smtp_sink, first)
     assert message["To"] == "claire.dpo@example.com"
 
-    # When the officer searches "Martin", ticks the page's box and selects all 52 matching contacts
+    # When the officer searches "Quenardel", ticks the page's box and selects all 52 matching contacts
     page.goto(RGPD_PAGE)
-    page.get_by_role("textbox", name="Rechercher").fill("Martin")
+    page.get_by_role("textbox", name="Rechercher").fill("Quenardel")
     page.get_by_role("button", name="Rechercher").click()
     expect(page.locator("#result_list tbody tr")).to_have_count(50)
     page.locator("#action-toggle").check()
@@ -186,7 +186,7 @@ def test_an_officer_exports_a_selection_and_all_contacts_matching_a_search(
     expect_request_ready(page)
     second = ExportRequest.objects.exclude(pk=first.pk).get()
     subjects = set(second.parts.values_list("subjects__contact_id", flat=True))
-    assert subjects == {c.pk for c in martins}
+    assert subjects == {c.pk for c in quenardels}
 
     # And one email arrives for the second export
     (message,) = emails_about(smtp_sink, second)

@@ -9,6 +9,7 @@ from contacts.models import Document
 from rgpd.models import AnonymisationRequest
 from rgpd.services.anonymisation import anonymisation_request_create
 from tests.browser.support import (
+    ACKNOWLEDGE_EN,
     BOX_EN,
     BOX_FR,
     DETECTIVE_EN,
@@ -112,6 +113,7 @@ def test_the_language_switch_turns_the_journeys_pages_to_english_with_no_french_
 
     # And no French word of the interface is left on the journeys' pages (and the check knows English)
     english = read_all()
+    expect(page.get_by_label(ACKNOWLEDGE_EN)).to_be_visible()  # the last page read: bulk anonymisation
     assert found(english, "fr") == {}
     assert {"Anonymise the data", "Export the data"} <= set(leftovers(english["rgpd page"], "en"))
 
