@@ -6,6 +6,7 @@ import json
 import re
 import threading
 import time
+import uuid
 import zipfile
 from datetime import timedelta
 
@@ -30,10 +31,11 @@ from rgpd.models import (
     PendingStorageDeletion,
 )
 from rgpd.services.anonymisation import contact_anonymise
-from rgpd.services.exports import export_request_create
+from rgpd.services.exports import export_part_build, export_request_create
 from rgpd.storage import open_archive
 from tests.factories import ContactFactory, DocumentFactory, exported, png_image, rgpd_user
 from tests.support.seaweed import SeaweedFS
+from tests.test_export_support import drop_queue
 
 CHANGELIST = "admin:rgpd_rgpdcontact_changelist"
 FORMER = {
@@ -173,8 +175,12 @@ def test_an_exported_contact_is_anonymised_in_the_admin_and_nothing_of_it_remain
     assert f"contact-{contact.pk}/personal_data.json" in names
 
 
-def test_an_export_in_progress_is_refused_and_its_archive_never_mixes_old_and_new(celery_worker, client):
-    # Given a contact whose export was just asked for (its part is pending or being built)
+def test_an_export_in_progress_is_refused_and_its_archive_never_mixes_old_and_new(
+    celery_worker, client, settings
+):
+    # Given a contact whose export was asked for and is not built yet (its task waits in a queue
+    # no worker reads, so the worker cannot finish it before the anonymisation is tried)
+    settings.RGPD_EXPORT_QUEUE = f"gdpr-export-test-nobody-{uuid.uuid4().hex[:8]}"
     user = rgpd_user()
     contact = a_person(**FORMER)
     export = export_request_create(actor=user, contact_ids=[contact.pk])
@@ -186,11 +192,11 @@ def test_an_export_in_progress_is_refused_and_its_archive_never_mixes_old_and_ne
     assert (result.result, result.reason) == ("skipped", "export_in_progress")
     assert Contact.objects.get(pk=contact.pk).first_name == FORMER["first_name"]
 
-    # When the archive is ready, Then the anonymisation goes through
+    # When the archive is built and ready, Then the anonymisation goes through
     part = export.parts.get()
-    wait_until(
-        lambda: ExportPart.objects.get(pk=part.pk).status == ExportPart.Status.READY, what="the archive"
-    )
+    export_part_build(part_id=part.pk)
+    drop_queue(settings.RGPD_EXPORT_QUEUE)
+    assert ExportPart.objects.get(pk=part.pk).status == ExportPart.Status.READY
     client.post(reverse("admin:rgpd_anonymise_contact", args=[contact.pk]), {"acknowledge": "on"})
     assert Contact.objects.get(pk=contact.pk).anonymised_at is not None
 
