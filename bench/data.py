@@ -41,7 +41,9 @@ def max_contact_id() -> int:
 
 
 # --- seed_demo ------------------------------------------------------------------------------------
-def seed_demo(count: int, *, seed: int, documents: int = 3, photo_ratio: float = 0.8) -> tuple[list[int], float]:
+def seed_demo(
+    count: int, *, seed: int, documents: int = 3, photo_ratio: float = 0.8
+) -> tuple[list[int], float]:
     """Run ``manage.py seed_demo`` for ``count`` contacts; return their ids and the seconds it took."""
     before = max_contact_id()
     started = time.perf_counter()
@@ -95,7 +97,9 @@ def person_with_documents(sizes: list[int], *, label: str) -> int:
     documents = []
     for index, size in enumerate(sizes):
         document = _new_document(contact, index, size)
-        client.upload_fileobj(RandomStream(size), bucket, s3_key(default_storage, document.file.name), Config=config)
+        client.upload_fileobj(
+            RandomStream(size), bucket, s3_key(default_storage, document.file.name), Config=config
+        )
         documents.append(document)
     Document.objects.bulk_create(documents)
     return contact.pk
@@ -108,7 +112,9 @@ def add_random_documents(contact_ids: list[int], *, per_contact: int, size: int,
     documents = [_new_document(contacts[pk], i, size) for pk in contact_ids for i in range(per_contact)]
 
     def upload(document: Document) -> None:
-        client.put_object(Bucket=bucket, Key=s3_key(default_storage, document.file.name), Body=os.urandom(size))
+        client.put_object(
+            Bucket=bucket, Key=s3_key(default_storage, document.file.name), Body=os.urandom(size)
+        )
 
     with ThreadPoolExecutor(max_workers=threads) as pool:
         list(pool.map(upload, documents))
@@ -116,7 +122,11 @@ def add_random_documents(contact_ids: list[int], *, per_contact: int, size: int,
 
 
 def document_keys(contact_ids: list[int]) -> list[str]:
-    names = Document.objects.filter(contact_id__in=contact_ids).order_by("contact_id", "pk").values_list("file", flat=True)
+    names = (
+        Document.objects.filter(contact_id__in=contact_ids)
+        .order_by("contact_id", "pk")
+        .values_list("file", flat=True)
+    )
     return [s3_key(default_storage, name) for name in names]
 
 
@@ -126,12 +136,18 @@ def delete_objects(keys: list[str], *, storage=None) -> None:
     for start in range(0, len(keys), 1000):
         batch = keys[start : start + 1000]
         if batch:
-            client.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True})
+            client.delete_objects(
+                Bucket=bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True}
+            )
 
 
 def delete_archives(request_ids: list[int]) -> None:
     storage = storages["rgpd_archives"]
-    names = ExportPart.objects.filter(request_id__in=request_ids).exclude(object_key="").values_list("object_key", flat=True)
+    names = (
+        ExportPart.objects.filter(request_id__in=request_ids)
+        .exclude(object_key="")
+        .values_list("object_key", flat=True)
+    )
     delete_objects([s3_key(storage, name) for name in names], storage=storage)
 
 
@@ -155,7 +171,9 @@ def name_pools(seed: int = 7) -> dict[str, list[str]]:
     }
 
 
-def insert_contacts_sql(count: int, *, pools: dict[str, list[str]], batch: int = 250_000) -> list[tuple[int, int]]:
+def insert_contacts_sql(
+    count: int, *, pools: dict[str, list[str]], batch: int = 250_000
+) -> list[tuple[int, int]]:
     """Insert ``count`` contacts with one ``INSERT … SELECT generate_series`` per batch; return id ranges."""
     ranges = []
     done = 0
@@ -208,7 +226,8 @@ def insert_placeholder_documents(first_id: int, last_id: int, *, per_contact: in
             """
             INSERT INTO contacts_document (contact_id, kind, file, original_name, content_type, size, sha256,
                 uploaded_at, uploaded_by_id)
-            SELECT c.id, 'payslip', 'contacts/' || c.storage_key || '/documents/' || gen_random_uuid() || '.pdf',
+            SELECT c.id, 'payslip',
+                   'contacts/' || c.storage_key || '/documents/' || gen_random_uuid() || '.pdf',
                    'bulletin-de-salaire.pdf', 'application/pdf', 2000, '', now(), NULL
             FROM contacts_contact c CROSS JOIN generate_series(1, %s)
             WHERE c.id BETWEEN %s AND %s
@@ -245,10 +264,7 @@ def mark_exported(contact_ids: list[int], *, actor, part_size: int = 200) -> int
             for n, start in enumerate(range(0, len(contact_ids), part_size))
         )
         ExportSubject.objects.bulk_create(
-            (
-                ExportSubject(part=parts[i // part_size], contact_id=pk)
-                for i, pk in enumerate(contact_ids)
-            ),
+            (ExportSubject(part=parts[i // part_size], contact_id=pk) for i, pk in enumerate(contact_ids)),
             batch_size=5000,
         )
     return request.pk
@@ -272,15 +288,20 @@ def anonymisation_floor(contact_ids: list[int]) -> dict:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"""
-            UPDATE contacts_contact AS c SET {", ".join(assignments)}, anonymised_at = now(), updated_at = now()
-            FROM (SELECT id, "{photo_column}" AS old_photo FROM contacts_contact WHERE id = ANY(%s) FOR UPDATE) AS old
+            UPDATE contacts_contact AS c
+            SET {", ".join(assignments)}, anonymised_at = now(), updated_at = now()
+            FROM (
+                SELECT id, "{photo_column}" AS old_photo FROM contacts_contact WHERE id = ANY(%s) FOR UPDATE
+            ) AS old
             WHERE c.id = old.id
             RETURNING old.old_photo
             """,  # noqa: S608 - column names come from the model
             [*params, contact_ids],
         )
         names = [row[0] for row in cursor.fetchall() if row[0]]
-        cursor.execute("DELETE FROM contacts_document WHERE contact_id = ANY(%s) RETURNING file", [contact_ids])
+        cursor.execute(
+            "DELETE FROM contacts_document WHERE contact_id = ANY(%s) RETURNING file", [contact_ids]
+        )
         names += [row[0] for row in cursor.fetchall() if row[0]]
     keys = [s3_key(default_storage, name) for name in names]
     calls = 0
@@ -304,7 +325,9 @@ def copy_floor(keys: list[str], *, part_size: int = 8 * 2**20, read_chunk: int =
 
     def flush() -> None:
         number = len(parts) + 1
-        etag = client.upload_part(Bucket=bucket, Key=target, UploadId=upload_id, PartNumber=number, Body=bytes(buffer))["ETag"]
+        etag = client.upload_part(
+            Bucket=bucket, Key=target, UploadId=upload_id, PartNumber=number, Body=bytes(buffer)
+        )["ETag"]
         parts.append({"ETag": etag, "PartNumber": number})
         buffer.clear()
 
@@ -317,7 +340,30 @@ def copy_floor(keys: list[str], *, part_size: int = 8 * 2**20, read_chunk: int =
                 flush()
     if buffer or not parts:
         flush()
-    client.complete_multipart_upload(Bucket=bucket, Key=target, UploadId=upload_id, MultipartUpload={"Parts": parts})
+    client.complete_multipart_upload(
+        Bucket=bucket, Key=target, UploadId=upload_id, MultipartUpload={"Parts": parts}
+    )
     seconds = time.perf_counter() - started
     client.delete_object(Bucket=bucket, Key=target)
     return {"seconds": seconds, "bytes": total}
+
+
+# --- The seed_demo floor -------------------------------------------------------------------------------
+def put_floor(contacts: int, *, documents: int = 3, photo_ratio: float = 0.8, threads: int = 8) -> dict:
+    """The objects of ``contacts`` demo contacts (small PDFs and portraits) uploaded with PutObject from
+    ``threads`` threads, without any database row: the upload work seed_demo cannot avoid."""
+    client, bucket = s3()
+    rng = random.Random(contacts)
+    count = round(contacts * (documents + photo_ratio))
+    keys = [f"bench-put-floor/{time.time_ns()}-{i}.bin" for i in range(count)]
+    bodies = [os.urandom(rng.randint(1500, 3000)) for _ in range(16)]
+
+    def put(index: int) -> None:
+        client.put_object(Bucket=bucket, Key=keys[index], Body=bodies[index % len(bodies)])
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(put, range(count)))
+    seconds = time.perf_counter() - started
+    delete_objects(keys)
+    return {"contacts": contacts, "objects": count, "seconds": seconds}

@@ -111,7 +111,13 @@ def select_all_action(client: Client, action: str, *, params: dict, extra: dict 
     """Confirm a bulk action on "all N matching" the changelist's ``params`` (the confirmation page's
     POST); return the request's time, its query count and the id in the redirect."""
     first = Contact.objects.order_by("pk").values_list("pk", flat=True).first()
-    data = {"action": action, "_selected_action": [first], "select_across": "1", "post": "yes", **(extra or {})}
+    data = {
+        "action": action,
+        "_selected_action": [first],
+        "select_across": "1",
+        "post": "yes",
+        **(extra or {}),
+    }
     result = timed_request(client, "post", changelist_url(**params), data, expect=302)
     match = resolve(result["response"]["Location"].split("?")[0])
     result["object_id"] = int(match.kwargs["object_id"])
@@ -237,9 +243,7 @@ def export_sample(contact_ids: list[int], *, actor, profile_path=None) -> dict:
 
 
 def export_requests_bytes(request_ids: list[int]) -> int:
-    return (
-        ExportPart.objects.filter(request_id__in=request_ids).aggregate(total=Sum(F("size")))["total"] or 0
-    )
+    return ExportPart.objects.filter(request_id__in=request_ids).aggregate(total=Sum(F("size")))["total"] or 0
 
 
 def latest_export_request() -> ExportRequest:

@@ -75,7 +75,7 @@ SCALES = {
         small_people=1000,
         sampled_people=100_000,
         sampled_build=2000,
-        sampled_anonymise=3000,
+        sampled_anonymise=2000,
         query_sample=100,
         page_rows=1_000_000,
         page_runs=5,
@@ -108,7 +108,9 @@ def log(message: str) -> None:
 
 
 class Bench:
-    def __init__(self, scale: Scale, *, worker_env: dict[str, str], calls_dir: Path, profile_dir: Path | None):
+    def __init__(
+        self, scale: Scale, *, worker_env: dict[str, str], calls_dir: Path, profile_dir: Path | None
+    ):
         from django.conf import settings
         from django.contrib.auth.models import Group, Permission, User
 
@@ -121,7 +123,9 @@ class Bench:
         self.profile_dir = profile_dir
         self.part_size = settings.RGPD_EXPORT_PART_SIZE
         group = Group.objects.create(name="RGPD (bench)")
-        group.permissions.add(Permission.objects.get(content_type__app_label="rgpd", codename=RGPD_PERMISSION_CODENAME))
+        group.permissions.add(
+            Permission.objects.get(content_type__app_label="rgpd", codename=RGPD_PERMISSION_CODENAME)
+        )
         # No email address: the "archive ready" email is skipped (it is not part of any figure).
         self.user = User.objects.create_user("bench", "", "bench-password", is_staff=True)
         self.user.groups.add(group)
@@ -147,7 +151,9 @@ class Bench:
     def seed(self, count: int, *, what: str, documents: int = 3, photo_ratio: float = 0.8) -> list[int]:
         from bench.data import seed_demo
 
-        ids, seconds = seed_demo(count, seed=random.randrange(10**6), documents=documents, photo_ratio=photo_ratio)
+        ids, seconds = seed_demo(
+            count, seed=random.randrange(10**6), documents=documents, photo_ratio=photo_ratio
+        )
         if documents == 3 and photo_ratio == 0.8:
             self.results["seed"].append({"contacts": count, "seconds": seconds, "what": what})
         log(f"seed_demo {count} contacts ({what}): {seconds:.1f} s, {count / seconds:.0f} contacts/s")
@@ -181,14 +187,41 @@ class Bench:
         big_bytes, mid_bytes = sum(scale.big_docs), sum(scale.mid_docs)
         crowd_bytes = scale.crowd_people * 3 * scale.crowd_doc_bytes
 
-        big = {k: Sample() for k in ("seconds", "mbps", "floor_seconds", "floor_mbps", "ratio", "peak_rss_mb", "start_rss_mb")}
+        big = {
+            k: Sample()
+            for k in (
+                "seconds",
+                "mbps",
+                "floor_seconds",
+                "floor_mbps",
+                "ratio",
+                "peak_rss_mb",
+                "start_rss_mb",
+            )
+        }
         mid = {k: Sample() for k in ("seconds", "mbps", "peak_rss_mb", "start_rss_mb")}
-        crowd_r = {k: Sample() for k in ("w1_seconds", "w1_mbps", "w2_seconds", "w2_mbps", "floor_seconds", "floor_mbps", "ratio", "speedup", "w1_worker_seconds")}
+        crowd_r = {
+            k: Sample()
+            for k in (
+                "w1_seconds",
+                "w1_mbps",
+                "w2_seconds",
+                "w2_mbps",
+                "floor_seconds",
+                "floor_mbps",
+                "ratio",
+                "speedup",
+                "w1_worker_seconds",
+            )
+        }
         timeout = 3600
         for run in range(scale.runs):
             log(f"export run {run + 1}/{scale.runs}")
             (worker,) = self.workers.ensure(1)
-            for person, keys, size, sink in ((big_id, big_keys, big_bytes, big), (mid_id, mid_keys, mid_bytes, mid)):
+            for person, keys, size, sink in (
+                (big_id, big_keys, big_bytes, big),
+                (mid_id, mid_keys, mid_bytes, mid),
+            ):
                 worker.reset_peak_rss()
                 sink["start_rss_mb"].add(worker.rss_kib() * 1024 / MB)
                 result = measure.export_and_wait([person], actor=self.user, timeout=timeout)
@@ -203,7 +236,8 @@ class Bench:
                     sink["ratio"].add(floor["seconds"] / result["seconds"])
                     log(
                         f"  1 person, {size / MB:.0f} MB: export {size / MB / result['seconds']:.0f} MB/s, "
-                        f"floor {size / MB / floor['seconds']:.0f} MB/s, peak RSS {big['peak_rss_mb'].values[-1]:.0f} MB"
+                        f"floor {size / MB / floor['seconds']:.0f} MB/s, peak RSS "
+                        f"{big['peak_rss_mb'].values[-1]:.0f} MB"
                     )
                 else:
                     log(f"  1 person, {size / MB:.0f} MB: peak RSS {mid['peak_rss_mb'].values[-1]:.0f} MB")
@@ -226,10 +260,14 @@ class Bench:
             crowd_r["speedup"].add(one["seconds"] / two["seconds"])
             log(
                 f"  {scale.crowd_people} people: 1 worker {crowd_bytes / MB / one['seconds']:.0f} MB/s, "
-                f"2 workers {crowd_bytes / MB / two['seconds']:.0f} MB/s, floor {crowd_bytes / MB / floor['seconds']:.0f} MB/s"
+                f"2 workers {crowd_bytes / MB / two['seconds']:.0f} MB/s, floor "
+                f"{crowd_bytes / MB / floor['seconds']:.0f} MB/s"
             )
 
-        naive = {"big": {k: Sample() for k in ("peak_rss_mb", "seconds")}, "mid": {k: Sample() for k in ("peak_rss_mb", "seconds")}}
+        naive = {
+            "big": {k: Sample() for k in ("peak_rss_mb", "seconds")},
+            "mid": {k: Sample() for k in ("peak_rss_mb", "seconds")},
+        }
         for run in range(scale.naive_runs):
             for label, person in (("mid", mid_id), ("big", big_id)):
                 out = subprocess.run(
@@ -242,7 +280,10 @@ class Bench:
                 measured = json.loads(out.stdout.strip().splitlines()[-1])
                 naive[label]["peak_rss_mb"].add(measured["peak_rss_kib"] * 1024 / MB)
                 naive[label]["seconds"].add(measured["seconds"])
-                log(f"  naive in-memory ZIP ({label}) run {run + 1}: peak RSS {measured['peak_rss_kib'] * 1024 / MB:.0f} MB")
+                log(
+                    f"  naive in-memory ZIP ({label}) run {run + 1}: peak RSS "
+                    f"{measured['peak_rss_kib'] * 1024 / MB:.0f} MB"
+                )
 
         def dump(samples: dict) -> dict:
             return {k: v.as_dict() for k, v in samples.items()}
@@ -266,6 +307,10 @@ class Bench:
 
         sample_size = self.scale.query_sample
         ids = self.seed(people + sample_size, what=label)
+        if people == self.scale.anonymisation_people:
+            floor = data.put_floor(min(people, 1000))
+            self.results.setdefault("seed_floor_runs", []).append(floor)
+            log(f"  seed floor: {floor['objects']} objects in {floor['seconds']:.1f} s")
         sample_ids, main_ids = ids[:sample_size], ids[sample_size:]
         row: dict = {"people": people, "label": label}
         if pages:
@@ -276,7 +321,9 @@ class Bench:
             log(f"  export of {len(ids)} people (select all, web) …")
             accepted = measure.web_export_all(self.client, params={"anonymised": "no"})
             request_id = accepted["object_id"]
-            finished = measure.wait_until(lambda: measure.parts_done(request_id), timeout=7200, what="the export")
+            finished = measure.wait_until(
+                lambda: measure.parts_done(request_id), timeout=7200, what="the export"
+            )
             outcome = measure.export_outcome(request_id)
             export = {
                 "people": outcome["people"],
@@ -289,13 +336,16 @@ class Bench:
             export["wall_seconds"] = finished - accepted["started_at"]
             with self.paused():
                 sample = measure.export_sample(
-                    ids[: self.part_size], actor=self.user, profile_path=self.profile_path(f"export-part-{label}")
+                    ids[: self.part_size],
+                    actor=self.user,
+                    profile_path=self.profile_path(f"export-part-{label}"),
                 )
             data.delete_archives([request_id, sample["request_id"]])
             export["sample"] = sample
             log(
                 f"  export: accepted in {accepted['seconds'] * 1000:.0f} ms ({accepted['queries']} queries), "
-                f"built in {export['wall_seconds']:.1f} s, {outcome['worker_seconds'] / outcome['people'] * 1000:.1f} "
+                f"built in {export['wall_seconds']:.1f} s, "
+                f"{outcome['worker_seconds'] / outcome['people'] * 1000:.1f} "
                 f"worker-ms/person, {sample['queries'] / sample['people']:.2f} queries/person"
             )
         else:
@@ -309,14 +359,17 @@ class Bench:
         expected = Contact.objects.filter(anonymised_at__isnull=True).count()
         if expected != len(main_ids):
             raise measure.BenchError(f"{expected} contacts not anonymised, expected {len(main_ids)}")
-        objects = Document.objects.filter(contact_id__in=main_ids).count() + Contact.objects.filter(
-            pk__in=main_ids
-        ).exclude(photo="").count()
+        objects = (
+            Document.objects.filter(contact_id__in=main_ids).count()
+            + Contact.objects.filter(pk__in=main_ids).exclude(photo="").count()
+        )
         self.workers.ensure(2)
         calls_before = s3calls.read_all(self.calls_dir)
         accepted = measure.web_anonymise_all(self.client, params={"anonymised": "no"}, expected=expected)
         finished = measure.wait_until(
-            lambda: measure.anonymisation_finished(accepted["object_id"]), timeout=7200, what="the anonymisation"
+            lambda: measure.anonymisation_finished(accepted["object_id"]),
+            timeout=7200,
+            what="the anonymisation",
         )
         calls = s3calls.read_all(self.calls_dir)
         calls.subtract(calls_before)
@@ -334,15 +387,20 @@ class Bench:
             }
         )
         log(
-            f"  anonymisation of {people}: accepted in {accepted['seconds'] * 1000:.0f} ms, done in {row['seconds']:.1f} s "
-            f"({people / row['seconds']:.0f} contacts/s), {row['delete_calls']} delete calls for {objects} objects, "
+            f"  anonymisation of {people}: accepted in {accepted['seconds'] * 1000:.0f} ms, done in "
+            f"{row['seconds']:.1f} s "
+            f"({people / row['seconds']:.0f} contacts/s), {row['delete_calls']} delete calls for "
+            f"{objects} objects, "
             f"{sample['queries'] / sample['people']:.1f} queries/contact"
         )
         twin = self.seed(people, what=f"{label} floor twin")
         floor = data.anonymisation_floor(twin)
         row["floor"] = floor
         row["ratio"] = row["seconds"] / floor["seconds"]
-        log(f"  floor: {floor['seconds']:.1f} s ({floor['delete_calls']} DeleteObjects calls); ratio {row['ratio']:.1f}×")
+        log(
+            f"  floor: {floor['seconds']:.1f} s ({floor['delete_calls']} DeleteObjects calls); "
+            f"ratio {row['ratio']:.1f}×"
+        )
         if export is not None:
             self.results["growth"]["export"].append({"people": len(ids), "label": label, **export})
         return row
@@ -350,10 +408,19 @@ class Bench:
     def anonymisation_figures(self) -> None:
         scale = self.scale
         log(f"growth: {scale.small_people} people")
-        small = self.anonymisation_round(scale.small_people, real_export=True, label=f"{scale.small_people}", pages=True)
+        small = self.anonymisation_round(
+            scale.small_people, real_export=True, label=f"{scale.small_people}", pages=True
+        )
         self.results["growth"]["anonymisation"].append(small)
         runs = []
+        # ≥ 3 runs where affordable: a run after the first starts only if the time budget allows one more.
+        budget = float(os.environ.get("BENCH_ANONYMISATION_BUDGET_MIN", "14")) * 60
+        started = time.perf_counter()
         for run in range(scale.anonymisation_runs):
+            spent = time.perf_counter() - started
+            if run and spent / run * (run + 1) > budget:
+                log(f"anonymisation: run {run + 1} skipped (the time budget of {budget / 60:.0f} min)")
+                break
             log(f"anonymisation of {scale.anonymisation_people}: run {run + 1}/{scale.anonymisation_runs}")
             runs.append(
                 self.anonymisation_round(
@@ -363,7 +430,15 @@ class Bench:
                     pages=(run == 0),
                 )
             )
-        self.results["anonymisation"] = {"people": scale.anonymisation_people, "runs": runs}
+        self.results["anonymisation"] = {
+            "people": scale.anonymisation_people,
+            "runs": runs,
+            "runs_planned": scale.anonymisation_runs,
+        }
+        floors = self.results.get("seed_floor_runs") or []
+        if floors:
+            rates = Sample([f["contacts"] / f["seconds"] for f in floors])
+            self.results["seed_floor"] = {"contacts_per_second": rates.as_dict(), "runs": floors}
         self.results["growth"]["anonymisation"].append(runs[0])
 
     # --- 6: the largest size, sampled ---
@@ -385,7 +460,10 @@ class Bench:
         for first, last in ranges:
             data.insert_placeholder_documents(first, last, per_contact=3)
         data.vacuum_analyze()
-        log(f"  {remaining} contacts (and 3 document rows each) inserted with SQL in {time.perf_counter() - started:.1f} s")
+        log(
+            f"  {remaining} contacts (and 3 document rows each) inserted with SQL in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
         population = Contact.objects.filter(anonymised_at__isnull=True).count()
         self.page_figures(label=f"{scale.sampled_people} people population")
 
@@ -394,16 +472,25 @@ class Bench:
         accepted = measure.web_export_all(self.client, params={"anonymised": "no"})
         request_id = accepted["object_id"]
         numbers = list(range(1, math.ceil(len(seeded) / self.part_size) + 1))
-        finished = measure.wait_until(lambda: measure.parts_done(request_id, numbers), timeout=7200, what="sampled parts")
+        finished = measure.wait_until(
+            lambda: measure.parts_done(request_id, numbers), timeout=7200, what="sampled parts"
+        )
         with self.paused():
             pass
         outcome = measure.export_outcome(request_id, numbers)
         now = timezone.now()
         ExportPart.objects.filter(request_id=request_id).exclude(status=ExportPart.Status.READY).update(
-            status=ExportPart.Status.READY, ready_at=now, expires_at=now + timezone.timedelta(days=10), heartbeat_at=None
+            status=ExportPart.Status.READY,
+            ready_at=now,
+            expires_at=now + timezone.timedelta(days=10),
+            heartbeat_at=None,
         )
         with self.paused():
-            sample = measure.export_sample(seeded[: self.part_size], actor=self.user, profile_path=self.profile_path("export-part-sampled"))
+            sample = measure.export_sample(
+                seeded[: self.part_size],
+                actor=self.user,
+                profile_path=self.profile_path("export-part-sampled"),
+            )
         data.delete_archives([request_id, sample["request_id"]])
         self.results["growth"]["export"].append(
             {
@@ -420,14 +507,18 @@ class Bench:
             }
         )
         log(
-            f"  export of {population}: accepted in {accepted['seconds']:.2f} s ({accepted['queries']} queries); "
-            f"{outcome['people']} people built, {outcome['worker_seconds'] / outcome['people'] * 1000:.1f} worker-ms/person"
+            f"  export of {population}: accepted in {accepted['seconds']:.2f} s "
+            f"({accepted['queries']} queries); "
+            f"{outcome['people']} people built, "
+            f"{outcome['worker_seconds'] / outcome['people'] * 1000:.1f} worker-ms/person"
         )
 
         # The anonymisation of everyone: accepted by the web, a sample of it processed and timed.
         with self.paused():
             anon_sample = measure.anonymisation_sample(
-                seeded[-scale.query_sample :], actor=self.user, profile_path=self.profile_path("anonymise-chunk-sampled")
+                seeded[-scale.query_sample :],
+                actor=self.user,
+                profile_path=self.profile_path("anonymise-chunk-sampled"),
             )
         expected = Contact.objects.filter(anonymised_at__isnull=True).count()
         self.workers.ensure(2)
@@ -435,9 +526,13 @@ class Bench:
         request_id = accepted["object_id"]
 
         def processed() -> int:
-            return AnonymisationRequest.objects.filter(pk=request_id).values_list("processed_count", flat=True)[0]
+            return AnonymisationRequest.objects.filter(pk=request_id).values_list(
+                "processed_count", flat=True
+            )[0]
 
-        measure.wait_until(lambda: processed() >= scale.sampled_anonymise, timeout=7200, what="the sampled anonymisation")
+        measure.wait_until(
+            lambda: processed() >= scale.sampled_anonymise, timeout=7200, what="the sampled anonymisation"
+        )
         with self.paused():
             pass
         finished = time.perf_counter()
@@ -454,12 +549,13 @@ class Bench:
             }
         )
         log(
-            f"  anonymisation of {expected}: accepted in {accepted['seconds']:.2f} s ({accepted['queries']} queries); "
+            f"  anonymisation of {expected}: accepted in {accepted['seconds']:.2f} s "
+            f"({accepted['queries']} queries); "
             f"{done} processed at {done / (finished - accepted['started_at']):.0f} contacts/s"
         )
 
     # --- 5: the RGPD page ---
-    def page_figures(self, *, label: str, enqueue: bool = False) -> None:
+    def page_figures(self, *, label: str, enqueue: bool = False, stock: bool = False) -> None:
         from bench import measure
         from contacts.models import Contact
 
@@ -468,7 +564,9 @@ class Bench:
         page = min(5000, last_page)
         # A person to search for: a random contact not anonymised (its name and email are still there).
         top = Contact.objects.order_by("-pk").values_list("pk", flat=True)[0]
-        candidates = Contact.objects.filter(anonymised_at__isnull=True).only("last_name", "email").order_by("pk")
+        candidates = (
+            Contact.objects.filter(anonymised_at__isnull=True).only("last_name", "email").order_by("pk")
+        )
         probe = candidates.filter(pk__gte=random.randint(1, top)).first() or candidates.first()
         if probe is None:
             raise measure.BenchError("no contact left to search for")
@@ -491,11 +589,60 @@ class Bench:
             entry[name] = {"seconds": seconds.as_dict(), "queries": queries.as_dict(), "slowest": slowest}
         log(
             f"page at {rows} contacts: "
-            + ", ".join(f"{name} {entry[name]['seconds']['median'] * 1000:.0f} ms/{entry[name]['queries']['max']:.0f} q" for name in views)
+            + ", ".join(
+                f"{name} {entry[name]['seconds']['median'] * 1000:.0f} "
+                f"ms/{entry[name]['queries']['max']:.0f} q"
+                for name in views
+            )
         )
+        if stock:
+            entry["stock"] = self.stock_page_figures(views)
         if enqueue:
             entry["enqueue"] = self.enqueue_figure()
         self.results["pages"].append(entry)
+
+    def stock_page_figures(self, views: dict[str, str]) -> dict:
+        """The same views with Django's stock admin behaviour (exact counts, OFFSET pages, no search
+        index): the "before" of rgpd/admin/pagination.py and contacts/migrations/0002, in the same run."""
+        import importlib
+
+        from django.contrib import admin
+        from django.core.paginator import Paginator
+        from django.db import connection
+
+        from bench import measure
+        from rgpd.models import RgpdContact
+
+        indexes = importlib.import_module("contacts.migrations.0002_search_indexes")
+        admin_class = type(admin.site._registry[RgpdContact])
+        saved = {name: admin_class.__dict__[name] for name in ("paginator", "show_full_result_count")}
+        with connection.schema_editor() as editor:
+            indexes.drop_indexes(None, editor)
+        admin_class.paginator, admin_class.show_full_result_count = Paginator, True
+        entry = {}
+        try:
+            for name, url in views.items():
+                measure.timed_request(self.client, "get", url)  # warm-up
+                seconds, queries = Sample(), Sample()
+                for _ in range(max(1, self.scale.page_runs // 2)):
+                    result = measure.timed_request(self.client, "get", url)
+                    seconds.add(result["seconds"])
+                    queries.add(result["queries"])
+                entry[name] = {
+                    "seconds": seconds.as_dict(),
+                    "queries": queries.as_dict(),
+                    "slowest": result["slowest"],
+                }
+        finally:
+            for name, value in saved.items():
+                setattr(admin_class, name, value)
+            with connection.schema_editor() as editor:
+                indexes.create_indexes(None, editor)
+        log(
+            "  stock admin: "
+            + ", ".join(f"{name} {entry[name]['seconds']['median'] * 1000:.0f} ms" for name in views)
+        )
+        return entry
 
     def enqueue_figure(self) -> dict:
         from django.db import connection
@@ -513,16 +660,28 @@ class Bench:
             from rgpd.models import ExportRequest
 
             people = ExportRequest.objects.get(pk=request_id).subject_count
-            log(f"  'select all {people}' export enqueue run {run + 1}: {result['seconds']:.2f} s, {result['queries']} queries")
+            log(
+                f"  'select all {people}' export enqueue run {run + 1}: {result['seconds']:.2f} s, "
+                f"{result['queries']} queries"
+            )
             with connection.cursor() as cursor:  # keep the next run comparable: remove this request's rows
                 cursor.execute(
-                    "DELETE FROM rgpd_exportsubject WHERE part_id IN (SELECT id FROM rgpd_exportpart WHERE request_id = %s)",
+                    "DELETE FROM rgpd_exportsubject WHERE part_id IN (SELECT id FROM "
+                    "rgpd_exportpart WHERE request_id = %s)",
                     [request_id],
                 )
-                cursor.execute("UPDATE rgpd_auditevent SET export_request_id = NULL WHERE export_request_id = %s", [request_id])
+                cursor.execute(
+                    "UPDATE rgpd_auditevent SET export_request_id = NULL WHERE export_request_id = %s",
+                    [request_id],
+                )
                 cursor.execute("DELETE FROM rgpd_exportpart WHERE request_id = %s", [request_id])
                 cursor.execute("DELETE FROM rgpd_exportrequest WHERE id = %s", [request_id])
-        return {"people": people, "seconds": seconds.as_dict(), "queries": queries.as_dict(), "slowest": result["slowest"]}
+        return {
+            "people": people,
+            "seconds": seconds.as_dict(),
+            "queries": queries.as_dict(),
+            "slowest": result["slowest"],
+        }
 
     def million_figures(self) -> None:
         from bench import data
@@ -537,7 +696,7 @@ class Bench:
             data.insert_contacts_sql(missing, pools=self.pools)
             data.vacuum_analyze()
             log(f"{missing} contacts inserted with SQL in {time.perf_counter() - started:.1f} s")
-        self.page_figures(label=f"{self.scale.page_rows} contacts", enqueue=True)
+        self.page_figures(label=f"{self.scale.page_rows} contacts", enqueue=True, stock=True)
 
 
 def main() -> int:
@@ -570,7 +729,10 @@ def main() -> int:
     from bench import report, s3calls
 
     s3calls.install()
-    log(f"scale {scale.name}: database {bench_url.rsplit('/', 1)[-1]}, queue {os.environ['CELERY_TASK_DEFAULT_QUEUE']}")
+    log(
+        f"scale {scale.name}: database {bench_url.rsplit('/', 1)[-1]}, queue "
+        f"{os.environ['CELERY_TASK_DEFAULT_QUEUE']}"
+    )
     call_command("migrate", verbosity=0, interactive=False)
     if "rgpd_setup_storage" in get_commands():
         call_command("rgpd_setup_storage", verbosity=0)

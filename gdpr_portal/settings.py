@@ -127,12 +127,13 @@ if AWS_STORAGE_BUCKET_NAME:
         "file_overwrite": False,
     }
     STORAGES = {
+        # django-storages' S3Storage, sharing one parsed S3 description per process (~10 MB less each).
         "default": {
-            "BACKEND": "storages.backends.s3.S3Storage",
+            "BACKEND": "gdpr_portal.storage_backends.S3Storage",
             "OPTIONS": {**_s3_options, "location": "media"},
         },
         "rgpd_archives": {
-            "BACKEND": "storages.backends.s3.S3Storage",
+            "BACKEND": "gdpr_portal.storage_backends.S3Storage",
             "OPTIONS": {**_s3_options, "location": RGPD_ARCHIVE_PREFIX},
         },
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -34,6 +34,7 @@ from rgpd.services.anonymisation import contact_anonymise
 from rgpd.services.exports import export_part_build, export_request_create
 from rgpd.storage import open_archive
 from tests.factories import ContactFactory, DocumentFactory, exported, png_image, rgpd_user
+from tests.support.helpers import wait_until
 from tests.support.seaweed import SeaweedFS
 from tests.test_export_support import drop_queue
 
@@ -44,16 +45,6 @@ FORMER = {
     "email": "aurelienne.quintabelle@exemple.fr",
     "phone": "+33 6 12 34 56 78",
 }
-
-
-def wait_until(predicate, *, timeout: float = 90, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def stored_keys(contact) -> list[str]:
@@ -95,7 +86,8 @@ def export_for_real(contact, user) -> ExportPart:
     export = export_request_create(actor=user, contact_ids=[contact.pk])
     part = export.parts.get()
     wait_until(
-        lambda: ExportPart.objects.get(pk=part.pk).status == ExportPart.Status.READY, what="the archive part"
+        lambda: ExportPart.objects.get(pk=part.pk).status == ExportPart.Status.READY,
+        message="the archive part",
     )
     return ExportPart.objects.get(pk=part.pk)
 
@@ -136,7 +128,7 @@ def test_an_exported_contact_is_anonymised_in_the_admin_and_nothing_of_it_remain
     assert response.status_code == 302
 
     # Then the worker deletes the files after the commit
-    wait_until(lambda: files_deleted(contact), what="the file deletions")
+    wait_until(lambda: files_deleted(contact), message="the file deletions")
 
     # and the contact's fields are xxx or empty, its documents and photo gone from the database and the bucket
     contact.refresh_from_db()
@@ -279,7 +271,7 @@ def test_files_left_by_a_storage_outage_are_deleted_by_the_periodic_task(celery_
             lambda: (
                 PendingStorageDeletion.objects.filter(contact_id=contact.pk, attempts__gte=1).count() == 3
             ),
-            what="a failed deletion attempt",
+            message="a failed deletion attempt",
         )
         # and the contact is visibly "anonymisation en cours"
         row = text_of(client.get(reverse(CHANGELIST)))
@@ -295,7 +287,7 @@ def test_files_left_by_a_storage_outage_are_deleted_by_the_periodic_task(celery_
     app.send_task(settings.CELERY_BEAT_SCHEDULE["rgpd-finish-pending-deletions"]["task"])
 
     # Then nothing of the contact is left in the bucket, and the audit row records the storage check
-    wait_until(lambda: files_deleted(contact), what="the periodic deletion")
+    wait_until(lambda: files_deleted(contact), message="the periodic deletion")
     assert stored_keys(contact) == []
     event = AuditEvent.objects.get(action=AuditEvent.Action.ANONYMISED)
     assert event.details["storage_check"] == "passed"
@@ -335,13 +327,13 @@ def test_a_bulk_of_200_with_20_not_exported_runs_in_the_background_and_reports_e
     anonymisation = AnonymisationRequest.objects.get()
     wait_until(
         lambda: AnonymisationRequest.objects.get(pk=anonymisation.pk).status == "done",
-        what="the bulk request",
+        message="the bulk request",
     )
     processed = AnonymisationSubject.objects.filter(request=anonymisation).values_list(
         "processed_at", flat=True
     )
     assert min(p.timestamp() for p in processed) >= answered_at - 0.05
-    wait_until(lambda: not PendingStorageDeletion.objects.exists(), what="the documents' deletion")
+    wait_until(lambda: not PendingStorageDeletion.objects.exists(), message="the documents' deletion")
 
     # and the result page reports the 180 anonymised and the 20 skipped with their reason
     result = text_of(client.get(response["Location"]))
@@ -383,7 +375,7 @@ def test_a_request_whose_task_messages_were_lost_is_resumed_by_the_periodic_task
     # Then both requests end, with every contact processed
     wait_until(
         lambda: set(AnonymisationRequest.objects.values_list("status", flat=True)) == {"done"},
-        what="the resumed requests",
+        message="the resumed requests",
     )
     lost.refresh_from_db()
     assert (lost.processed_count, lost.anonymised_count) == (12, 12)

@@ -111,7 +111,7 @@ def test_the_settings_take_the_stack_configuration(compose, tmp_path):
     )
     assert engine == "django.db.backends.postgresql" and host == "postgres"
     assert broker == "redis://redis:6379/0"
-    assert storage == "storages.backends.s3.S3Storage"
+    assert storage == "gdpr_portal.storage_backends.S3Storage"  # django-storages' S3Storage
     assert email == "django.core.mail.backends.smtp.EmailBackend"
     assert debug is False and whitenoise is True
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import urllib.error
-import urllib.request
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -17,6 +15,7 @@ from rest_framework.authtoken.models import Token
 from rgpd.models import AuditEvent, ExportPart, ExportRequest
 from rgpd.services.exports import export_part_build, export_request_create, export_request_notify
 from tests.factories import ContactFactory, DocumentFactory, UserFactory, rgpd_user
+from tests.support.helpers import http_get
 from tests.test_export_support import archive_bytes, open_archive
 
 CHANGELIST = "admin:rgpd_rgpdcontact_changelist"
@@ -49,14 +48,6 @@ def api_download_url(export_request, number=1) -> str:
 
 def never_stored(response) -> bool:
     return "no-store" in [d.strip() for d in response["Cache-Control"].split(",")]
-
-
-def http_get(url: str):
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback test gateway
-            return response.status, response.read(), dict(response.headers)
-    except urllib.error.HTTPError as error:
-        return error.code, error.read(), dict(error.headers)
 
 
 def test_without_the_right_the_page_the_action_the_api_and_the_download_answer_403(client, db):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import time
 import unicodedata
 import uuid
 import zipfile
@@ -21,6 +20,7 @@ from django.core.files.storage import storages
 
 from rgpd.models import ExportPart, ExportRequest
 from rgpd.storage import ARCHIVES_STORAGE, is_s3, s3_client, s3_key
+from tests.support.helpers import wait_until
 from tests.support.worker import CeleryWorkerProcess
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "rgpd" / "schemas"
@@ -97,16 +97,6 @@ def open_archive(data: bytes) -> dict:
             assert record["subject"]["id"] == subject["id"]
             people[subject["id"]] = record
     return {"manifest": manifest, "people": people, "files": contents, "names": names}
-
-
-def wait_until(predicate, *, timeout: float = 90, interval: float = 0.2, message: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
 
 
 def wait_for_request_done(export_request: ExportRequest, *, timeout: float = 120) -> ExportRequest:

@@ -4,8 +4,6 @@ the permission-checked view."""
 import hashlib
 import io
 import os
-import urllib.error
-import urllib.request
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -16,6 +14,7 @@ from PIL import Image
 
 from contacts.models import Contact, Document
 from tests.factories import MINIMAL_PDF, ContactFactory, DocumentFactory, UserFactory, rgpd_user
+from tests.support.helpers import http_get
 from tests.support.seaweed import SeaweedFS
 
 
@@ -54,14 +53,6 @@ def contact_form_data(contact: Contact, **extra) -> dict:
 def plain_bucket_url(name: str) -> str:
     """The object's unsigned URL: it must never appear in a page."""
     return f"{os.environ['AWS_S3_ENDPOINT_URL']}/{settings.AWS_STORAGE_BUCKET_NAME}/media/{name}"
-
-
-def http_get(url: str) -> tuple[int, bytes, dict]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback test gateway
-            return response.status, response.read(), dict(response.headers)
-    except urllib.error.HTTPError as error:
-        return error.code, error.read(), dict(error.headers)
 
 
 def test_a_document_uploaded_in_the_admin_lands_in_s3_and_downloads_back_identical(client, db):

@@ -6,11 +6,12 @@ import ast
 import contextlib
 import re
 import time
-from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
 from playwright.sync_api import Error, Locator, Page
+
+from tests.support.helpers import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 RGPD_PAGE = "/admin/rgpd/rgpdcontact/"
@@ -114,16 +115,6 @@ def double_click(page: Page, button: Locator) -> int:
                 route.fulfill(response=response)
         page.unroute("**/*", hold)
     return sent
-
-
-def wait_until(predicate: Callable[[], object], *, timeout: float = 60, message: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"{message} not met after {timeout}s")
 
 
 # --- Emails ---------------------------------------------------------------------------------------------
