@@ -34,9 +34,9 @@ from rgpd.services.anonymisation import contact_anonymise
 from rgpd.services.exports import export_part_build, export_request_create
 from rgpd.storage import open_archive
 from tests.factories import ContactFactory, DocumentFactory, exported, png_image, rgpd_user
+from tests.support.exports import drop_queue
 from tests.support.helpers import wait_until
 from tests.support.seaweed import SeaweedFS
-from tests.test_export_support import drop_queue
 
 CHANGELIST = "admin:rgpd_rgpdcontact_changelist"
 FORMER = {

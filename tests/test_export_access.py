@@ -15,8 +15,8 @@ from rest_framework.authtoken.models import Token
 from rgpd.models import AuditEvent, ExportPart, ExportRequest
 from rgpd.services.exports import export_part_build, export_request_create, export_request_notify
 from tests.factories import ContactFactory, DocumentFactory, UserFactory, rgpd_user
+from tests.support.exports import archive_bytes, open_archive
 from tests.support.helpers import http_get
-from tests.test_export_support import archive_bytes, open_archive
 
 CHANGELIST = "admin:rgpd_rgpdcontact_changelist"
 

@@ -20,7 +20,7 @@ from rgpd.registry import registry
 from rgpd.services.exports import export_part_build, export_request_create
 from rgpd.storage import UPLOAD_PART_SIZE
 from tests.factories import MINIMAL_PDF, ContactFactory, DocumentFactory, png_image, rgpd_user
-from tests.test_export_support import (
+from tests.support.exports import (
     archive_bytes,
     bucket_keys,
     incomplete_uploads,

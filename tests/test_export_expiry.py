@@ -19,7 +19,7 @@ from rgpd.selectors import contacts_with_ready_archive
 from rgpd.services.exports import export_archives_purge, export_part_build, export_request_create
 from rgpd.storage import LIFECYCLE_RULE_ID, s3_client
 from tests.factories import ContactFactory, DocumentFactory, rgpd_user
-from tests.test_export_support import archives, bucket_keys, request_prefix, wait_for_request_done
+from tests.support.exports import archives, bucket_keys, request_prefix, wait_for_request_done
 
 RETENTION = timedelta(days=10)
 

@@ -19,9 +19,9 @@ from rgpd.models import AuditEvent, ExportPart, ExportRequest, RgpdContact
 from rgpd.services.exports import export_part_build, export_request_create
 from rgpd.storage import s3_client
 from rgpd.tasks.exports import build_export_part, purge_expired_archives
-from tests import test_export_support as support
 from tests.factories import ContactFactory, DocumentFactory, png_image, rgpd_user
-from tests.test_export_support import (
+from tests.support import exports as support
+from tests.support.exports import (
     archive_bytes,
     archives,
     bucket_keys,

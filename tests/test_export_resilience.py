@@ -16,8 +16,7 @@ from rgpd.models import AuditEvent, ExportPart
 from rgpd.services.exports import export_part_build, export_request_create
 from rgpd.storage import s3_client
 from tests.factories import ContactFactory, DocumentFactory, rgpd_user
-from tests.support.seaweed import SeaweedFS
-from tests.test_export_support import (
+from tests.support.exports import (
     archive_bytes,
     archives,
     bucket_keys,
@@ -28,6 +27,7 @@ from tests.test_export_support import (
     wait_for_request_done,
     wait_until,
 )
+from tests.support.seaweed import SeaweedFS
 
 
 @pytest.fixture(autouse=True)

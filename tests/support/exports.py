@@ -23,7 +23,7 @@ from rgpd.storage import ARCHIVES_STORAGE, is_s3, s3_client, s3_key
 from tests.support.helpers import wait_until
 from tests.support.worker import CeleryWorkerProcess
 
-SCHEMAS = Path(__file__).resolve().parents[1] / "rgpd" / "schemas"
+SCHEMAS = Path(__file__).resolve().parents[2] / "rgpd" / "schemas"
 MANIFEST_SCHEMA = json.loads((SCHEMAS / "manifest.schema.json").read_text())
 PERSONAL_DATA_SCHEMA = json.loads((SCHEMAS / "personal_data.schema.json").read_text())
 
