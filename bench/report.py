@@ -418,6 +418,12 @@ def details(results: dict) -> str:
     if export:
         big, mid, crowd = export["big"], export["mid"], export["crowd"]
         out.append("### Export and memory\n")
+        rest = results.get("worker_rest_rss_mb")
+        if rest:
+            out.append(
+                f"- A new worker process at rest (Django, Celery, boto3 loaded): {_median(rest):.0f} MB RSS; "
+                "each run starts one and builds the smaller archive, then the larger one."
+            )
         out.append(
             f"- 1 person, {big['bytes'] / MB:.0f} MB: export {big['seconds']['median']:.1f} s "
             f"(runs: {', '.join(f'{v:.1f}' for v in big['seconds']['values'])} s), floor "

@@ -139,6 +139,19 @@ class Workers:
         self.set_consuming(self.started[:count])
         return self.started[:count]
 
+    def fresh(self) -> BenchWorker:
+        """Replace the first worker by a new process (nothing left from earlier tasks); only it consumes."""
+        if self.started:
+            old = self.started.pop(0)
+            old.stop()
+            self.consuming.discard(old.hostname)
+            self.restarts = getattr(self, "restarts", 0) + 1
+            worker = BenchWorker(self.env, name=f"bench1-{os.getpid()}-r{self.restarts}")
+            worker.start()
+            self.started.insert(0, worker)
+            self.consuming.add(worker.hostname)
+        return self.ensure(1)[0]
+
     def set_consuming(self, workers: list[BenchWorker]) -> None:
         from gdpr_portal.celery import app
 
