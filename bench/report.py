@@ -211,8 +211,8 @@ def figures(results: dict) -> Table:
                 f"every size from {smallest['rows']:,})",
                 f"{stock['seconds']['median'] / data['seconds']['median']:.0f}× faster" if stock else "—",
                 "≤ 300 ms, query count size-independent",
-                # A result spanning several pages takes one more query (the page's ids) than a single page.
-                ms <= 300 and max(counts) - min(counts) <= 1,
+                # Bounded: never more queries on the largest table than on the smallest one.
+                ms <= 300 and data["queries"]["max"] <= smallest[key]["queries"]["max"],
             )
         enqueue = largest.get("enqueue")
         if enqueue:
@@ -220,7 +220,7 @@ def figures(results: dict) -> Table:
             table.add(
                 f'5. "Select all {enqueue["people"]:,}" export enqueue (ms)',
                 *_s(enqueue["seconds"], 1000),
-                f"{enqueue['queries']['median']:.0f} queries",
+                f"{enqueue['queries']['median']:,.0f} queries",
                 "—",
                 "≤ 300 ms, bounded queries",
                 ms <= 300,
@@ -231,7 +231,9 @@ def figures(results: dict) -> Table:
         per = [g["worker_seconds"] / (g.get("sampled") or g["people"]) * 1000 for g in exports]
         q = [g["sample"]["queries"] / g["sample"]["people"] for g in exports]
         table.add(
-            "6. Export cost per person at " + " / ".join(g["label"] for g in exports) + " people (worker-ms)",
+            "6. Export cost per person at "
+            + " / ".join(g.get("nominal", g["label"]) for g in exports)
+            + " people (worker-ms)",
             " / ".join(_fmt(p, 1) for p in per),
             _fmt(min(per), 1),
             _fmt(max(per), 1),
@@ -245,7 +247,9 @@ def figures(results: dict) -> Table:
         per = [g["seconds"] / (g.get("sampled") or g["people"]) * 1000 for g in anons]
         q = [g["sample"]["queries"] / g["sample"]["people"] for g in anons]
         table.add(
-            "6. Anonymisation cost per contact at " + " / ".join(g["label"] for g in anons) + " people (ms)",
+            "6. Anonymisation cost per contact at "
+            + " / ".join(g.get("nominal", g["label"]) for g in anons)
+            + " people (ms)",
             " / ".join(_fmt(p, 1) for p in per),
             _fmt(min(per), 1),
             _fmt(max(per), 1),
@@ -257,11 +261,12 @@ def figures(results: dict) -> Table:
     seeds = results.get("seed") or []
     if seeds:
         largest = max(s["contacts"] for s in seeds)
-        rates = [s["contacts"] / s["seconds"] for s in seeds if s["contacts"] == largest]
+        # The runs of the largest size: the population and its floor twin (10,100 and 10,000 contacts).
+        rates = [s["contacts"] / s["seconds"] for s in seeds if s["contacts"] >= 0.9 * largest]
         floor = results.get("seed_floor")
         floor_rate = floor["contacts_per_second"]["median"] if floor else None
         table.add(
-            f"7. seed_demo rate, {largest:,} contacts with 3 documents and 80 % photos (contacts/s, "
+            f"7. seed_demo rate, ~{largest:,} contacts with 3 documents and 80 % photos (contacts/s, "
             f"{len(rates)} runs)",
             _fmt(_median(rates)),
             _fmt(min(rates)),
@@ -362,19 +367,31 @@ def plots(results: dict, output: Path) -> list[str]:
                 label="anonymisation",
             )
             c.plot(xs, [g["accept_seconds"] * 1000 for g in anons], "s-", label="anonymisation request")
+        enqueues = [p["enqueue"] for p in results.get("pages") or [] if p.get("enqueue")]
+        for enqueue in enqueues:
+            c.plot(
+                [enqueue["people"]],
+                [enqueue["seconds"]["median"] * 1000],
+                "D",
+                color="tab:blue",
+                label=f"export request, all {enqueue['people']:,} (the RGPD page)",
+            )
+        c.axhline(1000, color="red", linestyle="--", linewidth=1, label="1 s")
         for ax, title, ylabel in (
             (a, "Cost per person", "ms per person"),
             (b, "SQL queries per person", "queries"),
-            (c, "Web request accepting the selection", "ms"),
+            (c, "Web request accepting the selection", "ms (log)"),
         ):
             ax.set_xscale("log")
             ax.set_xlabel("people in the request")
             ax.set_title(title)
             ax.set_ylabel(ylabel)
-            ax.set_ylim(bottom=0)
+            if ax is c:
+                ax.set_yscale("log")
+            else:
+                ax.set_ylim(bottom=0)
             ax.grid(alpha=0.3)
             ax.legend(fontsize=8)
-        c.axhline(1000, color="red", linestyle="--", linewidth=1)
         fig.tight_layout()
         fig.savefig(output / "growth.png", dpi=110)
         plt.close(fig)
@@ -392,6 +409,19 @@ def plots(results: dict, output: Path) -> list[str]:
         ):
             a.plot(xs, [p[key]["seconds"]["median"] * 1000 for p in pages], "o-", label=label)
             b.plot(xs, [p[key]["queries"]["max"] for p in pages], "o-", label=label)
+        stock = pages[-1].get("stock")
+        if stock:
+            a.plot(
+                [pages[-1]["rows"]] * 4,
+                [
+                    stock[k]["seconds"]["median"] * 1000
+                    for k in ("first_page", "page_5000", "prefix_search", "email_search")
+                ],
+                "x",
+                color="black",
+                label="Django's stock admin, same views",
+            )
+            a.set_yscale("log")
         a.axhline(300, color="red", linestyle="--", linewidth=1, label="target 300 ms")
         for ax, title, ylabel in (
             (a, "RGPD page: server time", "ms (median)"),
@@ -401,7 +431,8 @@ def plots(results: dict, output: Path) -> list[str]:
             ax.set_xlabel("contacts in the table")
             ax.set_title(title)
             ax.set_ylabel(ylabel)
-            ax.set_ylim(bottom=0)
+            if ax.get_yscale() != "log":
+                ax.set_ylim(bottom=0)
             ax.grid(alpha=0.3)
             ax.legend(fontsize=8)
         fig.tight_layout()

@@ -315,7 +315,7 @@ class Bench:
             self.results.setdefault("seed_floor_runs", []).append(floor)
             log(f"  seed floor: {floor['objects']} objects in {floor['seconds']:.1f} s")
         sample_ids, main_ids = ids[:sample_size], ids[sample_size:]
-        row: dict = {"people": people, "label": label}
+        row: dict = {"people": people, "label": label, "nominal": f"{people:,}"}
         if pages:
             self.page_figures(label=label)
         self.workers.ensure(2)
@@ -405,7 +405,9 @@ class Bench:
             f"ratio {row['ratio']:.1f}×"
         )
         if export is not None:
-            self.results["growth"]["export"].append({"people": len(ids), "label": label, **export})
+            self.results["growth"]["export"].append(
+                {"people": len(ids), "label": label, "nominal": f"{people:,}", **export}
+            )
         return row
 
     def anonymisation_figures(self) -> None:
@@ -417,7 +419,7 @@ class Bench:
         self.results["growth"]["anonymisation"].append(small)
         runs = []
         # ≥ 3 runs where affordable: a run after the first starts only if the time budget allows one more.
-        budget = float(os.environ.get("BENCH_ANONYMISATION_BUDGET_MIN", "14")) * 60
+        budget = float(os.environ.get("BENCH_ANONYMISATION_BUDGET_MIN", "24")) * 60
         started = time.perf_counter()
         for run in range(scale.anonymisation_runs):
             spent = time.perf_counter() - started
@@ -499,6 +501,7 @@ class Bench:
             {
                 "people": population,
                 "label": f"{scale.sampled_people} (sampled)",
+                "nominal": f"{scale.sampled_people:,} (sampled)",
                 "sampled": outcome["people"],
                 "accept_seconds": accepted["seconds"],
                 "accept_queries": accepted["queries"],
@@ -544,6 +547,7 @@ class Bench:
             {
                 "people": expected,
                 "label": f"{scale.sampled_people} (sampled)",
+                "nominal": f"{scale.sampled_people:,} (sampled)",
                 "sampled": done,
                 "accept_seconds": accepted["seconds"],
                 "accept_queries": accepted["queries"],
