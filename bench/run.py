@@ -15,6 +15,7 @@ import json
 import math
 import os
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -706,7 +707,15 @@ class Bench:
         self.page_figures(label=f"{self.scale.page_rows} contacts", enqueue=True, stock=True)
 
 
+def _stop(signum, _frame) -> None:
+    # SIGTERM (or SIGINT from a background shell, which ignores it by default) still stops the workers
+    # and writes what was measured.
+    raise SystemExit(128 + signum)
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     scale = SCALES[os.environ.get("BENCH_SCALE", "full")]
     started_at = datetime.now(UTC)
     started = time.perf_counter()
