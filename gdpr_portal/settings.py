@@ -215,7 +215,7 @@ RGPD_ARCHIVE_RETENTION_DAYS = env.int("RGPD_ARCHIVE_RETENTION_DAYS", default=10)
 # Anonymisation: up to INLINE_MAX contacts are processed during the request (a row, a small API call);
 # larger selections run in the background, CHUNK_SIZE contacts per task.
 RGPD_ANONYMISATION_INLINE_MAX = env.int("RGPD_ANONYMISATION_INLINE_MAX", default=10)
-RGPD_ANONYMISATION_CHUNK_SIZE = env.int("RGPD_ANONYMISATION_CHUNK_SIZE", default=100)
+RGPD_ANONYMISATION_CHUNK_SIZE = env.int("RGPD_ANONYMISATION_CHUNK_SIZE", default=250)
 # A part RUNNING without a heartbeat for this long belongs to a dead worker and may be rebuilt.
 RGPD_EXPORT_LEASE_SECONDS = env.int("RGPD_EXPORT_LEASE_SECONDS", default=300)
 # Queue of the archive-building tasks ("" = the default queue); lets heavy exports run on their own workers.

@@ -7,17 +7,21 @@ deletion. Rules:
 
 - A contact is anonymised only with a ready, unexpired archive, no export of it pending or running,
   and only once (a second time is a no-op). Refusals carry a reason code (``Reason``).
-- Each contact is all-or-nothing in its own transaction, with its row locked (``SELECT ... FOR
-  UPDATE``): an export part reading the contact under the same lock sees either every old value or
-  every new one, never a mix.
+- Contacts are anonymised as a set (a chunk): their rows are locked (``SELECT ... FOR UPDATE``, in id
+  order), changed with one UPDATE per model and checked together, in a bounded number of queries
+  whatever the chunk's size. Each contact stays all-or-nothing: if the check finds a former value, or
+  anything fails, the chunk is rolled back and done again without the contact at fault, which is
+  reported. An export part reading a contact under the same lock sees either every old value or every
+  new one, never a mix.
 - The admin history of the contact and of its related rows is rewritten (``object_repr``,
   ``change_message``), then a check re-reads the rows and the history and searches the former values
   (held in memory during the run only). The audit row records that the check passed, with ids and
   counts only.
 - Stored objects are deleted after the commit (a database rollback must never leave rows pointing at
-  deleted files): keys wait in ``PendingStorageDeletion`` until S3 DeleteObjects (batches of at most
-  1000 keys) or ``storage.delete`` removed them and a HEAD confirmed it; the periodic task
-  ``rgpd.finish_pending_deletions`` retries. Until then the contact is "anonymisation en cours".
+  deleted files): keys wait in ``PendingStorageDeletion`` until S3 DeleteObjects (batches of 1000
+  keys, pooled across the chunks of a request; S3 answers key by key) or ``storage.delete`` removed
+  them; the periodic task ``rgpd.finish_pending_deletions`` retries. Until then the contact is
+  "anonymisation en cours".
 - Small requests (``RGPD_ANONYMISATION_INLINE_MAX`` contacts) are processed at once, larger ones by a
   Celery task in chunks of ``RGPD_ANONYMISATION_CHUNK_SIZE``; object deletions always run in a worker.
 """
@@ -42,7 +46,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import DefaultStorage, default_storage, storages
 from django.db import models, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.functional import LazyObject
@@ -51,7 +55,7 @@ from django.utils.translation import gettext_lazy as _
 from ..models import AnonymisationRequest, AnonymisationSubject, AuditEvent, PendingStorageDeletion
 from ..registry import MASK, ModelSpec, Treatment, registry
 from ..selectors import annotate_anonymisation_eligibility
-from .audit import audit_record
+from .audit import audit_event, audit_record
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +77,7 @@ def inline_max() -> int:
 
 
 def chunk_size() -> int:
-    return getattr(settings, "RGPD_ANONYMISATION_CHUNK_SIZE", 100)
+    return getattr(settings, "RGPD_ANONYMISATION_CHUNK_SIZE", 250)
 
 
 class Reason(StrEnum):
@@ -242,50 +246,71 @@ def _s3_client_and_keys(storage, names: Sequence[str]):
 
 
 def _delete_stored_objects(storage, names: Sequence[str]) -> dict[str, str]:
-    """Delete ``names`` from ``storage`` and check they are gone; return {name: error code} of failures."""
+    """Delete ``names`` from ``storage``; return {name: error code} of those that may remain.
+
+    On S3, DeleteObjects answers key by key: a key it does not list as an error is gone (deleting a
+    missing key succeeds too), so no HEAD per key is needed. Other storages are asked whether it remains.
+    """
     errors: dict[str, str] = {}
     s3 = _s3_client_and_keys(storage, names)
-    if s3 is not None:
-        client, bucket, keys = s3
-        full_keys = list(keys)
-        for start in range(0, len(full_keys), S3_DELETE_BATCH):
-            batch = full_keys[start : start + S3_DELETE_BATCH]
-            try:
-                response = client.delete_objects(
-                    Bucket=bucket, Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True}
-                )
-            except (BotoCoreError, ClientError) as exc:
-                errors.update({keys[key]: type(exc).__name__[:64] for key in batch})
-                continue
-            for error in response.get("Errors", []):
-                if error.get("Key") in keys:
-                    errors[keys[error["Key"]]] = str(error.get("Code", "error"))[:64]
-    else:
+    if s3 is None:
         for name in names:
             try:
                 storage.delete(name)
+                if storage.exists(name):
+                    errors[name] = "still_present"
             except Exception as exc:  # noqa: BLE001 - any storage failure is retried later
                 errors[name] = type(exc).__name__[:64]
-    # The storage part of the check: every key reported deleted must really be gone.
-    for name in names:
-        if name in errors:
-            continue
+        return errors
+    client, bucket, keys = s3
+    full_keys = list(keys)
+    for start in range(0, len(full_keys), S3_DELETE_BATCH):
+        batch = full_keys[start : start + S3_DELETE_BATCH]
         try:
-            if storage.exists(name):
-                errors[name] = "still_present"
-        except Exception as exc:  # noqa: BLE001
-            errors[name] = type(exc).__name__[:64]
+            response = client.delete_objects(
+                Bucket=bucket, Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True}
+            )
+        except (BotoCoreError, ClientError) as exc:
+            errors.update({keys[key]: type(exc).__name__[:64] for key in batch})
+            continue
+        for error in response.get("Errors", []):
+            if error.get("Key") in keys:
+                errors[keys[error["Key"]]] = str(error.get("Code", "error"))[:64]
     return errors
 
 
-# --- One contact ----------------------------------------------------------------------------------
+# --- A set of contacts ------------------------------------------------------------------------------
 
 
 @dataclass
-class ContactOutcome:
-    contact_id: int
-    audit_event_id: int
-    files: int
+class BatchOutcome:
+    """What anonymising a set of contacts did: contact id -> its audit row id, and the refusals."""
+
+    anonymised: dict[int, int] = field(default_factory=dict)
+    refused: dict[int, Reason] = field(default_factory=dict)
+
+    def merge(self, other: BatchOutcome) -> None:
+        self.anonymised.update(other.anonymised)
+        self.refused.update(other.refused)
+
+
+class VerificationFailed(Exception):
+    """The check found a former value: the whole set is rolled back; ``contact_ids`` hold it."""
+
+    def __init__(self, contact_ids: set[int]):
+        super().__init__(f"former values found for {len(contact_ids)} contact(s)")
+        self.contact_ids = contact_ids
+
+
+@dataclass
+class _Person:
+    """One contact during a run: its former values (in memory only), its files and what was done."""
+
+    former: FormerValues = field(default_factory=FormerValues)
+    files: list[tuple[str, str]] = field(default_factory=list)
+    rows_deleted: int = 0
+    history_entries: int = 0
+    rows_checked: int = 0
 
 
 def _content_types_of(model: type[models.Model]) -> list[ContentType]:
@@ -334,132 +359,221 @@ def _text_columns(instance: models.Model, spec: ModelSpec) -> list[str]:
     ]
 
 
+def _row_is_clean(row: models.Model, spec: ModelSpec, former: FormerValues) -> bool:
+    """Every personal field holds its anonymised value and no text column holds a former value."""
+    for name, treatment in spec.personal.items():
+        value = getattr(row, spec.model._meta.get_field(name).attname)
+        if treatment == Treatment.DELETE_FILE and value:
+            return False
+        masked = treatment not in (Treatment.KEEP, Treatment.DELETE_FILE)
+        if masked and value != spec.anonymised_value(name):
+            return False
+    return not any(former.found_in(text) for text in _text_columns(row, spec))
+
+
+class _History:
+    """The admin history (``LogEntry``) of a set of contacts and of their related rows."""
+
+    def __init__(self, subject_model: type[models.Model], contact_ids, related_owners: dict):
+        self.subject_model = subject_model
+        # (concrete model, pk) -> contact id, for the related rows
+        self.related_owners = related_owners
+        self.filter = Q(
+            content_type__in=_content_types_of(subject_model), object_id__in=[str(pk) for pk in contact_ids]
+        )
+        by_model: dict[type[models.Model], list[str]] = defaultdict(list)
+        for row_model, pk in related_owners:
+            by_model[row_model].append(str(pk))
+        for row_model, pks in by_model.items():
+            self.filter |= Q(content_type__in=_content_types_of(row_model), object_id__in=pks)
+
+    def entries(self) -> QuerySet:
+        return LogEntry.objects.select_related("content_type").filter(self.filter)
+
+    def owner(self, entry: LogEntry) -> tuple[tuple[type[models.Model] | None, int], int | None]:
+        """((concrete model, object id), contact id) of an entry."""
+        model = entry.content_type.model_class()
+        concrete = model._meta.concrete_model if model else None
+        key = (concrete, int(entry.object_id))
+        if concrete is self.subject_model:
+            return key, key[1]
+        return key, self.related_owners.get(key)
+
+
 def _check_database(
-    *,
-    subject,
-    spec: ModelSpec,
-    former: FormerValues,
-    related: list[tuple[ModelSpec, list[int]]],
-    log_filter: Q,
-) -> int:
-    """Re-read what was changed and search the former values; raise if one remains. Return rows checked."""
-    fresh = spec.model.objects.get(pk=subject.pk)
-    rows = [(fresh, spec)]
-    for rspec, _pks in related:
-        remaining = rspec.model.objects.filter(**{rspec.subject_field: subject.pk})
+    *, spec: ModelSpec, people: dict[int, _Person], related: list[ModelSpec], history: _History
+) -> set[int]:
+    """Re-read what was changed and search each person's former values; return who still has one."""
+    failed: set[int] = set()
+    rows = [(row, spec, row.pk) for row in spec.model.objects.filter(pk__in=list(people))]
+    for rspec in related:
+        attname = rspec.model._meta.get_field(rspec.subject_field).attname
+        remaining = rspec.model.objects.filter(**{f"{rspec.subject_field}__in": list(people)})
         if rspec.delete_rows:
-            if remaining.exists():
-                raise AnonymisationRefused(Reason.VERIFICATION_FAILED)
+            failed.update(remaining.values_list(attname, flat=True))
             continue
-        rows.extend((row, rspec) for row in remaining)
-    for row, row_spec in rows:
-        for name, treatment in row_spec.personal.items():
-            value = getattr(row, row_spec.model._meta.get_field(name).attname)
-            if treatment == Treatment.DELETE_FILE and value:
-                raise AnonymisationRefused(Reason.VERIFICATION_FAILED)
-            masked = treatment not in (Treatment.KEEP, Treatment.DELETE_FILE)
-            if masked and value != row_spec.anonymised_value(name):
-                raise AnonymisationRefused(Reason.VERIFICATION_FAILED)
-        if any(former.found_in(text) for text in _text_columns(row, row_spec)):
-            raise AnonymisationRefused(Reason.VERIFICATION_FAILED)
-    history = LogEntry.objects.filter(log_filter).values_list("object_repr", "change_message")
-    for object_repr, change_message in history:
-        if former.found_in(object_repr) or _message_holds(change_message, former):
-            raise AnonymisationRefused(Reason.VERIFICATION_FAILED)
-    return len(rows)
+        rows.extend((row, rspec, getattr(row, attname)) for row in remaining)
+    for row, row_spec, contact_id in rows:
+        people[contact_id].rows_checked += 1
+        if not _row_is_clean(row, row_spec, people[contact_id].former):
+            failed.add(contact_id)
+    for entry in history.entries():
+        _key, contact_id = history.owner(entry)
+        former = people[contact_id].former
+        if former.found_in(entry.object_repr) or _message_holds(entry.change_message, former):
+            failed.add(contact_id)
+    return failed
 
 
 @transaction.atomic
-def contact_anonymise(*, contact_id: int, actor, request_id: int | None = None) -> ContactOutcome:
-    """Anonymise one person, all or nothing; raise ``AnonymisationRefused`` (nothing changed) if not allowed.
+def contacts_anonymise(*, contact_ids: Iterable[int], actor, request_id: int | None = None) -> BatchOutcome:
+    """Anonymise a set of people at once, all or nothing, in a bounded number of queries whatever its size.
 
-    The subject row is locked first, so an export part reading it under the same lock never sees a mix
-    of old and new values, and the eligibility is decided under that lock.
+    The subject rows are locked first (in id order, so two sets never deadlock) and eligibility is
+    decided under that lock: an export part reading a contact under the same lock never sees a mix of
+    old and new values. Refused contacts are left unchanged and returned with their reason. Raise
+    ``VerificationFailed`` (nothing changed) when the check finds a former value.
     """
     spec = registry.subject
     model = spec.model
-    locked = model.objects.select_for_update(of=("self",)).filter(pk=contact_id)
-    subject = locked.first()
-    if subject is None:
-        raise AnonymisationRefused(Reason.NOT_FOUND)
-    eligibility = annotate_anonymisation_eligibility(model.objects.filter(pk=contact_id)).get()
-    reason = refusal_reason(eligibility)
-    if reason is not None:
-        raise AnonymisationRefused(reason)
+    ids = sorted({int(pk) for pk in contact_ids})
+    locked = {
+        row.pk: row for row in model.objects.select_for_update(of=("self",)).filter(pk__in=ids).order_by("pk")
+    }
+    outcome = BatchOutcome(refused={pk: Reason.NOT_FOUND for pk in ids if pk not in locked})
+    outcome.refused.update(
+        (pk, reason) for pk, reason in _reasons_for(model.objects.filter(pk__in=list(locked))) if reason
+    )
+    people = {pk: _Person() for pk in locked if pk not in outcome.refused}
+    if not people:
+        return outcome
 
     now = timezone.now()
-    former = FormerValues()
-    files: list[tuple[str, str]] = []
     reprs: dict[tuple[type[models.Model], int], str] = {}
-
-    changed = _apply_treatments(subject, spec, former, files)
-    setattr(subject, ANONYMISED_AT_FIELD, now)
-    auto_now = [f.name for f in model._meta.concrete_fields if getattr(f, "auto_now", False)]
-    subject.save(update_fields=[*changed, ANONYMISED_AT_FIELD, *auto_now])
-    reprs[(model, subject.pk)] = _safe_repr(subject, spec)
-
-    related: list[tuple[ModelSpec, list[int]]] = []  # (spec, pks): ModelSpec holds dicts, it is not hashable
-    rows_deleted = 0
-    for rspec in registry.related:
-        rows = list(rspec.model.objects.select_for_update().filter(**{rspec.subject_field: subject.pk}))
-        pks = [row.pk for row in rows]
-        related.append((rspec, pks))
-        for row in rows:
-            row_changed = _apply_treatments(row, rspec, former, files)
-            reprs[(rspec.model, row.pk)] = _safe_repr(row, rspec)
-            if not rspec.delete_rows and row_changed:
-                row.save(update_fields=row_changed)
-        if rspec.delete_rows and rows:
-            rows_deleted += rspec.model.objects.filter(pk__in=pks).delete()[0]
-
-    # The admin history of the person and of its related rows: their names and messages are rewritten.
-    log_filter = Q(content_type__in=_content_types_of(model), object_id=str(subject.pk))
-    for rspec, pks in related:
-        if pks:
-            log_filter |= Q(
-                content_type__in=_content_types_of(rspec.model), object_id__in=[str(pk) for pk in pks]
-            )
-    entries = list(
-        LogEntry.objects.select_for_update(of=("self",)).select_related("content_type").filter(log_filter)
+    changed: list[str] = []
+    for pk, person in people.items():
+        subject = locked[pk]
+        changed = _apply_treatments(subject, spec, person.former, person.files)
+        setattr(subject, ANONYMISED_AT_FIELD, now)
+        reprs[(model, pk)] = _safe_repr(subject, spec)
+    # Every person gets the same anonymised values: one UPDATE for the whole set.
+    auto_now = {f.name: now for f in model._meta.concrete_fields if getattr(f, "auto_now", False)}
+    model.objects.filter(pk__in=list(people)).update(
+        **{name: spec.anonymised_value(name) for name in changed}, **{ANONYMISED_AT_FIELD: now}, **auto_now
     )
+
+    related_owners: dict[tuple[type[models.Model], int], int] = {}
+    for rspec in registry.related:
+        attname = rspec.model._meta.get_field(rspec.subject_field).attname
+        rows = list(
+            rspec.model.objects.select_for_update()
+            .filter(**{f"{rspec.subject_field}__in": list(people)})
+            .order_by("pk")
+        )
+        row_changed: list[str] = []
+        for row in rows:
+            person = people[getattr(row, attname)]
+            row_changed = _apply_treatments(row, rspec, person.former, person.files)
+            reprs[(rspec.model, row.pk)] = _safe_repr(row, rspec)
+            related_owners[(rspec.model, row.pk)] = getattr(row, attname)
+            person.rows_deleted += int(rspec.delete_rows)
+        if rows and rspec.delete_rows:
+            rspec.model.objects.filter(pk__in=[row.pk for row in rows]).delete()
+        elif rows and row_changed:
+            rspec.model.objects.bulk_update(rows, row_changed, batch_size=500)
+
+    # The admin history of the people and of their related rows: names and messages are rewritten.
+    history = _History(model, people, related_owners)
+    entries = list(history.entries().select_for_update(of=("self",)))
     for entry in entries:
-        concrete = entry.content_type.model_class()
-        concrete = concrete._meta.concrete_model if concrete else None
-        entry.object_repr = reprs.get((concrete, int(entry.object_id)), entry.object_repr)[:200]
-        entry.change_message = _scrub_change_message(entry.change_message, former)
-        if former.found_in(entry.object_repr):
+        key, contact_id = history.owner(entry)
+        person = people[contact_id]
+        person.history_entries += 1
+        entry.object_repr = reprs.get(key, entry.object_repr)[:200]
+        entry.change_message = _scrub_change_message(entry.change_message, person.former)
+        if person.former.found_in(entry.object_repr):
             entry.object_repr = MASK
     LogEntry.objects.bulk_update(entries, ["object_repr", "change_message"], batch_size=500)
 
-    subject_anonymised.send(sender=model, instance_id=subject.pk)
+    for pk in people:
+        subject_anonymised.send(sender=model, instance_id=pk)
 
-    rows_checked = _check_database(
-        subject=subject, spec=spec, former=former, related=related, log_filter=log_filter
-    )
-    event = audit_record(
-        action=AuditEvent.Action.ANONYMISED,
-        actor=actor,
-        subject_ids=[subject.pk],
-        counts={
-            "fields": len(changed),
-            "related_rows_deleted": rows_deleted,
-            "files": len(files),
-            "history_entries_rewritten": len(entries),
-            "rows_checked": rows_checked,
-            "values_checked": len(former),
-        },
-        details={
-            "request": request_id,
-            "check": "passed",
-            "database_check": "passed",
-            "storage_check": "pending" if files else "passed",
-        },
+    failed = _check_database(spec=spec, people=people, related=registry.related, history=history)
+    if failed:
+        raise VerificationFailed(failed)
+
+    events = AuditEvent.objects.bulk_create(
+        audit_event(
+            action=AuditEvent.Action.ANONYMISED,
+            actor=actor,
+            subject_ids=[pk],
+            counts={
+                "fields": len(changed),
+                "related_rows_deleted": person.rows_deleted,
+                "files": len(person.files),
+                "history_entries_rewritten": person.history_entries,
+                "rows_checked": person.rows_checked,
+                "values_checked": len(person.former),
+            },
+            details={
+                "request": request_id,
+                "check": "passed",
+                "database_check": "passed",
+                "storage_check": "pending" if person.files else "passed",
+            },
+        )
+        for pk, person in people.items()
     )
     PendingStorageDeletion.objects.bulk_create(
-        PendingStorageDeletion(storage=alias, key=key, contact_id=subject.pk, audit_event=event)
-        for alias, key in files
+        (
+            PendingStorageDeletion(storage=alias, key=key, contact_id=pk, audit_event=event)
+            for (pk, person), event in zip(people.items(), events, strict=True)
+            for alias, key in person.files
+        ),
+        batch_size=2000,
     )
-    return ContactOutcome(contact_id=subject.pk, audit_event_id=event.pk, files=len(files))
+    outcome.anonymised = {pk: event.pk for pk, event in zip(people, events, strict=True)}
+    return outcome
+
+
+def contact_anonymise(*, contact_id: int, actor, request_id: int | None = None) -> int:
+    """Anonymise one person; return its audit row id, or raise ``AnonymisationRefused`` (nothing changed)."""
+    try:
+        outcome = contacts_anonymise(contact_ids=[contact_id], actor=actor, request_id=request_id)
+    except VerificationFailed:
+        raise AnonymisationRefused(Reason.VERIFICATION_FAILED) from None
+    if contact_id in outcome.refused:
+        raise AnonymisationRefused(outcome.refused[contact_id])
+    return outcome.anonymised[contact_id]
+
+
+def _anonymise_isolating_failures(contact_ids: list[int], *, actor, request_id: int) -> BatchOutcome:
+    """``contacts_anonymise`` on the whole set; a contact that fails its check, or makes it raise, is set
+    aside with its reason and the others are done without it (each contact stays all or nothing)."""
+    outcome = BatchOutcome()
+    remaining = list(contact_ids)
+    while remaining:
+        try:
+            outcome.merge(contacts_anonymise(contact_ids=remaining, actor=actor, request_id=request_id))
+            return outcome
+        except VerificationFailed as failed:
+            outcome.refused.update(dict.fromkeys(failed.contact_ids, Reason.VERIFICATION_FAILED))
+            remaining = [pk for pk in remaining if pk not in failed.contact_ids]
+        except Exception as exc:
+            if len(remaining) > 1:  # find who makes it fail: each contact on its own
+                for pk in remaining:
+                    outcome.merge(_anonymise_isolating_failures([pk], actor=actor, request_id=request_id))
+                return outcome
+            # Logged with the id, the error's class and the code path only: a message could quote a value.
+            logger.error(
+                "rgpd: anonymisation of contact %s failed (%s)\n%s",
+                remaining[0],
+                type(exc).__name__,
+                "".join(traceback.format_tb(exc.__traceback__)),
+            )
+            outcome.refused[remaining[0]] = Reason.ERROR
+            return outcome
+    return outcome
 
 
 # --- Stored files, after the commit -------------------------------------------------------------
@@ -473,29 +587,42 @@ class DeletionReport:
 
 def _record_storage_checks(event_ids: Iterable[int]) -> None:
     """For each anonymisation whose objects are all gone, record that the storage check passed."""
-    for event in AuditEvent.objects.select_for_update().filter(pk__in=set(event_ids)).order_by("pk"):
-        if PendingStorageDeletion.objects.filter(audit_event=event).exists():
-            continue
-        if event.details.get("storage_check") == "passed":
-            continue
+    events = list(
+        AuditEvent.objects.select_for_update()
+        .filter(pk__in=set(event_ids))
+        .exclude(details__storage_check="passed")
+        .exclude(Exists(PendingStorageDeletion.objects.filter(audit_event=OuterRef("pk"))))
+        .order_by("pk")
+    )
+    for event in events:
         event.details = {**event.details, "storage_check": "passed"}
-        event.save(update_fields=["details"])
-        audit_record(
+    AuditEvent.objects.bulk_update(events, ["details"], batch_size=500)
+    AuditEvent.objects.bulk_create(
+        audit_event(
             action=AuditEvent.Action.FILES_DELETED,
             subject_ids=event.subject_ids,
             counts={"files": int(event.counts.get("files", 0))},
             details={"anonymisation_event": event.pk, "storage_check": "passed"},
         )
+        for event in events
+    )
 
 
 def pending_deletions_process(
-    *, contact_ids: Sequence[int] | None = None, batch_size: int = S3_DELETE_BATCH, max_batches: int = 100
+    *,
+    contact_ids: Sequence[int] | None = None,
+    whole_batches_only: bool = False,
+    batch_size: int | None = None,
+    max_batches: int = 100,
 ) -> DeletionReport:
     """Delete queued stored objects (all, or those of ``contact_ids``) and check they are gone.
 
     Rows are claimed with ``SKIP LOCKED`` so the periodic task and a chunk's worker never delete the same
-    batch twice; failures stay queued with their attempt count and error code for the next run.
+    batch twice; failures stay queued with their attempt count and error code for the next run. With
+    ``whole_batches_only``, a batch smaller than ``batch_size`` is left for later: the chunks of a
+    large request pool their objects into full DeleteObjects calls, and its last chunk deletes the rest.
     """
+    batch_size = batch_size or S3_DELETE_BATCH
     report = DeletionReport()
     failed_ids: set[int] = set()
     for _batch in range(max_batches):
@@ -506,7 +633,7 @@ def pending_deletions_process(
             if contact_ids is not None:
                 queryset = queryset.filter(contact_id__in=list(contact_ids))
             rows = list(queryset.order_by("pk")[:batch_size])
-            if not rows:
+            if not rows or (whole_batches_only and len(rows) < batch_size):
                 break
             by_storage: dict[str, list[PendingStorageDeletion]] = defaultdict(list)
             for row in rows:
@@ -639,60 +766,57 @@ def anonymisation_request_create(
     return request
 
 
-def _process_subject(*, subject_id: int, actor, request_id: int) -> int | None:
-    """Process one result row in its own transaction; return the contact id if it was anonymised."""
+def _process_chunk(*, pending: QuerySet, actor, request_id: int) -> list[int]:
+    """Anonymise the result rows of ``pending`` in one transaction; return the contact ids anonymised.
+
+    The rows are claimed with ``SKIP LOCKED``: a redelivered chunk, or one running twice at once, finds
+    them taken or done and does nothing.
+    """
     with transaction.atomic():
-        subject = (
-            AnonymisationSubject.objects.select_for_update(skip_locked=True)
-            .filter(pk=subject_id, result=AnonymisationSubject.Result.PENDING)
-            .first()
+        claimed = list(pending.select_for_update(skip_locked=True).order_by("pk"))
+        if not claimed:
+            return []
+        outcome = _anonymise_isolating_failures(
+            [row.requested_id for row in claimed], actor=actor, request_id=request_id
         )
-        if subject is None:  # another worker has it, or it is done
-            return None
-        reason: Reason | None = None
-        try:
-            contact_anonymise(contact_id=subject.requested_id, actor=actor, request_id=request_id)
-        except AnonymisationRefused as refused:
-            reason = refused.reason
-        except Exception as exc:
-            # The contact's savepoint is rolled back: nothing changed for it. Logged with ids, the error's
-            # class and the code path only: an error message could quote a personal value.
-            logger.error(
-                "rgpd: anonymisation of contact %s failed (%s)\n%s",
-                subject.requested_id,
-                type(exc).__name__,
-                "".join(traceback.format_tb(exc.__traceback__)),
-            )
-            reason = Reason.ERROR
         now = timezone.now()
-        subject.result = (
-            AnonymisationSubject.Result.SKIPPED if reason else AnonymisationSubject.Result.ANONYMISED
-        )
-        subject.reason = reason.value if reason else ""
-        subject.processed_at = now
-        subject.save(update_fields=["result", "reason", "processed_at"])
-        if reason and reason != Reason.ALREADY_ANONYMISED:
-            # Anonymising twice is a no-op: no audit row for it, the request's result says it was skipped.
-            audit_record(
-                action=AuditEvent.Action.ANONYMISATION_REFUSED,
-                actor=actor,
-                subject_ids=[subject.requested_id] if subject.contact_id else [],
-                outcome=AuditEvent.Outcome.FAILURE,
-                details={"request": request_id, "reason": reason.value, "contact": subject.requested_id},
+        refusals = []
+        for row in claimed:
+            reason = outcome.refused.get(row.requested_id)
+            row.result = (
+                AnonymisationSubject.Result.SKIPPED if reason else AnonymisationSubject.Result.ANONYMISED
             )
-        return None if reason else subject.requested_id
+            row.reason = reason.value if reason else ""
+            row.processed_at = now
+            # Anonymising twice is a no-op: no audit row for it, the request's result says it was skipped.
+            if reason and reason != Reason.ALREADY_ANONYMISED:
+                refusals.append(
+                    audit_event(
+                        action=AuditEvent.Action.ANONYMISATION_REFUSED,
+                        actor=actor,
+                        subject_ids=[row.requested_id] if row.contact_id else [],
+                        outcome=AuditEvent.Outcome.FAILURE,
+                        details={"request": request_id, "reason": reason.value, "contact": row.requested_id},
+                    )
+                )
+        AnonymisationSubject.objects.bulk_update(
+            claimed, ["result", "reason", "processed_at"], batch_size=500
+        )
+        AuditEvent.objects.bulk_create(refusals)
+        return list(outcome.anonymised)
 
 
 @transaction.atomic
-def _progress_record(*, request_id: int) -> None:
+def _progress_record(*, request_id: int) -> bool:
     """Recount the request's results (absolute values) and mark it done when no contact is left.
 
     The request row is locked first, so concurrent chunks record their counts one after the other,
     each seeing everything committed before it: counts never go backwards and the last one is right.
+    Return whether the request is done.
     """
     request = AnonymisationRequest.objects.select_for_update().filter(pk=request_id).first()
     if request is None:
-        return
+        return True
     counts = dict(
         AnonymisationSubject.objects.filter(request_id=request_id)
         .order_by()
@@ -712,6 +836,7 @@ def _progress_record(*, request_id: int) -> None:
         request.status, request.finished_at = AnonymisationRequest.Status.DONE, now
         fields += ["status", "finished_at"]
     request.save(update_fields=fields)
+    return request.status == AnonymisationRequest.Status.DONE
 
 
 def anonymisation_request_process(
@@ -719,8 +844,9 @@ def anonymisation_request_process(
 ) -> list[int]:
     """Process the pending contacts of a request (those of one chunk, when given); return those anonymised.
 
-    Each contact is its own transaction, claimed with ``SKIP LOCKED``; the request is claimed with a
-    conditional update. Running a chunk twice (a redelivered task) or two chunks at once is harmless.
+    Contacts are anonymised together, ``RGPD_ANONYMISATION_CHUNK_SIZE`` per transaction; the request is
+    claimed with a conditional update. Running a chunk twice (a redelivered task) or two chunks at once
+    is harmless.
     """
     now = timezone.now()
     AnonymisationRequest.objects.filter(pk=request_id, status=AnonymisationRequest.Status.PENDING).update(
@@ -736,16 +862,31 @@ def anonymisation_request_process(
         pending = pending.filter(pk__gte=first_subject_id)
     if last_subject_id is not None:
         pending = pending.filter(pk__lte=last_subject_id)
+    subject_ids = list(pending.order_by("pk").values_list("pk", flat=True))
     anonymised = []
-    for done, subject_id in enumerate(list(pending.order_by("pk").values_list("pk", flat=True)), start=1):
-        contact_id = _process_subject(
-            subject_id=subject_id, actor=request.requested_by, request_id=request_id
-        )
-        if contact_id is not None:
-            anonymised.append(contact_id)
-        if done % PROGRESS_EVERY == 0:
-            _progress_record(request_id=request_id)
-    _progress_record(request_id=request_id)
+    size = max(1, chunk_size())
+    for start in range(0, len(subject_ids), size):
+        batch = subject_ids[start : start + size]
+        chunk = pending.filter(pk__gte=batch[0], pk__lte=batch[-1])
+        anonymised += _process_chunk(pending=chunk, actor=request.requested_by, request_id=request_id)
+        _progress_record(request_id=request_id)
+    if not subject_ids:
+        _progress_record(request_id=request_id)
+    return anonymised
+
+
+def anonymisation_chunk_run(
+    *, request_id: int, first_subject_id: int | None, last_subject_id: int | None
+) -> list[int]:
+    """A background chunk: anonymise it, then delete stored objects in whole DeleteObjects batches; the
+    chunk that finishes the request deletes the rest, so a large request costs one call per 1,000 objects."""
+    anonymised = anonymisation_request_process(
+        request_id=request_id, first_subject_id=first_subject_id, last_subject_id=last_subject_id
+    )
+    finished = not AnonymisationRequest.objects.filter(
+        pk=request_id, status__in=[AnonymisationRequest.Status.PENDING, AnonymisationRequest.Status.RUNNING]
+    ).exists()
+    pending_deletions_process(whole_batches_only=not finished)
     return anonymised
 
 

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from ..models import AuditEvent, ExportRequest
 
 
-def audit_record(
+def audit_event(
     *,
     action: str,
     actor=None,
@@ -15,8 +15,8 @@ def audit_record(
     counts: dict[str, int] | None = None,
     details: dict[str, str | int | bool | None] | None = None,
 ) -> AuditEvent:
-    """Write one audit row; call it inside the transaction of the change it records."""
-    return AuditEvent.objects.create(
+    """One audit row, not saved yet (``AuditEvent.objects.bulk_create`` writes many at once)."""
+    return AuditEvent(
         action=action,
         actor=actor if actor is not None and actor.is_authenticated else None,
         subject_ids=sorted(int(i) for i in subject_ids),
@@ -25,3 +25,11 @@ def audit_record(
         counts=counts or {},
         details=details or {},
     )
+
+
+def audit_record(**about) -> AuditEvent:
+    """Write one audit row (``audit_event``'s arguments); call it inside the transaction of the change it
+    records."""
+    event = audit_event(**about)
+    event.save()
+    return event

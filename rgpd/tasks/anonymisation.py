@@ -15,16 +15,15 @@ logger = logging.getLogger(__name__)
 def anonymise_request(
     request_id: int, first_subject_id: int | None = None, last_subject_id: int | None = None
 ) -> None:
-    """Anonymise one chunk of a request (``RGPD_ANONYMISATION_CHUNK_SIZE`` contacts), then delete its files.
+    """Anonymise one chunk of a request (``RGPD_ANONYMISATION_CHUNK_SIZE`` contacts), then delete stored
+    objects in whole DeleteObjects batches.
 
     Chunks are enqueued together, so several workers share a large request; each is short, so 10,000
     contacts never hit a task time limit or the broker's visibility timeout.
     """
-    anonymised = service.anonymisation_request_process(
+    service.anonymisation_chunk_run(
         request_id=request_id, first_subject_id=first_subject_id, last_subject_id=last_subject_id
     )
-    if anonymised:
-        service.pending_deletions_process(contact_ids=anonymised)
 
 
 @shared_task(name="rgpd.finish_pending_deletions")

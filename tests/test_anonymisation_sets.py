@@ -1,0 +1,134 @@
+"""Contacts are anonymised as sets: bounded queries, one contact at fault never spoils the others, and the
+objects of a large request are deleted in whole DeleteObjects calls (PostgreSQL and SeaweedFS)."""
+
+import math
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.core.files.storage import default_storage
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from contacts.models import Contact, Document
+from rgpd.models import AnonymisationSubject, PendingStorageDeletion
+from rgpd.services import anonymisation as service
+from rgpd.services.anonymisation import Reason, anonymisation_request_create
+from tests.factories import ContactFactory, DocumentFactory, exported, png_image, rgpd_user
+
+pytestmark = pytest.mark.django_db
+
+
+def contacts_with_files(count: int) -> list[Contact]:
+    contacts = ContactFactory.create_batch(count, photo=png_image())
+    for contact in contacts:
+        DocumentFactory(contact=contact, kind=Document.Kind.PAYSLIP)
+        DocumentFactory(contact=contact, kind=Document.Kind.EMPLOYMENT_CONTRACT)
+    exported(contacts)
+    return contacts
+
+
+def anonymise(contacts, actor=None):
+    return anonymisation_request_create(
+        contact_ids=[c.pk for c in contacts], actor=actor or rgpd_user(), confirmed=True
+    )
+
+
+def results(request) -> dict[int, str]:
+    return dict(request.subjects.values_list("requested_id", "reason"))
+
+
+def test_anonymising_50_contacts_costs_the_same_queries_as_5(settings):
+    # Given requests processed at once, one chunk each
+    settings.RGPD_ANONYMISATION_INLINE_MAX = settings.RGPD_ANONYMISATION_CHUNK_SIZE = 100
+    few, many = contacts_with_files(5), contacts_with_files(50)
+    officer = rgpd_user()
+
+    # When each is anonymised (with the content types' cache emptied, as in a fresh worker)
+    ContentType.objects.clear_cache()
+    with CaptureQueriesContext(connection) as few_queries:
+        anonymise(few, officer)
+    ContentType.objects.clear_cache()
+    with CaptureQueriesContext(connection) as many_queries:
+        anonymise(many, officer)
+
+    # Then both cost the same number of queries: nothing is done one contact at a time
+    assert Contact.objects.filter(first_name="xxx").count() == 55
+    assert PendingStorageDeletion.objects.count() == 55 * 3
+    assert len(many_queries) == len(few_queries), [q["sql"][:80] for q in many_queries.captured_queries]
+
+
+def test_a_contact_failing_its_check_is_set_aside_and_the_others_are_anonymised():
+    # Given three exported contacts, and a receiver that copies a former value back for the second one
+    contacts = contacts_with_files(3)
+    culprit = contacts[1]
+    former_city = culprit.city
+
+    def copy_back(sender, instance_id, **kwargs):
+        if instance_id == culprit.pk:
+            Contact.objects.filter(pk=instance_id).update(notes=former_city)
+
+    service.subject_anonymised.connect(copy_back)
+    try:
+        request = anonymise(contacts)
+    finally:
+        service.subject_anonymised.disconnect(copy_back)
+
+    # Then only that one is skipped, unchanged with its documents; the others are anonymised
+    assert results(request) == {
+        contacts[0].pk: "",
+        culprit.pk: Reason.VERIFICATION_FAILED,
+        contacts[2].pk: "",
+    }
+    kept = Contact.objects.get(pk=culprit.pk)
+    assert (kept.city, kept.anonymised_at, kept.documents.count()) == (former_city, None, 2)
+    assert Contact.objects.filter(pk__in=[contacts[0].pk, contacts[2].pk], first_name="xxx").count() == 2
+
+
+def test_an_error_on_one_contact_is_reported_and_the_others_are_anonymised():
+    contacts = contacts_with_files(3)
+    culprit = contacts[0]
+
+    def fail(sender, instance_id, **kwargs):
+        if instance_id == culprit.pk:
+            raise RuntimeError("a receiver broke")
+
+    service.subject_anonymised.connect(fail)
+    try:
+        request = anonymise(contacts)
+    finally:
+        service.subject_anonymised.disconnect(fail)
+
+    assert results(request)[culprit.pk] == Reason.ERROR
+    assert Contact.objects.get(pk=culprit.pk).anonymised_at is None
+    assert Contact.objects.filter(pk__in=[c.pk for c in contacts[1:]], first_name="xxx").count() == 2
+
+
+def test_the_chunks_of_a_large_request_pool_their_objects_into_whole_delete_calls(settings, monkeypatch):
+    # Given 12 exported contacts with 3 stored objects each, chunks of 3 contacts and DeleteObjects
+    # batches of 10 keys (1,000 in production), and a count of the DeleteObjects calls made to the bucket
+    settings.RGPD_ANONYMISATION_CHUNK_SIZE = 3
+    monkeypatch.setattr(service, "S3_DELETE_BATCH", 10)
+    contacts = contacts_with_files(12)
+    keys = [c.photo.name for c in contacts] + list(Document.objects.values_list("file", flat=True))
+    calls = []
+    client = default_storage.connection.meta.client
+    client.meta.events.register("before-call.s3.DeleteObjects", lambda **kwargs: calls.append(1))
+    request = anonymise(contacts)
+    chunks = list(
+        AnonymisationSubject.objects.filter(request=request).order_by("pk").values_list("pk", flat=True)
+    )
+
+    # When the four chunks run one after the other, as workers would
+    after_each_chunk = []
+    for start in range(0, len(chunks), 3):
+        service.anonymisation_chunk_run(
+            request_id=request.pk, first_subject_id=chunks[start], last_subject_id=chunks[start + 2]
+        )
+        after_each_chunk.append(len(calls))
+
+    # Then each call but the last carried 10 keys: 36 objects in 4 calls, and none is left
+    assert len(keys) == 36
+    assert after_each_chunk == [0, 1, 2, 4]
+    assert len(calls) == math.ceil(36 / 10)
+    assert not PendingStorageDeletion.objects.exists()
+    assert not [key for key in keys if default_storage.exists(key)]
