@@ -110,8 +110,15 @@ def export_and_wait(contact_ids: list[int], *, actor, timeout: float, on_ready=N
 
 # --- The web ------------------------------------------------------------------------------------------
 def web_client(user) -> Client:
+    """A logged-in client in a warm process, as a running web server is: the URL conf and the admin loaded
+    and the Celery producer connected, so that no timed request pays for a first import or connection."""
+    from rgpd.tasks.anonymisation import finish_pending_deletions
+
     client = Client()
     client.force_login(user)
+    if client.get(changelist_url()).status_code != 200:
+        raise BenchError("the RGPD page does not answer")
+    finish_pending_deletions.delay(contact_ids=[])  # a message that deletes nothing
     return client
 
 

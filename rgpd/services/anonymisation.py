@@ -45,7 +45,7 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import DefaultStorage, default_storage, storages
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.dispatch import Signal
 from django.utils import timezone
@@ -685,13 +685,8 @@ def _unique_ids(contact_ids: Iterable[int]) -> list[int]:
     return list(seen)
 
 
-@transaction.atomic
-def _request_create(*, contact_ids: list[int], actor, source: str) -> AnonymisationRequest:
-    request = AnonymisationRequest.objects.create(
-        requested_by=actor if actor is not None and actor.is_authenticated else None,
-        source=source,
-        subject_count=len(contact_ids),
-    )
+def _subjects_insert_ids(request: AnonymisationRequest, contact_ids: list[int]) -> None:
+    """Result rows for ids as given (an API caller may name a contact that does not exist)."""
     model = registry.subject.model
     existing: set[int] = set()
     for start in range(0, len(contact_ids), 5000):
@@ -708,16 +703,60 @@ def _request_create(*, contact_ids: list[int], actor, source: str) -> Anonymisat
         ),
         batch_size=2000,
     )
+
+
+def _subjects_insert_selection(request: AnonymisationRequest, selection: QuerySet) -> None:
+    """Result rows for a selection (the admin's "select all N matching") with one INSERT ... SELECT, in id
+    order: 10,000 ids never travel through Python."""
+    quote = connection.ops.quote_name
+    subject = AnonymisationSubject._meta
+    ids = selection.order_by().values("pk").distinct()
+    selection_sql, selection_params = ids.query.sql_with_params()
+    columns = ", ".join(
+        quote(subject.get_field(name).column)
+        for name in ("request", "requested_id", "contact", "result", "reason")
+    )
+    # Names quoted from the model's metadata; the selection's SQL compiled by the ORM, with its params.
+    sql = (
+        f"INSERT INTO {quote(subject.db_table)} ({columns}) "  # noqa: S608
+        f"SELECT %s, q.pk, q.pk, %s, '' FROM ({selection_sql}) q ORDER BY q.pk"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [request.pk, AnonymisationSubject.Result.PENDING, *selection_params])
+
+
+@transaction.atomic
+def _request_create(
+    *, contact_ids: list[int] | None, selection: QuerySet | None, actor, source: str
+) -> AnonymisationRequest:
+    request = AnonymisationRequest.objects.create(
+        requested_by=actor if actor is not None and actor.is_authenticated else None, source=source
+    )
+    if selection is not None:
+        _subjects_insert_selection(request, selection)
+    else:
+        _subjects_insert_ids(request, contact_ids)
+    subjects = AnonymisationSubject.objects.filter(request=request)
+    request.subject_count = subjects.count()
+    request.save(update_fields=["subject_count"])
     audit_record(
         action=AuditEvent.Action.ANONYMISATION_REQUESTED,
         actor=actor,
-        subject_ids=existing,
-        counts={"contacts": len(contact_ids)},
+        subject_ids=subjects.exclude(contact=None).values_list("contact_id", flat=True),
+        counts={"contacts": request.subject_count},
         details={"request": request.pk, "source": source},
     )
-    if len(contact_ids) > inline_max():
-        transaction.on_commit(partial(anonymisation_request_enqueue, request_id=request.pk), robust=True)
+    if request.subject_count > inline_max():
+        transaction.on_commit(partial(_enqueue_request, request.pk), robust=True)
     return request
+
+
+def _enqueue_request(request_id: int) -> None:
+    """One message from the web request; a worker enqueues the chunks (a lost message is resumed by the
+    periodic task once the request is stale)."""
+    from ..tasks.anonymisation import enqueue_anonymisation_chunks
+
+    enqueue_anonymisation_chunks.delay(request_id)
 
 
 def anonymisation_request_enqueue(*, request_id: int) -> int:
@@ -744,20 +783,28 @@ def anonymisation_request_enqueue(*, request_id: int) -> int:
 
 
 def anonymisation_request_create(
-    *, contact_ids: Iterable[int], actor, confirmed: bool, source: str = AnonymisationRequest.Source.ROW
+    *,
+    contact_ids: Iterable[int] | None = None,
+    selection: QuerySet | None = None,
+    actor,
+    confirmed: bool,
+    source: str = AnonymisationRequest.Source.ROW,
 ) -> AnonymisationRequest:
     """Anonymise contacts: the single entry point of the row icon, the bulk action and the API.
 
-    Nothing happens without ``confirmed`` (the checkbox, or ``"confirm": true``). Up to
-    ``RGPD_ANONYMISATION_INLINE_MAX`` contacts are processed before returning; a larger request is
-    processed in the background in chunks and the caller shows its progress. Stored files are always
-    deleted by a worker after the commit.
+    The contacts are ids as given (``contact_ids``) or a ``selection`` queryset (the admin's selection,
+    recorded without reading it into Python). Nothing happens without ``confirmed`` (the checkbox, or
+    ``"confirm": true``). Up to ``RGPD_ANONYMISATION_INLINE_MAX`` contacts are processed before
+    returning; a larger request is processed in the background in chunks and the caller shows its
+    progress. Stored files are always deleted by a worker after the commit.
     """
+    if (contact_ids is None) == (selection is None):
+        raise TypeError("Give exactly one of contact_ids or selection.")
     if confirmed is not True:
         raise AnonymisationNotConfirmed
-    ids = _unique_ids(contact_ids)
-    request = _request_create(contact_ids=ids, actor=actor, source=source)
-    if len(ids) <= inline_max():
+    ids = None if contact_ids is None else _unique_ids(contact_ids)
+    request = _request_create(contact_ids=ids, selection=selection, actor=actor, source=source)
+    if request.subject_count <= inline_max():
         anonymised = anonymisation_request_process(request_id=request.pk)
         if anonymised:
             # Outside a transaction this runs at once; a caller's transaction defers it to its commit.

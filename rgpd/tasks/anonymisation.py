@@ -26,6 +26,12 @@ def anonymise_request(
     )
 
 
+@shared_task(name="rgpd.enqueue_anonymisation_chunks")
+def enqueue_anonymisation_chunks(request_id: int) -> None:
+    """Send one ``rgpd.anonymise_request`` per chunk of a new request (the web request sends this one)."""
+    service.anonymisation_request_enqueue(request_id=request_id)
+
+
 @shared_task(name="rgpd.finish_pending_deletions")
 def finish_pending_deletions(contact_ids: list[int] | None = None) -> None:
     """Delete stored objects left by anonymisations (all of them when run by beat), and resume any

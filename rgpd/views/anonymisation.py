@@ -106,7 +106,7 @@ def bulk_confirmation(model_admin, request: HttpRequest, queryset: QuerySet) -> 
             form.add_error(None, _("The selection changed since this page was shown: check it again."))
         elif form.is_valid():
             anonymisation = anonymisation_request_create(
-                contact_ids=contacts.values_list("pk", flat=True),
+                selection=contacts,
                 actor=request.user,
                 confirmed=form.cleaned_data["acknowledge"],
                 source=AnonymisationRequest.Source.BULK,
