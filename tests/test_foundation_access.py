@@ -1,9 +1,13 @@
 """Who sees the RGPD page, the contact's record and its files."""
 
+import factory
 import pytest
 from django.contrib.auth.models import Group, Permission
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from rgpd.admin import pagination
 from tests.factories import ContactFactory, DocumentFactory, UserFactory, rgpd_user
 
 RGPD_PAGE = "/admin/rgpd/rgpdcontact/"
@@ -109,13 +113,43 @@ def test_the_rgpd_page_makes_the_same_number_of_queries_for_5_or_60_contacts(cli
     assert _count_queries(client) == with_few
 
 
-def _count_queries(client) -> int:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
+def _count_queries(client, params=None) -> int:
     with CaptureQueriesContext(connection) as queries:
-        assert client.get(RGPD_PAGE).status_code == 200
+        assert client.get(RGPD_PAGE, params or {}).status_code == 200
     return len(queries)
+
+
+RGPD_PAGE_VIEWS = {
+    "first page": {},
+    "page 2": {"p": 2},
+    "last-name prefix search": {"q": "Mar"},  # 60 matches: more than a page
+    "email search": {"q": "zoe@exemple.fr"},
+}
+
+
+@pytest.mark.parametrize("params", RGPD_PAGE_VIEWS.values(), ids=RGPD_PAGE_VIEWS.keys())
+def test_each_view_of_the_rgpd_page_makes_as_many_queries_on_a_small_table_as_on_a_large_one(
+    client, db, monkeypatch, params
+):
+    client.force_login(rgpd_user())
+    ContactFactory.create_batch(60, last_name=factory.Sequence(lambda n: f"Martin{n:03}"))
+    ContactFactory(last_name="Durand", first_name="Zoé", email="zoe@exemple.fr")
+    with connection.cursor() as cursor:  # PostgreSQL's estimate of the table's rows (pg_class)
+        cursor.execute("ANALYZE contacts_contact")
+
+    small = _count_queries(client, params)
+    cl = client.get(RGPD_PAGE, params).context["cl"]
+    assert cl.show_full_result_count and cl.full_result_count == 61  # exact counts
+
+    # The same table as the paginator sees a large one: estimated counts (unfiltered lists), more
+    # matches of a search than it sorts by itself.
+    monkeypatch.setattr(pagination, "ESTIMATED_COUNT_THRESHOLD", 1)
+    monkeypatch.setattr(pagination, "SORT_MATCHES_MAX", 10)
+    large = _count_queries(client, params)
+    cl = client.get(RGPD_PAGE, params).context["cl"]
+    assert not cl.show_full_result_count  # "Show all", not a count of the whole table
+
+    assert large == small
 
 
 def test_a_user_with_view_contact_reaches_the_record_but_not_the_rgpd_page(client, contact, document):

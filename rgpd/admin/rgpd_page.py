@@ -30,7 +30,7 @@ from django.utils.translation import gettext_lazy as _
 from contacts.admin import AnonymisedListFilter
 from rgpd.admin.anonymisations import annotate_for_anonymisation, anonymise_row_action, anonymise_selected
 from rgpd.admin.exports import export_row_action, export_selected
-from rgpd.admin.pagination import LargeTablePaginator, estimated_count
+from rgpd.admin.pagination import LargeTablePaginator, set_full_result_count
 from rgpd.models import RgpdContact
 from rgpd.permissions import RgpdReadOnlyAdmin
 
@@ -79,7 +79,8 @@ class RgpdContactAdmin(RgpdReadOnlyAdmin):
     list_per_page = 50
     list_max_show_all = 500
     ordering = ["last_name", "first_name", "id"]
-    # Estimated counts above 100,000 contacts and deferred-join pages (see rgpd/admin/pagination.py).
+    # Estimated counts above 100,000 contacts and deferred-join pages, the same number of queries at any
+    # size (see rgpd/admin/pagination.py).
     paginator = LargeTablePaginator
     # Bulk actions ("Exporter les données >>", "Rendre anonyme les données >>"): added by their features.
     actions: list = [export_selected, anonymise_selected]
@@ -89,16 +90,21 @@ class RgpdContactAdmin(RgpdReadOnlyAdmin):
     class Media:
         css = {"all": ["rgpd/css/rgpd.css"]}
 
-    @property
-    def show_full_result_count(self) -> bool:
-        # "N total" counts the whole table on every view: a large table shows "Show all" instead.
-        return estimated_count(self.model._default_manager.all()) is None
+    # Django's "N total" is an extra COUNT(*) of the whole table on every view: it is set instead from one
+    # count that is estimated on a large table, which then shows "Show all" (get_changelist_instance).
+    show_full_result_count = False
 
     # --- The list -------------------------------------------------------------------------------------
     def get_queryset(self, request: HttpRequest) -> QuerySet[RgpdContact]:
         queryset = super().get_queryset(request).only(*self.list_fields)
         # The detective icon's state, in the list's own query (no query per row).
         return annotate_for_anonymisation(queryset)
+
+    def get_changelist_instance(self, request: HttpRequest):
+        changelist = super().get_changelist_instance(request)
+        if isinstance(changelist.paginator, LargeTablePaginator):
+            set_full_result_count(changelist)
+        return changelist
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
         # The seed's page name, not Django's "Select client contact (GDPR) to view".
