@@ -484,16 +484,20 @@ def contacts_anonymise(*, contact_ids: Iterable[int], actor, request_id: int | N
 
     # The admin history of the people and of their related rows: names and messages are rewritten.
     history = _History(model, people, related_owners)
-    entries = list(history.entries().select_for_update(of=("self",)))
-    for entry in entries:
+    rewritten = []
+    for entry in history.entries().select_for_update(of=("self",)):
         key, contact_id = history.owner(entry)
         person = people[contact_id]
         person.history_entries += 1
+        before = (entry.object_repr, entry.change_message)
         entry.object_repr = reprs.get(key, entry.object_repr)[:200]
         entry.change_message = _scrub_change_message(entry.change_message, person.former)
         if person.former.found_in(entry.object_repr):
             entry.object_repr = MASK
-    LogEntry.objects.bulk_update(entries, ["object_repr", "change_message"], batch_size=500)
+        if (entry.object_repr, entry.change_message) != before:
+            rewritten.append(entry)
+    # Only the entries that change: bulk_update writes one CASE per row.
+    LogEntry.objects.bulk_update(rewritten, ["object_repr", "change_message"], batch_size=500)
 
     for pk in people:
         subject_anonymised.send(sender=model, instance_id=pk)
@@ -826,15 +830,12 @@ def _process_chunk(*, pending: QuerySet, actor, request_id: int) -> list[int]:
         outcome = _anonymise_isolating_failures(
             [row.requested_id for row in claimed], actor=actor, request_id=request_id
         )
-        now = timezone.now()
         refusals = []
+        by_result: dict[tuple[str, str], list[int]] = defaultdict(list)
         for row in claimed:
             reason = outcome.refused.get(row.requested_id)
-            row.result = (
-                AnonymisationSubject.Result.SKIPPED if reason else AnonymisationSubject.Result.ANONYMISED
-            )
-            row.reason = reason.value if reason else ""
-            row.processed_at = now
+            result = AnonymisationSubject.Result.SKIPPED if reason else AnonymisationSubject.Result.ANONYMISED
+            by_result[(result, reason.value if reason else "")].append(row.pk)
             # Anonymising twice is a no-op: no audit row for it, the request's result says it was skipped.
             if reason and reason != Reason.ALREADY_ANONYMISED:
                 refusals.append(
@@ -846,9 +847,11 @@ def _process_chunk(*, pending: QuerySet, actor, request_id: int) -> list[int]:
                         details={"request": request_id, "reason": reason.value, "contact": row.requested_id},
                     )
                 )
-        AnonymisationSubject.objects.bulk_update(
-            claimed, ["result", "reason", "processed_at"], batch_size=500
-        )
+        now = timezone.now()
+        for (result, reason), pks in by_result.items():  # one UPDATE per outcome, not one per row
+            AnonymisationSubject.objects.filter(pk__in=pks).update(
+                result=result, reason=reason, processed_at=now
+            )
         AuditEvent.objects.bulk_create(refusals)
         return list(outcome.anonymised)
 
