@@ -65,46 +65,12 @@ class BenchWorker(CeleryWorkerProcess):
     Started through ``bench/worker.py`` (the plain Celery worker plus a count of its S3 calls).
     """
 
+    program = "bench.worker"
+    log_level = "WARNING"
+    ready_timeout = 90.0
+
     def __init__(self, env: dict[str, str], *, name: str, pool: str = "solo", concurrency: int = 1):
-        super().__init__(env, name=name, concurrency=concurrency)
-        self.pool = pool
-
-    def start(self, timeout: float = 90) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "bench.worker",
-                "-A",
-                "gdpr_portal",
-                "worker",
-                "-n",
-                self.hostname,
-                "-P",
-                self.pool,
-                "-c",
-                str(self.concurrency),
-                "-Q",
-                self.env["CELERY_TASK_DEFAULT_QUEUE"],
-                "-l",
-                "WARNING",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.wait_ready(timeout)
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
+        super().__init__(env, name=name, concurrency=concurrency, pool=pool)
 
     def reset_peak_rss(self) -> None:
         """Reset the kernel's peak-RSS mark (VmHWM) of the worker: the next reading is this task's peak."""

@@ -11,45 +11,63 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class CeleryWorkerProcess:
-    def __init__(self, env: dict[str, str], *, name: str, concurrency: int = 2):
+    """``celery -A gdpr_portal worker`` on the run's queue, in a process group of its own.
+
+    The tests' worker: a prefork pool of ``concurrency`` processes. A subclass or the keywords choose
+    another pool (``-P solo``), log level or program run by ``python -m`` (the benchmark's worker).
+    """
+
+    program = "celery"  # the module ``python -m`` runs, with Celery's command line
+    log_level = "INFO"
+    ready_timeout = 60.0
+
+    def __init__(self, env: dict[str, str], *, name: str, concurrency: int = 2, pool: str = "prefork"):
         self.env = env
         self.hostname = f"{name}@localhost"
         self.concurrency = concurrency
+        self.pool = pool
         self.process: subprocess.Popen | None = None
         self.log_path = Path(env.get("GDPR_PORTAL_VAR_DIR", "/tmp")) / f"worker-{name}.log"
 
-    def start(self, timeout: float = 60) -> None:
+    def command(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            self.program,
+            "-A",
+            "gdpr_portal",
+            "worker",
+            "-n",
+            self.hostname,
+            "-c",
+            str(self.concurrency),
+            "-P",
+            self.pool,
+            "-Q",
+            self.env["CELERY_TASK_DEFAULT_QUEUE"],
+            "-l",
+            self.log_level,
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ]
+
+    def start(self, timeout: float | None = None) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "gdpr_portal",
-                "worker",
-                "-n",
-                self.hostname,
-                "-c",
-                str(self.concurrency),
-                "-P",
-                "prefork",
-                "-Q",
-                self.env["CELERY_TASK_DEFAULT_QUEUE"],
-                "-l",
-                "INFO",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
+            self.command(),
             cwd=ROOT,
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self.wait_ready(timeout)
+        self.wait_ready(self.ready_timeout if timeout is None else timeout)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
 
     def wait_ready(self, timeout: float) -> None:
         from gdpr_portal.celery import app
