@@ -14,7 +14,7 @@ from django.contrib import admin
 from django.core.files.base import ContentFile
 from django.urls import reverse
 
-from contacts.models import Document
+from contacts.models import Contact, Document
 from rgpd.models import AuditEvent, ExportPart, ExportRequest, RgpdContact
 from rgpd.services.exports import export_part_build, export_request_create
 from rgpd.storage import s3_client
@@ -274,6 +274,35 @@ def test_parts_of_twenty_are_built_by_the_worker_and_still_one_email(
     time.sleep(2)
     assert len(smtp_sink.messages) == 1 == len(messages)
     assert ExportRequest.objects.get(pk=export_request.pk).notified_at is not None
+
+
+def test_a_request_of_many_parts_is_fanned_out_by_one_task_and_every_part_is_built(
+    celery_worker, smtp_sink, settings, monkeypatch
+):
+    # Given parts of one person, and a request of more parts than are enqueued from the web request
+    from rgpd.services import exports
+
+    settings.RGPD_EXPORT_PART_SIZE = 1
+    monkeypatch.setattr(exports, "ENQUEUE_DIRECT_MAX_PARTS", 2)
+    # (a build sent from this process would be lost: only the worker's fan-out may send them)
+    sent_here: list[int] = []
+    monkeypatch.setattr(exports, "_enqueue_part", sent_here.append)
+    contacts = ContactFactory.create_batch(3, last_name="Eventail")
+
+    # When all of them are exported
+    export_request = export_request_create(
+        queryset=Contact.objects.filter(last_name="Eventail"), actor=rgpd_user(), language="fr"
+    )
+
+    # Then the worker's fan-out task sent the three builds: three ready parts, one email
+    export_request = wait_for_request_done(export_request)
+    assert sent_here == []
+    parts = list(export_request.parts.order_by("number"))
+    assert [(p.number, p.status) for p in parts] == [(1, "ready"), (2, "ready"), (3, "ready")]
+    assert [pk for part in parts for pk in open_archive(archive_bytes(part))["people"]] == sorted(
+        c.pk for c in contacts
+    )
+    assert len(smtp_sink.wait_for(1)) == 1
 
 
 def test_a_task_delivered_twice_builds_one_archive(celery_worker, smtp_sink):

@@ -176,3 +176,29 @@ def test_an_export_whose_task_message_was_lost_is_resumed_by_the_periodic_task(
     part.refresh_from_db()
     assert part.status == ExportPart.Status.READY
     assert len(smtp_sink.wait_for(1)) == 1
+
+
+def test_a_lost_fan_out_message_is_made_up_for_by_the_periodic_task(
+    celery_worker, smtp_sink, settings, unconsumed_queue, monkeypatch
+):
+    # Given a request of three parts whose one fan-out message went where no worker reads
+    from rgpd.services import exports
+
+    settings.RGPD_EXPORT_PART_SIZE = 1
+    monkeypatch.setattr(exports, "ENQUEUE_DIRECT_MAX_PARTS", 2)
+    contacts = ContactFactory.create_batch(3)
+    export_request = export_request_create(
+        contact_ids=[c.pk for c in contacts], actor=rgpd_user(), language="fr"
+    )
+    # ... an hour and more ago
+    ExportPart.objects.filter(request=export_request).update(created_at=timezone.now() - timedelta(hours=2))
+
+    # When beat's periodic sweep runs on the real worker
+    from gdpr_portal.celery import app
+
+    app.send_task(settings.CELERY_BEAT_SCHEDULE["rgpd-resume-stalled-exports"]["task"])
+
+    # Then every part is built after all, and its requester gets the one email
+    export_request = wait_for_request_done(export_request, timeout=120)
+    assert set(export_request.parts.values_list("status", flat=True)) == {ExportPart.Status.READY}
+    assert len(smtp_sink.wait_for(1)) == 1

@@ -1,7 +1,9 @@
 """Export ("Exporter les données"): the one service behind the row icon, the bulk action and the API.
 
 - ``export_request_create`` records the request, splits its people into parts of at most
-  ``RGPD_EXPORT_PART_SIZE``, writes the audit row and, after commit, enqueues one task per part.
+  ``RGPD_EXPORT_PART_SIZE`` (set-based: a bounded number of queries whatever the selection's size),
+  writes the audit row and, after commit, enqueues one task per part (through one fan-out task when
+  there are many).
 - ``export_part_build`` is the whole life of one part's job, in one place: claim (conditional update,
   with a lease so that a part left RUNNING by a killed worker is reclaimed by the redelivered task),
   build (format v1, streamed from storage into storage), then ready / release for retry / failed,
@@ -28,8 +30,9 @@ from itertools import islice
 
 from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation, ValidationError
-from django.db import IntegrityError, models, transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import get_language, get_supported_language_variant
 from django.utils.translation import gettext_lazy as _
@@ -45,9 +48,11 @@ from .audit import audit_record
 
 logger = logging.getLogger(__name__)
 
-SUBJECT_BATCH = 2000  # ExportSubject rows per INSERT
+SUBJECT_BATCH = 2000  # ExportSubject rows per INSERT (ids given by the caller)
 ID_CHECK_BATCH = 10000  # ids per existence query
 READ_BATCH = 50  # people read from the database at once while building
+ENQUEUE_DIRECT_MAX_PARTS = 10  # more parts than this: one fan-out task enqueues them (_enqueue_request)
+AUDIT_SUBJECT_IDS_MAX = 1000  # ids listed in a request's audit row (see export_request_create)
 MANIFEST_NAME = "manifest.json"
 PERSONAL_DATA_NAME = "personal_data.json"
 
@@ -117,11 +122,37 @@ def _enqueue_part(part_id: int) -> None:
     build_export_part.apply_async((part_id,), **options)
 
 
-def _enqueue_parts(request_id: int) -> None:
-    for part_id in ExportPart.objects.filter(
-        request_id=request_id, status=ExportPart.Status.PENDING
-    ).values_list("pk", flat=True):
+def _enqueue_parts(request_id: int) -> int:
+    part_ids = list(
+        ExportPart.objects.filter(request_id=request_id, status=ExportPart.Status.PENDING)
+        .order_by("number")
+        .values_list("pk", flat=True)
+    )
+    for part_id in part_ids:
         _enqueue_part(part_id)
+    return len(part_ids)
+
+
+def _enqueue_request(request_id: int, part_count: int) -> None:
+    """Send the tasks of a new request's parts (after commit, from the web request).
+
+    A few parts are enqueued here, one message each: a row's export starts without an extra hop.
+    Beyond that, publishing one message per part would keep the web request waiting (thousands of
+    parts for a "select all" of a large base), so one fan-out task does it in a worker. If that
+    message is lost, ``export_requests_resume_stalled`` sends the parts still pending after an hour.
+    """
+    if part_count <= ENQUEUE_DIRECT_MAX_PARTS:
+        _enqueue_parts(request_id)
+        return
+    from ..tasks.exports import enqueue_export_parts
+
+    options = {"queue": settings.RGPD_EXPORT_QUEUE} if settings.RGPD_EXPORT_QUEUE else {}
+    enqueue_export_parts.apply_async((request_id,), **options)
+
+
+def export_request_enqueue_parts(*, request_id: int) -> int:
+    """Send one build task per part of the request still pending; return how many (the fan-out task)."""
+    return _enqueue_parts(request_id)
 
 
 def _enqueue_notify(request_id: int) -> None:
@@ -146,12 +177,80 @@ def _checked_ids(contact_ids: Iterable[int]) -> list[int]:
     return ids
 
 
-def _sorted_unique(ids: Iterable[int]) -> Iterator[int]:
-    previous = None
-    for pk in ids:
-        if pk != previous:
-            yield pk
-            previous = pk
+def _selection_ids(queryset: QuerySet[Contact]) -> QuerySet:
+    """The selection as a query of distinct contact ids, ``selected_id`` (unordered: the insert numbers)."""
+    ids = queryset.order_by().values(selected_id=F("pk"))
+    # A filter across a to-many relation repeats a contact once per matching row; the admin adds
+    # DISTINCT itself when its search does that. Without joins there is nothing to remove.
+    if not ids.query.distinct and len(ids.query.alias_map) > 1:
+        ids = ids.distinct()
+    return ids
+
+
+def _parts_create(export_request: ExportRequest, count: int, part_size: int) -> list[ExportPart]:
+    """The request's parts for ``count`` people, in one INSERT: all full but the last."""
+    parts = [
+        ExportPart(
+            request=export_request,
+            number=number,
+            subject_count=min(part_size, count - (number - 1) * part_size),
+        )
+        for number in range(1, -(-count // part_size) + 1)
+    ]
+    parts = ExportPart.objects.bulk_create(parts)
+    if parts[0].pk is None:  # a backend that does not return the ids of a bulk INSERT
+        parts = list(ExportPart.objects.filter(request=export_request).order_by("number"))
+    return parts
+
+
+def _subjects_insert_selection(export_request: ExportRequest, ids: QuerySet, part_size: int) -> int:
+    """Put every selected contact into its part with one INSERT … SELECT; return the rows inserted.
+
+    The n-th contact by id (``ROW_NUMBER() OVER (ORDER BY id)``) goes to part ``(n - 1) / part_size + 1``,
+    joined on the request's part numbers: nothing is read into Python. Valid on PostgreSQL and SQLite
+    (integer division, window functions). A contact numbered beyond the last part (the selection grew
+    since it was counted) matches no part and is left out.
+    """
+    quote = connection.ops.quote_name
+    subject, part = ExportSubject._meta, ExportPart._meta
+    selection_sql, selection_params = ids.query.sql_with_params()
+    # Names quoted from the models' metadata; the selection's SQL compiled by the ORM, with its params.
+    sql = (
+        f"INSERT INTO {quote(subject.db_table)} "  # noqa: S608
+        f"({quote(subject.get_field('part').column)}, {quote(subject.get_field('contact').column)}) "
+        f"SELECT p.{quote(part.pk.column)}, s.contact_id "
+        "FROM (SELECT q.selected_id AS contact_id, ROW_NUMBER() OVER (ORDER BY q.selected_id) AS n "
+        f"FROM ({selection_sql}) q) s "
+        f"INNER JOIN {quote(part.db_table)} p ON p.{quote(part.get_field('request').column)} = %s "
+        f"AND p.{quote(part.get_field('number').column)} = (s.n - 1) / %s + 1"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*selection_params, export_request.pk, part_size])
+        return cursor.rowcount
+
+
+def _subjects_insert_ids(parts: list[ExportPart], ids: list[int], part_size: int) -> int:
+    """Put the validated ``ids`` (sorted) into their parts: ``part_size`` ids per part, in bulk INSERTs."""
+    rows = (
+        ExportSubject(part_id=parts[index // part_size].pk, contact_id=pk) for index, pk in enumerate(ids)
+    )
+    for batch in _batched(rows, SUBJECT_BATCH):
+        ExportSubject.objects.bulk_create(batch)
+    return len(ids)
+
+
+def _parts_recount(export_request: ExportRequest) -> tuple[int, int]:
+    """Set each part's count from its rows, drop the parts left empty; return (people, parts).
+
+    Needed only when the selection changed between its count and the insert: the rows are numbered
+    densely, so the parts left empty are the last ones and the numbers stay 1..N.
+    """
+    parts = ExportPart.objects.filter(request=export_request)
+    rows = ExportSubject.objects.filter(part=OuterRef("pk")).order_by().values("part")
+    parts.update(subject_count=Coalesce(Subquery(rows.annotate(n=Count("pk")).values("n")[:1]), 0))
+    parts.filter(subject_count=0).delete()
+    totals = parts.aggregate(people=Sum("subject_count"), parts=Count("pk"))
+    return totals["people"] or 0, totals["parts"]
 
 
 @transaction.atomic
@@ -165,11 +264,13 @@ def export_request_create(
 ) -> ExportRequest:
     """Record an export of the given contacts (ids, or a queryset such as an admin selection).
 
-    People are streamed as ids (never loaded as objects), split into parts of at most
-    ``RGPD_EXPORT_PART_SIZE`` and stored in batches; one task per part is enqueued after commit.
-    Raises ``UnknownContactsError`` for ids that do not exist, ``ValidationError`` for an empty
-    selection. A ``confirmation_token`` (the confirmation page's) makes it idempotent: the same
-    confirmation sent twice, even at the same moment, returns the request of the first.
+    Set-based, whatever the size: the selection is counted once, its parts (at most
+    ``RGPD_EXPORT_PART_SIZE`` people each, people in id order) are created with one INSERT, and a
+    queryset's people are put into them with one ``INSERT … SELECT`` (ids given by the caller are
+    validated and inserted in bulk). The tasks are enqueued after commit. Raises
+    ``UnknownContactsError`` for ids that do not exist, ``ValidationError`` for an empty selection.
+    A ``confirmation_token`` (the confirmation page's) makes it idempotent: the same confirmation
+    sent twice, even at the same moment, returns the request of the first.
     """
     if (contact_ids is None) == (queryset is None):
         raise TypeError("Give exactly one of contact_ids or queryset.")
@@ -178,11 +279,15 @@ def export_request_create(
         if already is not None:
             return already
     if contact_ids is not None:
-        ids: Iterable[int] = _checked_ids(contact_ids)
+        ids: list[int] | None = _checked_ids(contact_ids)
+        selection = None
+        count = len(ids)
     else:
-        ids = _sorted_unique(
-            queryset.order_by("pk").values_list("pk", flat=True).iterator(chunk_size=SUBJECT_BATCH)
-        )
+        ids = None
+        selection = _selection_ids(queryset)
+        count = selection.count()
+    if not count:
+        raise ValidationError(_("Select at least one contact to export."), code="empty")
 
     try:
         with transaction.atomic():
@@ -197,42 +302,60 @@ def export_request_create(
         # Sent twice at the same moment: the other send committed first, its request is this one.
         return ExportRequest.objects.get(confirmation_token=confirmation_token)
     part_size = max(1, int(settings.RGPD_EXPORT_PART_SIZE))
-    all_ids: list[int] = []
-    pending_rows: list[ExportSubject] = []
-    part_count = 0
-    for part_ids in _batched(ids, part_size):
-        part_count += 1
-        part = ExportPart.objects.create(
-            request=export_request, number=part_count, subject_count=len(part_ids)
-        )
-        pending_rows.extend(ExportSubject(part=part, contact_id=pk) for pk in part_ids)
-        all_ids.extend(part_ids)
-        if len(pending_rows) >= SUBJECT_BATCH:
-            ExportSubject.objects.bulk_create(pending_rows, batch_size=SUBJECT_BATCH)
-            pending_rows = []
-    if not part_count:
-        raise ValidationError(_("Select at least one contact to export."), code="empty")
-    ExportSubject.objects.bulk_create(pending_rows, batch_size=SUBJECT_BATCH)
+    parts = _parts_create(export_request, count, part_size)
+    if ids is not None:
+        inserted = _subjects_insert_ids(parts, ids, part_size)
+    else:
+        inserted = _subjects_insert_selection(export_request, selection, part_size)
+    subject_count, part_count = count, len(parts)
+    if inserted != count:
+        # The selection changed since it was counted: the parts say what they really hold.
+        subject_count, part_count = _parts_recount(export_request)
+        if not subject_count:
+            raise ValidationError(_("Select at least one contact to export."), code="empty")
     ExportRequest.objects.filter(pk=export_request.pk).update(
-        subject_count=len(all_ids), part_count=part_count
+        subject_count=subject_count, part_count=part_count
     )
-    export_request.subject_count, export_request.part_count = len(all_ids), part_count
+    export_request.subject_count, export_request.part_count = subject_count, part_count
 
+    # The request's audit row lists its people only up to AUDIT_SUBJECT_IDS_MAX: a "select all" of a
+    # large base would otherwise write one JSON value of a million ids. Beyond that the row says so
+    # (``subject_ids_omitted``) and keeps the count; who was in the request is answered by its
+    # ExportSubject rows (``export_request``), and each part's own audit rows (ready, failed,
+    # downloaded, purged) list that part's people, at most RGPD_EXPORT_PART_SIZE.
+    listed = ids if ids is not None and inserted == count else _first_contact_ids(export_request, part_size)
+    if len(listed) <= AUDIT_SUBJECT_IDS_MAX:
+        subject_ids, details = listed, {}
+    else:
+        subject_ids, details = [], {"subject_ids_omitted": True}
     audit_record(
         action=AuditEvent.Action.EXPORT_REQUESTED,
         actor=actor,
-        subject_ids=all_ids,
+        subject_ids=subject_ids,
         export_request=export_request,
-        counts={"subjects": len(all_ids), "parts": part_count},
+        counts={"subjects": subject_count, "parts": part_count},
+        details=details,
     )
-    transaction.on_commit(partial(_enqueue_parts, export_request.pk))
+    transaction.on_commit(partial(_enqueue_request, export_request.pk, part_count))
     logger.info(
         "rgpd: export request %s created: %s people in %s part(s)",
         export_request.pk,
-        len(all_ids),
+        subject_count,
         part_count,
     )
     return export_request
+
+
+def _first_contact_ids(export_request: ExportRequest, part_size: int) -> list[int]:
+    """The request's people if there are at most AUDIT_SUBJECT_IDS_MAX, else that many and one more.
+
+    Read from the first parts only (parts are filled in order), so one small query at any size.
+    """
+    return list(
+        ExportSubject.objects.filter(
+            part__request=export_request, part__number__lte=AUDIT_SUBJECT_IDS_MAX // part_size + 1
+        ).values_list("contact_id", flat=True)[: AUDIT_SUBJECT_IDS_MAX + 1]
+    )
 
 
 # --- The life of a part's job -----------------------------------------------------------------------

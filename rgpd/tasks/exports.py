@@ -19,6 +19,16 @@ def build_export_part(self: JobTask, part_id: int) -> str:
     return service.export_part_build(part_id=part_id, final_attempt=self.is_final_attempt)
 
 
+@shared_task(name="rgpd.enqueue_export_parts")
+def enqueue_export_parts(request_id: int) -> int:
+    """Send the build task of every pending part of a request with many parts (the fan-out).
+
+    Sent once by the web request instead of one message per part; a second delivery only sends
+    duplicates, which the parts' claim makes harmless.
+    """
+    return service.export_request_enqueue_parts(request_id=request_id)
+
+
 @shared_task(
     bind=True,
     base=JobTask,
