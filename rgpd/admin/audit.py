@@ -35,7 +35,7 @@ class AuditEventAdmin(RgpdReadOnlyAdmin):
 
     @admin.display(description=_("people"))
     def subject_count(self, obj: AuditEvent) -> int:
-        # A large export request's row keeps its count, not its ids (subject_ids_omitted).
+        # A large request's row keeps its count, not its ids (subject_ids_omitted).
         if (obj.details or {}).get("subject_ids_omitted"):
             return int((obj.counts or {}).get("subjects", 0))
         return len(obj.subject_ids or [])

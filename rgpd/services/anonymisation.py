@@ -747,7 +747,7 @@ def _request_create(
         action=AuditEvent.Action.ANONYMISATION_REQUESTED,
         actor=actor,
         subject_ids=subjects.exclude(contact=None).values_list("contact_id", flat=True),
-        counts={"contacts": request.subject_count},
+        counts={"subjects": request.subject_count},
         details={"request": request.pk, "source": source},
     )
     if request.subject_count > inline_max():

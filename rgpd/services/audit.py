@@ -2,7 +2,15 @@
 
 from collections.abc import Iterable
 
+from django.db.models import QuerySet
+
 from ..models import AuditEvent, ExportRequest
+
+# Ids listed in one audit row. A "select all" of a large base would otherwise write one JSON value of a
+# million ids: beyond this the row says so (``subject_ids_omitted``) and keeps its counts; who was
+# concerned is answered by the request's own rows (ExportSubject, AnonymisationSubject) and by the
+# per-part and per-contact audit rows, which list their people.
+AUDIT_SUBJECT_IDS_MAX = 1000
 
 
 def audit_event(
@@ -15,15 +23,24 @@ def audit_event(
     counts: dict[str, int] | None = None,
     details: dict[str, str | int | bool | None] | None = None,
 ) -> AuditEvent:
-    """One audit row, not saved yet (``AuditEvent.objects.bulk_create`` writes many at once)."""
+    """One audit row, not saved yet (``AuditEvent.objects.bulk_create`` writes many at once).
+
+    ``subject_ids`` may be a queryset of ids: at most ``AUDIT_SUBJECT_IDS_MAX`` + 1 of them are read.
+    """
+    if isinstance(subject_ids, QuerySet):
+        subject_ids = subject_ids[: AUDIT_SUBJECT_IDS_MAX + 1]
+    ids = sorted(int(i) for i in subject_ids)
+    details = dict(details or {})
+    if len(ids) > AUDIT_SUBJECT_IDS_MAX:
+        ids, details["subject_ids_omitted"] = [], True
     return AuditEvent(
         action=action,
         actor=actor if actor is not None and actor.is_authenticated else None,
-        subject_ids=sorted(int(i) for i in subject_ids),
+        subject_ids=ids,
         export_request=export_request,
         outcome=outcome,
         counts=counts or {},
-        details=details or {},
+        details=details,
     )
 
 

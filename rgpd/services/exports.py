@@ -44,7 +44,7 @@ from ..archive import FORMAT_VERSION, ArchiveWriter, WrittenEntry, safe_filename
 from ..models import AuditEvent, ExportPart, ExportRequest, ExportSubject
 from ..registry import ModelSpec, registry
 from ..selectors import export_request_progress
-from .audit import audit_record
+from .audit import AUDIT_SUBJECT_IDS_MAX, audit_record
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,6 @@ SUBJECT_BATCH = 2000  # ExportSubject rows per INSERT (ids given by the caller)
 ID_CHECK_BATCH = 10000  # ids per existence query
 READ_BATCH = 50  # people read from the database at once while building
 ENQUEUE_DIRECT_MAX_PARTS = 10  # more parts than this: one fan-out task enqueues them (_enqueue_request)
-AUDIT_SUBJECT_IDS_MAX = 1000  # ids listed in a request's audit row (see export_request_create)
 MANIFEST_NAME = "manifest.json"
 PERSONAL_DATA_NAME = "personal_data.json"
 
@@ -318,23 +317,15 @@ def export_request_create(
     )
     export_request.subject_count, export_request.part_count = subject_count, part_count
 
-    # The request's audit row lists its people only up to AUDIT_SUBJECT_IDS_MAX: a "select all" of a
-    # large base would otherwise write one JSON value of a million ids. Beyond that the row says so
-    # (``subject_ids_omitted``) and keeps the count; who was in the request is answered by its
-    # ExportSubject rows (``export_request``), and each part's own audit rows (ready, failed,
-    # downloaded, purged) list that part's people, at most RGPD_EXPORT_PART_SIZE.
+    # The audit row lists at most AUDIT_SUBJECT_IDS_MAX people (see audit.py); each part's own rows
+    # (ready, failed, downloaded, purged) list that part's people.
     listed = ids if ids is not None and inserted == count else _first_contact_ids(export_request, part_size)
-    if len(listed) <= AUDIT_SUBJECT_IDS_MAX:
-        subject_ids, details = listed, {}
-    else:
-        subject_ids, details = [], {"subject_ids_omitted": True}
     audit_record(
         action=AuditEvent.Action.EXPORT_REQUESTED,
         actor=actor,
-        subject_ids=subject_ids,
+        subject_ids=listed,
         export_request=export_request,
         counts={"subjects": subject_count, "parts": part_count},
-        details=details,
     )
     transaction.on_commit(partial(_enqueue_request, export_request.pk, part_count))
     logger.info(
