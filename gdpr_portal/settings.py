@@ -211,6 +211,8 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- RGPD ----------------------------------------------------------------------------------------
 RGPD_EXPORT_PART_SIZE = env.int("RGPD_EXPORT_PART_SIZE", default=200)
+# A "select all" of more people than this is stored by the web request and recorded by a worker.
+RGPD_EXPORT_INLINE_MAX = env.int("RGPD_EXPORT_INLINE_MAX", default=10000)
 RGPD_ARCHIVE_RETENTION_DAYS = env.int("RGPD_ARCHIVE_RETENTION_DAYS", default=10)
 # Anonymisation: up to INLINE_MAX contacts are processed during the request (a row, a small API call);
 # larger selections run in the background, CHUNK_SIZE contacts per task.

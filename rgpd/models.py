@@ -48,6 +48,11 @@ class ExportRequest(models.Model):
     confirmation_token = models.CharField(
         _("confirmation token"), max_length=64, blank=True, default="", editable=False
     )
+    # A large "select all" waiting for a worker to split it into parts (``export_request_prepare``): the
+    # selection's SQL and parameters, as the confirmation saw them. Emptied once the parts exist, since
+    # the parameters may hold a search term.
+    pending_selection_sql = models.TextField(blank=True, default="", editable=False)
+    pending_selection_params = models.JSONField(default=list, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("export request")

@@ -79,7 +79,7 @@ class ExportProgress:
 
     @property
     def percent(self) -> int:
-        return 100 if not self.total else round(100 * self.done / self.total)
+        return 0 if not self.total else round(100 * self.done / self.total)  # no parts yet: being recorded
 
     @property
     def status(self) -> str:

@@ -245,6 +245,23 @@ def test_bulk_export_of_fifty_selected_across_pages_gives_one_archive_and_one_em
     assert "50 personnes" in email_parts(messages[0])[0]
 
 
+def test_a_select_all_above_the_inline_limit_is_recorded_by_the_worker_with_the_same_result(
+    celery_worker, client, smtp_sink, small_pages, settings
+):
+    # Given a web side that records at most 20 people itself: the 50 are recorded by the worker
+    settings.RGPD_EXPORT_INLINE_MAX = 20
+    export_request, contacts = bulk_export_of_fifty(client, smtp_sink)
+
+    # Then the same one archive of the 50, the stored selection (it held the search) emptied, one email
+    part = export_request.parts.get()
+    assert (part.status, part.subject_count) == (ExportPart.Status.READY, 50)
+    assert sorted(open_archive(archive_bytes(part))["people"]) == sorted(c.pk for c in contacts)
+    assert (export_request.pending_selection_sql, export_request.pending_selection_params) == ("", [])
+    messages = smtp_sink.wait_for(1)
+    time.sleep(2)
+    assert len(smtp_sink.messages) == 1 == len(messages)
+
+
 def test_parts_of_twenty_are_built_by_the_worker_and_still_one_email(
     export_workers, client, smtp_sink, small_pages, settings
 ):

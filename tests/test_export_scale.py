@@ -19,8 +19,9 @@ PEOPLE = 100_000
 def test_an_export_of_100000_contacts_is_recorded_in_parts_without_loading_them(
     db, settings, django_capture_on_commit_callbacks, django_assert_max_num_queries
 ):
-    # Given 100,000 contacts (made in bulk) and the default part size
+    # Given 100,000 contacts (made in bulk), the default part size, and a web side that records them itself
     settings.RGPD_EXPORT_PART_SIZE = 200
+    settings.RGPD_EXPORT_INLINE_MAX = PEOPLE
     Contact.objects.bulk_create(
         (Contact(first_name="P", last_name=f"N{n:06d}") for n in range(PEOPLE)), batch_size=5000
     )

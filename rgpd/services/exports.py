@@ -3,7 +3,8 @@
 - ``export_request_create`` records the request, splits its people into parts of at most
   ``RGPD_EXPORT_PART_SIZE`` (set-based: a bounded number of queries whatever the selection's size),
   writes the audit row and, after commit, enqueues one task per part (through one fan-out task when
-  there are many).
+  there are many). A selection of more than ``RGPD_EXPORT_INLINE_MAX`` people is only stored by the
+  web request and recorded by a worker (``export_request_prepare``).
 - ``export_part_build`` is the whole life of one part's job, in one place: claim (conditional update,
   with a lease so that a part left RUNNING by a killed worker is reclaimed by the redelivered task),
   build (format v1, streamed from storage into storage), then ready / release for retry / failed,
@@ -30,8 +31,8 @@ from itertools import islice
 
 from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation, ValidationError
-from django.db import IntegrityError, connection, models, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db import DatabaseError, IntegrityError, OperationalError, connection, models, transaction
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import get_language, get_supported_language_variant
@@ -202,7 +203,9 @@ def _parts_create(export_request: ExportRequest, count: int, part_size: int) -> 
     return parts
 
 
-def _subjects_insert_selection(export_request: ExportRequest, ids: QuerySet, part_size: int) -> int:
+def _subjects_insert_selection(
+    export_request: ExportRequest, selection: tuple[str, list], part_size: int
+) -> int:
     """Put every selected contact into its part with one INSERT … SELECT; return the rows inserted.
 
     The n-th contact by id (``ROW_NUMBER() OVER (ORDER BY id)``) goes to part ``(n - 1) / part_size + 1``,
@@ -212,7 +215,7 @@ def _subjects_insert_selection(export_request: ExportRequest, ids: QuerySet, par
     """
     quote = connection.ops.quote_name
     subject, part = ExportSubject._meta, ExportPart._meta
-    selection_sql, selection_params = ids.query.sql_with_params()
+    selection_sql, selection_params = selection
     # Names quoted from the models' metadata; the selection's SQL compiled by the ORM, with its params.
     sql = (
         f"INSERT INTO {quote(subject.db_table)} "  # noqa: S608
@@ -300,6 +303,45 @@ def export_request_create(
             raise
         # Sent twice at the same moment: the other send committed first, its request is this one.
         return ExportRequest.objects.get(confirmation_token=confirmation_token)
+    if selection is not None and count > inline_max():
+        deferred = _selection_for_worker(selection)
+        if deferred is not None:
+            return _request_defer(export_request, deferred, count=count, actor=actor)
+    recorded = _subjects_record(
+        export_request, count=count, ids=ids, selection=None if selection is None else _compiled(selection)
+    )
+    # The audit row lists at most AUDIT_SUBJECT_IDS_MAX people (see audit.py); each part's own rows
+    # (ready, failed, downloaded, purged) list that part's people.
+    listed = (
+        ids if ids is not None and recorded.exact else _first_contact_ids(export_request, recorded.part_size)
+    )
+    audit_record(
+        action=AuditEvent.Action.EXPORT_REQUESTED,
+        actor=actor,
+        subject_ids=listed,
+        export_request=export_request,
+        counts={"subjects": export_request.subject_count, "parts": export_request.part_count},
+    )
+    transaction.on_commit(partial(_enqueue_request, export_request.pk, export_request.part_count))
+    logger.info(
+        "rgpd: export request %s created: %s people in %s part(s)",
+        export_request.pk,
+        export_request.subject_count,
+        export_request.part_count,
+    )
+    return export_request
+
+
+@dataclass
+class _Recorded:
+    part_size: int
+    exact: bool  # every counted person was recorded (the selection did not change meanwhile)
+
+
+def _subjects_record(
+    export_request: ExportRequest, *, count: int, ids: list[int] | None, selection: tuple[str, list] | None
+) -> _Recorded:
+    """Create the request's parts and put its people into them; set its counts (in the database too)."""
     part_size = max(1, int(settings.RGPD_EXPORT_PART_SIZE))
     parts = _parts_create(export_request, count, part_size)
     if ids is not None:
@@ -313,28 +355,127 @@ def export_request_create(
         if not subject_count:
             raise ValidationError(_("Select at least one contact to export."), code="empty")
     ExportRequest.objects.filter(pk=export_request.pk).update(
-        subject_count=subject_count, part_count=part_count
+        subject_count=subject_count,
+        part_count=part_count,
+        pending_selection_sql="",
+        pending_selection_params=[],
     )
     export_request.subject_count, export_request.part_count = subject_count, part_count
+    return _Recorded(part_size=part_size, exact=inserted == count)
 
-    # The audit row lists at most AUDIT_SUBJECT_IDS_MAX people (see audit.py); each part's own rows
-    # (ready, failed, downloaded, purged) list that part's people.
-    listed = ids if ids is not None and inserted == count else _first_contact_ids(export_request, part_size)
+
+# --- A large selection, recorded by a worker ---------------------------------------------------------
+# Writing a million ExportSubject rows takes the database about 25 s (the rows, their indexes and their
+# foreign-key checks): longer than a web request may last. Above RGPD_EXPORT_INLINE_MAX people, the web
+# request stores the selection's SQL (bounded by the highest contact id at confirmation, so that
+# contacts created later are not included) and one message; a worker runs the same INSERT ... SELECT.
+
+
+def inline_max() -> int:
+    return int(getattr(settings, "RGPD_EXPORT_INLINE_MAX", 10000))
+
+
+def _compiled(selection: QuerySet) -> tuple[str, list]:
+    sql, params = selection.query.sql_with_params()
+    return sql, list(params)
+
+
+def _selection_for_worker(selection: QuerySet) -> tuple[str, list] | None:
+    """The selection's SQL and parameters as a worker will run them, bounded by today's highest contact
+    id; None when a parameter would not survive JSON (the request is then recorded at once)."""
+    highest = Contact.objects.aggregate(highest=Max("pk"))["highest"] or 0
+    sql, params = _compiled(selection.filter(pk__lte=highest))
+    if not all(param is None or isinstance(param, str | int | float | bool) for param in params):
+        return None
+    return sql, params
+
+
+def _request_defer(
+    export_request: ExportRequest, selection: tuple[str, list], *, count: int, actor
+) -> ExportRequest:
+    sql, params = selection
+    ExportRequest.objects.filter(pk=export_request.pk).update(
+        subject_count=count, pending_selection_sql=sql, pending_selection_params=params
+    )
+    export_request.subject_count = count
     audit_record(
         action=AuditEvent.Action.EXPORT_REQUESTED,
         actor=actor,
-        subject_ids=listed,
+        subject_ids=(),
         export_request=export_request,
-        counts={"subjects": subject_count, "parts": part_count},
+        counts={"subjects": count, "parts": 0},
+        details={"subject_ids_omitted": True, "recorded_by": "worker"},
     )
-    transaction.on_commit(partial(_enqueue_request, export_request.pk, part_count))
+    transaction.on_commit(partial(_enqueue_prepare, export_request.pk))
     logger.info(
-        "rgpd: export request %s created: %s people in %s part(s)",
-        export_request.pk,
-        subject_count,
-        part_count,
+        "rgpd: export request %s accepted: %s people, parts recorded by a worker", export_request.pk, count
     )
     return export_request
+
+
+def _enqueue_prepare(request_id: int) -> None:
+    from ..tasks.exports import prepare_export_request
+
+    options = {"queue": settings.RGPD_EXPORT_QUEUE} if settings.RGPD_EXPORT_QUEUE else {}
+    prepare_export_request.apply_async((request_id,), **options)
+
+
+def export_request_prepare(*, request_id: int) -> int:
+    """Record the parts and people of a request accepted with its selection only; return its parts.
+
+    Runs once: the request row is locked and its stored selection emptied in the same transaction. A
+    selection that can no longer run (a schema change) or that became empty ends in one failed part, so
+    that the request shows as failed and its requester gets the email. A lost connection is raised for
+    the periodic task to run it again.
+    """
+    with transaction.atomic():
+        export_request = ExportRequest.objects.select_for_update().filter(pk=request_id).first()
+        if export_request is None or not export_request.pending_selection_sql:
+            return 0
+        selection = (export_request.pending_selection_sql, export_request.pending_selection_params)
+        try:
+            with transaction.atomic():
+                _subjects_record(
+                    export_request, count=export_request.subject_count, ids=None, selection=selection
+                )
+        except OperationalError:
+            raise
+        except (DatabaseError, ValidationError) as exc:
+            _request_fail_unprepared(export_request, exc)
+            transaction.on_commit(partial(_enqueue_notify, request_id))
+            return 1
+        transaction.on_commit(partial(_enqueue_request, request_id, export_request.part_count))
+    logger.info(
+        "rgpd: export request %s recorded: %s people in %s part(s)",
+        request_id,
+        export_request.subject_count,
+        export_request.part_count,
+    )
+    return export_request.part_count
+
+
+def _request_fail_unprepared(export_request: ExportRequest, exc: BaseException) -> None:
+    code = "empty_selection" if isinstance(exc, ValidationError) else "selection_failed"
+    logger.error("rgpd: export request %s could not be recorded (%s)", export_request.pk, type(exc).__name__)
+    message = (
+        _("Nobody of the selection is left to export.")
+        if code == "empty_selection"
+        else _("The selection could not be read again (%(error)s).") % {"error": type(exc).__name__}
+    )
+    ExportPart.objects.create(
+        request=export_request, number=1, status=ExportPart.Status.FAILED, error=str(message)
+    )
+    ExportRequest.objects.filter(pk=export_request.pk).update(
+        part_count=1, pending_selection_sql="", pending_selection_params=[]
+    )
+    audit_record(
+        action=AuditEvent.Action.PART_FAILED,
+        actor=export_request.requested_by,
+        export_request=export_request,
+        outcome=AuditEvent.Outcome.FAILURE,
+        counts={"subjects": 0},
+        details={"part": 1, "parts": 1, "error": code},
+    )
 
 
 def _first_contact_ids(export_request: ExportRequest, part_size: int) -> list[int]:
@@ -844,6 +985,8 @@ def export_archives_purge(*, now: datetime | None = None) -> int:
 
 # --- Nothing lost -----------------------------------------------------------------------------------
 PENDING_RESUME_AFTER = timedelta(hours=1)
+# A selection is recorded in seconds: one still waiting after this lost its message (a duplicate is a no-op).
+PREPARE_RESUME_AFTER = timedelta(minutes=10)
 
 
 def export_requests_resume_stalled(*, now: datetime | None = None) -> dict[str, int]:
@@ -864,6 +1007,13 @@ def export_requests_resume_stalled(*, now: datetime | None = None) -> dict[str, 
     )
     for part_id in stalled_parts:
         _enqueue_part(part_id)
+    unprepared = list(
+        ExportRequest.objects.exclude(pending_selection_sql="")
+        .filter(created_at__lt=now - PREPARE_RESUME_AFTER)
+        .values_list("pk", flat=True)
+    )
+    for request_id in unprepared:
+        _enqueue_prepare(request_id)
     unfinished = ExportPart.objects.filter(
         request_id=OuterRef("pk"), status__in=[ExportPart.Status.PENDING, ExportPart.Status.RUNNING]
     )
@@ -874,10 +1024,11 @@ def export_requests_resume_stalled(*, now: datetime | None = None) -> dict[str, 
     )
     for request_id in unnotified:
         _enqueue_notify(request_id)
-    if stalled_parts or unnotified:
+    if stalled_parts or unnotified or unprepared:
         logger.warning(
-            "rgpd: resumed %s stalled export part(s) and %s unsent email(s)",
+            "rgpd: resumed %s stalled export part(s), %s unsent email(s) and %s unrecorded selection(s)",
             len(stalled_parts),
             len(unnotified),
+            len(unprepared),
         )
-    return {"parts": len(stalled_parts), "emails": len(unnotified)}
+    return {"parts": len(stalled_parts), "emails": len(unnotified), "selections": len(unprepared)}

@@ -19,6 +19,13 @@ def build_export_part(self: JobTask, part_id: int) -> str:
     return service.export_part_build(part_id=part_id, final_attempt=self.is_final_attempt)
 
 
+@shared_task(bind=True, base=JobTask, name="rgpd.prepare_export_request")
+def prepare_export_request(self: JobTask, request_id: int) -> int:
+    """Record the parts and people of a large "select all" accepted by the web request, then send their
+    tasks (a second delivery finds the selection recorded and does nothing)."""
+    return service.export_request_prepare(request_id=request_id)
+
+
 @shared_task(name="rgpd.enqueue_export_parts")
 def enqueue_export_parts(request_id: int) -> int:
     """Send the build task of every pending part of a request with many parts (the fan-out).
