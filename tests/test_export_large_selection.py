@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from contacts.models import Contact
 from rgpd.models import AuditEvent, ExportPart, ExportRequest, ExportSubject
@@ -95,7 +96,10 @@ def test_a_selection_emptied_before_the_worker_records_it_ends_visibly_failed(la
     export_request_prepare(request_id=export_request.pk)
 
     part = ExportPart.objects.get(request=export_request)
-    assert part.status == ExportPart.Status.FAILED and "Nobody" in part.error
+    assert (part.status, part.error) == (
+        ExportPart.Status.FAILED,
+        gettext("Nobody of the selection is left to export."),
+    )
     progress = export_request_progress(ExportRequest.objects.get(pk=export_request.pk))
     assert (progress.status, progress.is_done) == (ExportRequest.Status.FAILED, True)
     assert not ExportRequest.objects.exclude(pending_selection_sql="").exists()
