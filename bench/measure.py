@@ -73,6 +73,8 @@ DONE_PART = [ExportPart.Status.READY, ExportPart.Status.FAILED]
 
 
 def parts_done(request_id: int, numbers: list[int] | None = None) -> bool:
+    if ExportRequest.objects.filter(pk=request_id).exclude(pending_selection_sql="").exists():
+        return False  # a large selection not yet split into parts by a worker
     pending = ExportPart.objects.filter(request_id=request_id).exclude(status__in=DONE_PART)
     if numbers is not None:
         pending = pending.filter(number__in=numbers)

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from contacts.models import Contact
@@ -46,10 +46,16 @@ def annotate_anonymisation_eligibility(queryset: QuerySet[Contact], *, now=None)
     if "has_ready_archive" not in queryset.query.annotations:
         queryset = annotate_has_ready_archive(queryset, now=now)
     building = subjects.filter(part__status__in=[ExportPart.Status.PENDING, ExportPart.Status.RUNNING])
+    # A large "select all" accepted but not yet split into parts names no one yet: until a worker has
+    # recorded it (seconds), every contact counts as being exported, so none is anonymised in between.
+    unrecorded = ExportRequest.objects.exclude(pending_selection_sql="")
     # Read together with has_ready_archive: a ready part past its expiry, or one already purged.
     archived = subjects.filter(part__status__in=[ExportPart.Status.READY, ExportPart.Status.EXPIRED])
     return annotate_anonymisation_in_progress(queryset).annotate(
-        has_export_in_progress=Exists(building), has_expired_archive=Exists(archived)
+        has_export_in_progress=ExpressionWrapper(
+            Q(Exists(building)) | Q(Exists(unrecorded)), output_field=BooleanField()
+        ),
+        has_expired_archive=Exists(archived),
     )
 
 

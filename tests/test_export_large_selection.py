@@ -12,14 +12,15 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from contacts.models import Contact
-from rgpd.models import AuditEvent, ExportPart, ExportRequest, ExportSubject
+from rgpd.models import AnonymisationSubject, AuditEvent, ExportPart, ExportRequest, ExportSubject
 from rgpd.selectors import export_request_progress
+from rgpd.services.anonymisation import Reason, anonymisation_request_create
 from rgpd.services.exports import (
     export_request_create,
     export_request_prepare,
     export_requests_resume_stalled,
 )
-from tests.factories import rgpd_user
+from tests.factories import exported, rgpd_user
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +65,7 @@ def test_the_web_request_stores_the_selection_with_the_same_queries_at_any_size(
     assert (progress.status, progress.percent, progress.is_done) == ("pending", 0, False)
 
 
-def test_the_worker_records_the_people_confirmed_in_parts_and_forgets_the_search(large):
+def test_the_worker_records_the_selection_up_to_the_confirmation_in_parts_and_forgets_the_search(large):
     # Given a large selection accepted, then a matching contact created after the confirmation
     selected = people(12, "Zorglub")
     export_request = accept("Zorglub", rgpd_user())
@@ -115,3 +116,42 @@ def test_a_lost_message_is_sent_again_by_the_periodic_task_after_ten_minutes(lar
     assert (soon["selections"], later["selections"]) == (0, 1)
     export_request_prepare(request_id=export_request.pk)
     assert export_requests_resume_stalled(now=timezone.now() + timedelta(minutes=11))["selections"] == 0
+
+
+def test_a_selection_that_can_no_longer_run_ends_visibly_failed(large):
+    # Given a large selection whose stored SQL no longer matches the schema (a column dropped since)
+    people(12, "Zorglub")
+    export_request = accept("Zorglub", rgpd_user())
+    ExportRequest.objects.filter(pk=export_request.pk).update(
+        pending_selection_sql="SELECT dropped_column AS selected_id FROM contacts_contact",
+        pending_selection_params=[],
+    )
+
+    # When the worker records it, then the periodic task looks for lost messages
+    export_request_prepare(request_id=export_request.pk)
+
+    # Then the request has failed, visibly and once: nothing is left to run again
+    part = ExportPart.objects.get(request=export_request)
+    assert (part.status, part.error) == (
+        ExportPart.Status.FAILED,
+        gettext("The selection could not be read again (%(error)s).") % {"error": "ProgrammingError"},
+    )
+    assert export_request_progress(ExportRequest.objects.get(pk=export_request.pk)).status == "failed"
+    assert export_requests_resume_stalled(now=timezone.now() + timedelta(hours=2))["selections"] == 0
+
+
+def test_no_contact_is_anonymised_while_a_large_selection_waits_for_its_worker(large):
+    # Given a contact with a ready archive, and a large selection of others accepted but not yet recorded
+    ready = people(1, "Prêt")
+    exported(ready)
+    people(12, "Zorglub")
+    export_request = accept("Zorglub", rgpd_user())
+
+    # When the contact is anonymised before the worker recorded the selection, then after
+    before = anonymisation_request_create(contact_ids=[ready[0].pk], actor=rgpd_user(), confirmed=True)
+    export_request_prepare(request_id=export_request.pk)
+    after = anonymisation_request_create(contact_ids=[ready[0].pk], actor=rgpd_user(), confirmed=True)
+
+    # Then it is refused while the selection names no one yet, and done once the selection is recorded
+    assert before.subjects.get().reason == Reason.EXPORT_IN_PROGRESS
+    assert after.subjects.get().result == AnonymisationSubject.Result.ANONYMISED

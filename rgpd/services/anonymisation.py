@@ -46,7 +46,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import DefaultStorage, default_storage, storages
 from django.db import connection, models, transaction
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.functional import LazyObject
@@ -55,6 +55,7 @@ from django.utils.translation import gettext_lazy as _
 from ..models import AnonymisationRequest, AnonymisationSubject, AuditEvent, PendingStorageDeletion
 from ..registry import MASK, ModelSpec, Treatment, registry
 from ..selectors import annotate_anonymisation_eligibility
+from ..storage import is_s3, s3_client, s3_key
 from .audit import audit_event, audit_record
 
 logger = logging.getLogger(__name__)
@@ -64,7 +65,6 @@ ANONYMISED_AT_FIELD = "anonymised_at"
 S3_DELETE_BATCH = 1000  # the most keys one DeleteObjects call accepts
 PREVIEW_LIMIT = 10
 STALE_REQUEST_AFTER = timedelta(minutes=10)
-PROGRESS_EVERY = 25  # contacts between two progress records of a chunk
 
 # Sent inside the anonymisation's transaction, after the rows changed: a receiver that keeps copies of
 # a subject's data elsewhere (a cache, a search index) forgets them here. Arguments: sender (the
@@ -234,17 +234,6 @@ def _storage_alias(storage) -> str:
     raise ImproperlyConfigured("A personal file field must use a storage declared in settings.STORAGES.")
 
 
-def _s3_client_and_keys(storage, names: Sequence[str]):
-    """The boto3 client, bucket and full object keys of ``names`` when ``storage`` is S3, else None."""
-    if not (hasattr(storage, "bucket_name") and hasattr(storage, "connection")):
-        return None
-    from storages.utils import clean_name, safe_join
-
-    location = getattr(storage, "location", "") or ""
-    keys = {safe_join(location, clean_name(name)) if location else clean_name(name): name for name in names}
-    return storage.connection.meta.client, storage.bucket_name, keys
-
-
 def _delete_stored_objects(storage, names: Sequence[str]) -> dict[str, str]:
     """Delete ``names`` from ``storage``; return {name: error code} of those that may remain.
 
@@ -252,8 +241,7 @@ def _delete_stored_objects(storage, names: Sequence[str]) -> dict[str, str]:
     missing key succeeds too), so no HEAD per key is needed. Other storages are asked whether it remains.
     """
     errors: dict[str, str] = {}
-    s3 = _s3_client_and_keys(storage, names)
-    if s3 is None:
+    if not is_s3(storage):
         for name in names:
             try:
                 storage.delete(name)
@@ -262,7 +250,9 @@ def _delete_stored_objects(storage, names: Sequence[str]) -> dict[str, str]:
             except Exception as exc:  # noqa: BLE001 - any storage failure is retried later
                 errors[name] = type(exc).__name__[:64]
         return errors
-    client, bucket, keys = s3
+    # The storage's own name-to-key mapping (its location included), as its save() used.
+    client, bucket = s3_client(storage), storage.bucket_name
+    keys = {s3_key(storage, name): name for name in names}
     full_keys = list(keys)
     for start in range(0, len(full_keys), S3_DELETE_BATCH):
         batch = full_keys[start : start + S3_DELETE_BATCH]
@@ -488,7 +478,6 @@ def contacts_anonymise(*, contact_ids: Iterable[int], actor, request_id: int | N
     for entry in history.entries().select_for_update(of=("self",)):
         key, contact_id = history.owner(entry)
         person = people[contact_id]
-        person.history_entries += 1
         before = (entry.object_repr, entry.change_message)
         entry.object_repr = reprs.get(key, entry.object_repr)[:200]
         entry.change_message = _scrub_change_message(entry.change_message, person.former)
@@ -496,6 +485,7 @@ def contacts_anonymise(*, contact_ids: Iterable[int], actor, request_id: int | N
             entry.object_repr = MASK
         if (entry.object_repr, entry.change_message) != before:
             rewritten.append(entry)
+            person.history_entries += 1
     # Only the entries that change: bulk_update writes one CASE per row.
     LogEntry.objects.bulk_update(rewritten, ["object_repr", "change_message"], batch_size=500)
 
@@ -564,8 +554,8 @@ def _anonymise_isolating_failures(contact_ids: list[int], *, actor, request_id: 
             outcome.refused.update(dict.fromkeys(failed.contact_ids, Reason.VERIFICATION_FAILED))
             remaining = [pk for pk in remaining if pk not in failed.contact_ids]
         except Exception as exc:
-            if len(remaining) > 1:  # find who makes it fail: each contact on its own
-                for pk in remaining:
+            if len(remaining) > 1:  # find who makes it fail: each contact on its own, in lock order
+                for pk in sorted(remaining):
                     outcome.merge(_anonymise_isolating_failures([pk], actor=actor, request_id=request_id))
                 return outcome
             # Logged with the id, the error's class and the code path only: a message could quote a value.
@@ -591,13 +581,13 @@ class DeletionReport:
 
 def _record_storage_checks(event_ids: Iterable[int]) -> None:
     """For each anonymisation whose objects are all gone, record that the storage check passed."""
-    events = list(
-        AuditEvent.objects.select_for_update()
-        .filter(pk__in=set(event_ids))
-        .exclude(details__storage_check="passed")
-        .exclude(Exists(PendingStorageDeletion.objects.filter(audit_event=OuterRef("pk"))))
-        .order_by("pk")
+    # Lock first, then look for remaining objects in a second statement: it waits for a worker deleting
+    # the other keys of the same contact to commit, and sees what it did (one statement would not).
+    locked = list(AuditEvent.objects.select_for_update().filter(pk__in=set(event_ids)).order_by("pk"))
+    waiting = set(
+        PendingStorageDeletion.objects.filter(audit_event__in=locked).values_list("audit_event_id", flat=True)
     )
+    events = [e for e in locked if e.pk not in waiting and e.details.get("storage_check") != "passed"]
     for event in events:
         event.details = {**event.details, "storage_check": "passed"}
     AuditEvent.objects.bulk_update(events, ["details"], batch_size=500)
@@ -636,6 +626,8 @@ def pending_deletions_process(
             )
             if contact_ids is not None:
                 queryset = queryset.filter(contact_id__in=list(contact_ids))
+            if whole_batches_only:  # a chunk's worker: keys that failed before are the periodic task's
+                queryset = queryset.filter(attempts=0)
             rows = list(queryset.order_by("pk")[:batch_size])
             if not rows or (whole_batches_only and len(rows) < batch_size):
                 break
@@ -714,7 +706,7 @@ def _subjects_insert_selection(request: AnonymisationRequest, selection: QuerySe
     order: 10,000 ids never travel through Python."""
     quote = connection.ops.quote_name
     subject = AnonymisationSubject._meta
-    ids = selection.order_by().values("pk").distinct()
+    ids = selection.order_by().values(selected_id=F("pk")).distinct()
     selection_sql, selection_params = ids.query.sql_with_params()
     columns = ", ".join(
         quote(subject.get_field(name).column)
@@ -723,7 +715,7 @@ def _subjects_insert_selection(request: AnonymisationRequest, selection: QuerySe
     # Names quoted from the model's metadata; the selection's SQL compiled by the ORM, with its params.
     sql = (
         f"INSERT INTO {quote(subject.db_table)} ({columns}) "  # noqa: S608
-        f"SELECT %s, q.pk, q.pk, %s, '' FROM ({selection_sql}) q ORDER BY q.pk"
+        f"SELECT %s, q.selected_id, q.selected_id, %s, '' FROM ({selection_sql}) q ORDER BY q.selected_id"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [request.pk, AnonymisationSubject.Result.PENDING, *selection_params])
@@ -749,6 +741,7 @@ def _request_create(
         subject_ids=subjects.exclude(contact=None).values_list("contact_id", flat=True),
         counts={"subjects": request.subject_count},
         details={"request": request.pk, "source": source},
+        whole_request=True,
     )
     if request.subject_count > inline_max():
         transaction.on_commit(partial(_enqueue_request, request.pk), robust=True)

@@ -22,17 +22,21 @@ def audit_event(
     outcome: str = AuditEvent.Outcome.SUCCESS,
     counts: dict[str, int] | None = None,
     details: dict[str, str | int | bool | None] | None = None,
+    whole_request: bool = False,
 ) -> AuditEvent:
     """One audit row, not saved yet (``AuditEvent.objects.bulk_create`` writes many at once).
 
-    ``subject_ids`` may be a queryset of ids: at most ``AUDIT_SUBJECT_IDS_MAX`` + 1 of them are read.
+    A ``whole_request`` row lists at most ``AUDIT_SUBJECT_IDS_MAX`` people (``subject_ids`` may then be a
+    queryset of ids, of which no more are read); the rows of a part or of a person list all of theirs.
     """
-    if isinstance(subject_ids, QuerySet):
-        subject_ids = subject_ids[: AUDIT_SUBJECT_IDS_MAX + 1]
-    ids = sorted(int(i) for i in subject_ids)
     details = dict(details or {})
-    if len(ids) > AUDIT_SUBJECT_IDS_MAX:
-        ids, details["subject_ids_omitted"] = [], True
+    if whole_request:
+        if isinstance(subject_ids, QuerySet):
+            subject_ids = subject_ids[: AUDIT_SUBJECT_IDS_MAX + 1]
+        subject_ids = list(subject_ids)
+        if len(subject_ids) > AUDIT_SUBJECT_IDS_MAX:
+            subject_ids, details["subject_ids_omitted"] = [], True
+    ids = sorted(int(i) for i in subject_ids)
     return AuditEvent(
         action=action,
         actor=actor if actor is not None and actor.is_authenticated else None,

@@ -31,7 +31,7 @@ from itertools import islice
 
 from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation, ValidationError
-from django.db import DatabaseError, IntegrityError, OperationalError, connection, models, transaction
+from django.db import DatabaseError, IntegrityError, InterfaceError, connection, models, transaction
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -321,8 +321,11 @@ def export_request_create(
         subject_ids=listed,
         export_request=export_request,
         counts={"subjects": export_request.subject_count, "parts": export_request.part_count},
+        whole_request=True,
     )
-    transaction.on_commit(partial(_enqueue_request, export_request.pk, export_request.part_count))
+    transaction.on_commit(
+        partial(_enqueue_request, export_request.pk, export_request.part_count), robust=True
+    )
     logger.info(
         "rgpd: export request %s created: %s people in %s part(s)",
         export_request.pk,
@@ -406,7 +409,7 @@ def _request_defer(
         counts={"subjects": count, "parts": 0},
         details={"subject_ids_omitted": True, "recorded_by": "worker"},
     )
-    transaction.on_commit(partial(_enqueue_prepare, export_request.pk))
+    transaction.on_commit(partial(_enqueue_prepare, export_request.pk), robust=True)
     logger.info(
         "rgpd: export request %s accepted: %s people, parts recorded by a worker", export_request.pk, count
     )
@@ -424,9 +427,9 @@ def export_request_prepare(*, request_id: int) -> int:
     """Record the parts and people of a request accepted with its selection only; return its parts.
 
     Runs once: the request row is locked and its stored selection emptied in the same transaction. A
-    selection that can no longer run (a schema change) or that became empty ends in one failed part, so
-    that the request shows as failed and its requester gets the email. A lost connection is raised for
-    the periodic task to run it again.
+    selection that fails (a schema change, a timeout, a deadlock) or became empty ends in one failed
+    part, so that the request shows as failed and its requester gets the email; only a lost connection
+    is raised, for the periodic task to run it again.
     """
     with transaction.atomic():
         export_request = ExportRequest.objects.select_for_update().filter(pk=request_id).first()
@@ -438,13 +441,16 @@ def export_request_prepare(*, request_id: int) -> int:
                 _subjects_record(
                     export_request, count=export_request.subject_count, ids=None, selection=selection
                 )
-        except OperationalError:
-            raise
         except (DatabaseError, ValidationError) as exc:
+            lost = isinstance(exc, InterfaceError) or (
+                isinstance(exc, DatabaseError) and not connection.is_usable()
+            )
+            if lost:
+                raise  # the connection was lost: the periodic task runs it again
             _request_fail_unprepared(export_request, exc)
-            transaction.on_commit(partial(_enqueue_notify, request_id))
+            transaction.on_commit(partial(_enqueue_notify, request_id), robust=True)
             return 1
-        transaction.on_commit(partial(_enqueue_request, request_id, export_request.part_count))
+        transaction.on_commit(partial(_enqueue_request, request_id, export_request.part_count), robust=True)
     logger.info(
         "rgpd: export request %s recorded: %s people in %s part(s)",
         request_id,
