@@ -77,19 +77,3 @@ def celery_worker(_session_worker, transactional_db, smtp_sink):
     smtp_sink.clear()
     yield _session_worker
     _session_worker.wait_idle()
-
-
-@pytest.fixture
-def start_worker(worker_env, transactional_db):
-    """Start extra worker processes (killed at the end of the test), e.g. to kill one mid-task."""
-    started = []
-
-    def _start(**kwargs):
-        worker = CeleryWorkerProcess(worker_env, name=f"extra-{RUN_ID}-{len(started)}", **kwargs)
-        worker.start()
-        started.append(worker)
-        return worker
-
-    yield _start
-    for worker in started:
-        worker.stop()

@@ -21,7 +21,7 @@ from django.core.files.storage import storages
 from rgpd.models import ExportPart, ExportRequest
 from rgpd.storage import ARCHIVES_STORAGE, is_s3, s3_client, s3_key
 from tests.support.helpers import wait_until
-from tests.support.worker import CeleryWorkerProcess
+from tests.support.worker import CeleryWorkerProcess, started_workers
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "rgpd" / "schemas"
 MANIFEST_SCHEMA = json.loads((SCHEMAS / "manifest.schema.json").read_text())
@@ -130,24 +130,11 @@ def export_queue(settings):
 @pytest.fixture
 def export_workers(worker_env, transactional_db, smtp_sink, export_queue):
     """Start workers on this test's export queue, with extra environment; stopped (or killed) after."""
-    started: list[CeleryWorkerProcess] = []
     smtp_sink.clear()
+    queue_env = {**worker_env, "CELERY_TASK_DEFAULT_QUEUE": export_queue, "RGPD_EXPORT_QUEUE": export_queue}
+    with started_workers(queue_env, prefix=export_queue) as start_worker:
 
-    def start(*, concurrency: int = 2, **env) -> CeleryWorkerProcess:
-        worker = CeleryWorkerProcess(
-            {
-                **worker_env,
-                "CELERY_TASK_DEFAULT_QUEUE": export_queue,
-                "RGPD_EXPORT_QUEUE": export_queue,
-                **{k: str(v) for k, v in env.items()},
-            },
-            name=f"{export_queue}-{len(started)}",
-            concurrency=concurrency,
-        )
-        worker.start()
-        started.append(worker)
-        return worker
+        def start(*, concurrency: int = 2, **env) -> CeleryWorkerProcess:
+            return start_worker({k: str(v) for k, v in env.items()}, concurrency=concurrency)
 
-    yield start
-    for worker in started:
-        worker.stop()
+        yield start

@@ -1,5 +1,6 @@
 """A real Celery worker in a subprocess, on this run's queue."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -134,3 +135,21 @@ class CeleryWorkerProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+
+@contextlib.contextmanager
+def started_workers(env: dict[str, str], *, prefix: str):
+    """``start(extra_env=None, **options)`` starts a worker process on ``env``; all are stopped at the end."""
+    started: list[CeleryWorkerProcess] = []
+
+    def start(extra_env: dict[str, str] | None = None, **options) -> CeleryWorkerProcess:
+        worker = CeleryWorkerProcess({**env, **(extra_env or {})}, name=f"{prefix}-{len(started)}", **options)
+        worker.start()
+        started.append(worker)
+        return worker
+
+    try:
+        yield start
+    finally:
+        for worker in started:
+            worker.stop()
