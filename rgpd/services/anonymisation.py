@@ -850,16 +850,15 @@ def _process_chunk(*, pending: QuerySet, actor, request_id: int) -> list[int]:
 
 
 @transaction.atomic
-def _progress_record(*, request_id: int) -> bool:
+def _progress_record(*, request_id: int) -> None:
     """Recount the request's results (absolute values) and mark it done when no contact is left.
 
     The request row is locked first, so concurrent chunks record their counts one after the other,
     each seeing everything committed before it: counts never go backwards and the last one is right.
-    Return whether the request is done.
     """
     request = AnonymisationRequest.objects.select_for_update().filter(pk=request_id).first()
     if request is None:
-        return True
+        return
     counts = dict(
         AnonymisationSubject.objects.filter(request_id=request_id)
         .order_by()
@@ -879,7 +878,6 @@ def _progress_record(*, request_id: int) -> bool:
         request.status, request.finished_at = AnonymisationRequest.Status.DONE, now
         fields += ["status", "finished_at"]
     request.save(update_fields=fields)
-    return request.status == AnonymisationRequest.Status.DONE
 
 
 def anonymisation_request_process(
