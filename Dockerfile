@@ -8,7 +8,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     GDPR_PORTAL_VAR_DIR=/app/var
 
 WORKDIR /app
-RUN pip install --no-cache-dir uv
+RUN apt-get update && apt-get install -y --no-install-recommends libmagic1 && rm -rf /var/lib/apt/lists/* \
+    && pip install --no-cache-dir uv
 
 # Dependencies first (cached while only the code changes), exactly as locked.
 COPY pyproject.toml uv.lock ./

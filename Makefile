@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test bench screenshots lint format deps services chromium clean
+.PHONY: run test bench screenshots lint format deps services chromium libmagic clean
 
 $(BIN)/.synced: pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,7 +12,11 @@ $(BIN)/.synced: pyproject.toml uv.lock
 	$(BIN)/uv sync --frozen --inexact --quiet
 	touch $@
 
-deps: $(BIN)/.synced
+deps: $(BIN)/.synced libmagic
+
+# Uploads are typed from their content by libmagic (python-magic).
+libmagic:
+	@ldconfig -p | grep -q libmagic.so.1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libmagic1; }
 
 ## Start the app on embedded defaults (SQLite, local files, filesystem queue, console email).
 run: deps
