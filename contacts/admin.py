@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db import models
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
 from django.template.defaultfilters import filesizeformat
 from django.templatetags.static import static
 from django.urls import reverse
@@ -15,8 +15,9 @@ from django.utils.html import format_html
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
+from .integrity import ContactAnonymised
 from .models import Contact, Document
-from .services import stored_files_delete_on_commit
+from .services import contact_lock_for_write, contact_version, stored_files_delete_on_commit
 
 admin.site.site_header = "gdpr_portal"
 admin.site.site_title = "gdpr_portal"
@@ -40,16 +41,29 @@ class ProtectedFileWidget(admin.widgets.AdminFileWidget):
 
 
 class ContactAdminForm(forms.ModelForm):
+    # The contact's version when the form was loaded: a save of a stale form is refused, not silently
+    # written over a colleague's changes (or over an anonymisation).
+    loaded_version = forms.CharField(widget=forms.HiddenInput, required=False)
+
     class Meta:
         model = Contact
         exclude: list[str] = []
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["loaded_version"].initial = contact_version(self.instance)
         photo = self.fields.get("photo")
         if photo is not None and self.instance.pk and self.instance.photo:
             photo.widget.download_url = reverse("contacts:photo", args=[self.instance.pk])
             photo.widget.display_name = _("Current photo")
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if self.instance.pk:
+            contact_lock_for_write(
+                contact_id=self.instance.pk, loaded_version=cleaned_data.get("loaded_version")
+            )
+        return cleaned_data
 
 
 class DocumentAdminForm(forms.ModelForm):
@@ -63,6 +77,9 @@ class DocumentAdminForm(forms.ModelForm):
         contact = self.cleaned_data["contact"]
         if contact is not None and contact.is_anonymised:
             raise forms.ValidationError(_("This contact is anonymised: no document can be added to it."))
+        if contact is not None and contact.pk:
+            # Locked until the upload is saved: an anonymisation waits for it, then deletes it.
+            contact_lock_for_write(contact_id=contact.pk)
         return contact
 
     def __init__(self, *args, **kwargs):
@@ -75,6 +92,23 @@ class DocumentAdminForm(forms.ModelForm):
 
 
 FILE_WIDGETS = {models.FileField: {"widget": ProtectedFileWidget}}
+
+
+class RefusesAnonymisedWrites(admin.ModelAdmin):
+    """A save the database refused because the contact was anonymised meanwhile: say so, save nothing."""
+
+    def changeform_view(self, request: HttpRequest, object_id=None, form_url="", extra_context=None):
+        try:
+            if request.method == "POST" and self.posts_to_anonymised(object_id):
+                raise ContactAnonymised
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ContactAnonymised as refusal:
+            self.message_user(request, str(refusal), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def posts_to_anonymised(self, object_id: str | None) -> bool:
+        """Whether the form posts to an anonymised contact (a form loaded before its anonymisation)."""
+        return False
 
 
 class DocumentInline(admin.TabularInline):
@@ -128,7 +162,7 @@ def _record_link(contact_id: int):
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(RefusesAnonymisedWrites):
     form = ContactAdminForm
     formfield_overrides = FILE_WIDGETS
     inlines = [DocumentInline]
@@ -144,7 +178,7 @@ class ContactAdmin(admin.ModelAdmin):
         (_("Contact details"), {"fields": ["email", "phone", "mobile"]}),
         (_("Address"), {"fields": ["street", "postal_code", "city", "country"]}),
         (_("Work"), {"fields": ["company", "job_title", "notes"]}),
-        (_("Record"), {"fields": ["created_at", "updated_at", "anonymised_at"]}),
+        (_("Record"), {"fields": ["created_at", "updated_at", "anonymised_at", "loaded_version"]}),
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Contact]:
@@ -154,6 +188,11 @@ class ContactAdmin(admin.ModelAdmin):
                 "id", "last_name", "first_name", "email", "phone", "city", "company", "anonymised_at"
             )
         return queryset
+
+    def posts_to_anonymised(self, object_id: str | None) -> bool:
+        return bool(object_id and object_id.isdigit()) and (
+            Contact.objects.filter(pk=int(object_id), anonymised_at__isnull=False).exists()
+        )
 
     def has_change_permission(self, request: HttpRequest, obj: Contact | None = None) -> bool:
         # An anonymised contact stays anonymous: it can be viewed, no longer edited.
@@ -205,7 +244,7 @@ class ContactAdmin(admin.ModelAdmin):
 
 
 @admin.register(Document)
-class DocumentAdmin(admin.ModelAdmin):
+class DocumentAdmin(RefusesAnonymisedWrites):
     form = DocumentAdminForm
     formfield_overrides = FILE_WIDGETS
     list_display = ["id", "contact_link", "kind", "original_name", "size_display", "uploaded_at"]

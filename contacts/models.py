@@ -1,5 +1,4 @@
 import hashlib
-import mimetypes
 import uuid
 from pathlib import PurePath
 
@@ -7,6 +6,9 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from .integrity import refused_if_anonymised
+from .uploads import detected_type, served_type, validate_document_upload, validate_photo_upload
 
 
 def _safe_extension(filename: str) -> str:
@@ -40,7 +42,13 @@ class Contact(models.Model):
     city = models.CharField(_("city"), max_length=120, blank=True)
     country = models.CharField(_("country"), max_length=120, blank=True)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
-    photo = models.ImageField(_("photo"), upload_to=contact_photo_path, blank=True, max_length=255)
+    photo = models.ImageField(
+        _("photo"),
+        upload_to=contact_photo_path,
+        blank=True,
+        max_length=255,
+        validators=[validate_photo_upload],
+    )
     company = models.CharField(_("company"), max_length=200, blank=True)
     job_title = models.CharField(_("job title"), max_length=200, blank=True)
     notes = models.TextField(_("notes"), blank=True)
@@ -65,6 +73,11 @@ class Contact(models.Model):
         # Never names: this string lands in admin history and messages, which must survive anonymisation.
         return _("Contact #%(id)s") % {"id": self.pk}
 
+    def save(self, *args, **kwargs):
+        # The database refuses to change an anonymised contact: ContactAnonymised, new photo removed.
+        with refused_if_anonymised(self.photo):
+            super().save(*args, **kwargs)
+
     @property
     def full_name(self) -> str:
         return " ".join(part for part in (self.first_name, self.last_name) if part)
@@ -85,7 +98,9 @@ class Document(models.Model):
         Contact, verbose_name=_("contact"), on_delete=models.CASCADE, related_name="documents"
     )
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices, default=Kind.OTHER)
-    file = models.FileField(_("file"), upload_to=document_file_path, max_length=255)
+    file = models.FileField(
+        _("file"), upload_to=document_file_path, max_length=255, validators=[validate_document_upload]
+    )
     original_name = models.CharField(_("original name"), max_length=255, blank=True, editable=False)
     content_type = models.CharField(_("content type"), max_length=120, blank=True, editable=False)
     size = models.BigIntegerField(_("size"), default=0, editable=False)
@@ -111,7 +126,13 @@ class Document(models.Model):
 
     def save(self, *args, **kwargs):
         self._describe_new_upload()
-        super().save(*args, **kwargs)
+        # The database refuses a document for an anonymised contact: ContactAnonymised, file removed.
+        with refused_if_anonymised(self.file):
+            super().save(*args, **kwargs)
+
+    @property
+    def served_content_type(self) -> str:
+        return served_type(self.content_type)
 
     def _describe_new_upload(self) -> None:
         """Record name, type, size and sha256 of a file that has just been uploaded (not yet stored)."""
@@ -125,8 +146,7 @@ class Document(models.Model):
             size += len(chunk)
         upload.seek(0)
         self.original_name = PurePath(self.file.name).name[:255]
-        self.content_type = (
-            getattr(upload, "content_type", None) or mimetypes.guess_type(self.original_name)[0] or ""
-        )[:120]
+        # Decided from the bytes: the type the client claims is never stored nor served back.
+        self.content_type = detected_type(upload)[:120]
         self.size = size
         self.sha256 = digest.hexdigest()

@@ -93,7 +93,7 @@ def document_download(request: HttpRequest, document_id: int) -> HttpResponse:
         storage=document.file.storage,
         name=document.file.name,
         filename=filename,
-        content_type=document.content_type,
+        content_type=document.served_content_type,
     )
 
 

@@ -149,6 +149,8 @@ else:
     }
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Largest document or photo accepted (checked before the file reaches the storage).
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_MB", default=25) * 1024 * 1024
 
 # --- Email -------------------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="gdpr_portal <no-reply@gdpr-portal.local>")

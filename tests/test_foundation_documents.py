@@ -41,6 +41,7 @@ def contact_form_data(contact: Contact, **extra) -> dict:
         "company": contact.company,
         "job_title": contact.job_title,
         "notes": contact.notes,
+        "loaded_version": contact.updated_at.isoformat(),
         "documents-TOTAL_FORMS": "0",
         "documents-INITIAL_FORMS": "0",
         "documents-MIN_NUM_FORMS": "0",
@@ -209,8 +210,10 @@ def test_an_anonymised_contact_can_no_longer_be_edited_nor_get_documents(client,
     change_url = reverse("admin:contacts_contact_change", args=[contact.pk])
     response = client.post(change_url, contact_form_data(contact, first_name="Retour", last_name="Dupuis"))
 
-    # Then the form is read-only (403) and the contact stays anonymous
-    assert response.status_code == 403
+    # Then they are sent back to the (read-only) contact with the reason, and the contact stays anonymous
+    assert response.status_code == 302
+    page = client.get(response["Location"]).content.decode()
+    assert "Ce contact a été anonymisé : il ne peut plus être modifié." in page
     contact.refresh_from_db()
     assert (contact.first_name, contact.last_name) == ("xxx", "xxx")
 

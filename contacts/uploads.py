@@ -1,0 +1,92 @@
+"""What may be uploaded: a type decided from the file's content (libmagic), never from the client, and a size.
+
+Validators run in the forms' validation, before anything reaches the storage.
+"""
+
+from __future__ import annotations
+
+import magic
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext_lazy as _
+
+PDF = {"application/pdf"}
+IMAGES = {"image/jpeg", "image/png", "image/gif", "image/webp", "image/tiff", "image/heic"}
+OFFICE = {
+    "application/msword",
+    "application/vnd.ms-excel",
+    "application/vnd.ms-powerpoint",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/vnd.oasis.opendocument.text",
+    "application/vnd.oasis.opendocument.spreadsheet",
+    "application/vnd.oasis.opendocument.presentation",
+    "application/rtf",
+    "text/rtf",
+}
+DOCUMENT_TYPES = frozenset(PDF | IMAGES | OFFICE)
+PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+# Served as such to browsers; anything else stored before these checks is served as a plain download.
+FALLBACK_TYPE = "application/octet-stream"
+# Office files are zip or OLE containers: libmagic needs more than the first bytes to name them.
+_SNIFF_BYTES = 1024 * 1024
+
+
+def detected_type(upload: File) -> str:
+    """The MIME type of the file's content."""
+    path = getattr(upload, "temporary_file_path", None)
+    if path is not None:
+        return magic.from_file(path(), mime=True)
+    position = upload.tell() if hasattr(upload, "tell") else 0
+    upload.seek(0)
+    head = upload.read(_SNIFF_BYTES)
+    upload.seek(position)
+    return magic.from_buffer(head, mime=True)
+
+
+def served_type(stored_type: str) -> str:
+    """The Content-Type a stored document is served with: a known safe type, else a plain download."""
+    return stored_type if stored_type in DOCUMENT_TYPES else FALLBACK_TYPE
+
+
+def _check_size(upload: File) -> None:
+    limit = settings.UPLOAD_MAX_BYTES
+    if upload.size is not None and upload.size > limit:
+        raise ValidationError(
+            _("This file is too large (%(size)s): the limit is %(limit)s."),
+            code="file_too_large",
+            params={"size": filesizeformat(upload.size), "limit": filesizeformat(limit)},
+        )
+
+
+def _check_type(upload: File, allowed: frozenset[str], accepted: str) -> None:
+    if detected_type(upload) not in allowed:
+        raise ValidationError(
+            _("This type of file is not accepted. Accepted: %(accepted)s."),
+            code="file_type_refused",
+            params={"accepted": accepted},
+        )
+
+
+def _is_new_upload(value) -> bool:
+    # A stored file is not checked again (its bytes live in the storage, not in the request).
+    return bool(value) and not getattr(value, "_committed", True)
+
+
+def validate_document_upload(value) -> None:
+    if _is_new_upload(value):
+        _check_size(value.file)
+        _check_type(
+            value.file,
+            DOCUMENT_TYPES,
+            str(_("PDF, images (JPEG, PNG, GIF, WebP, TIFF, HEIC), office documents")),
+        )
+
+
+def validate_photo_upload(value) -> None:
+    if _is_new_upload(value):
+        _check_size(value.file)
+        _check_type(value.file, PHOTO_TYPES, str(_("JPEG, PNG, GIF or WebP images")))
