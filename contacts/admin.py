@@ -178,8 +178,15 @@ class ContactAdmin(RefusesAnonymisedWrites):
         (_("Contact details"), {"fields": ["email", "phone", "mobile"]}),
         (_("Address"), {"fields": ["street", "postal_code", "city", "country"]}),
         (_("Work"), {"fields": ["company", "job_title", "notes"]}),
-        (_("Record"), {"fields": ["created_at", "updated_at", "anonymised_at", "loaded_version"]}),
+        (_("Record"), {"fields": ["created_at", "updated_at", "anonymised_at"]}),
     ]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Contact | None = None):
+        # The hidden version travels with an editable form only (a read-only view would show it as a row).
+        if obj is None or not self.has_change_permission(request, obj):
+            return self.fieldsets
+        *others, (title, options) = self.fieldsets
+        return [*others, (title, {**options, "fields": [*options["fields"], "loaded_version"]})]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Contact]:
         queryset = super().get_queryset(request)
