@@ -11,6 +11,7 @@ from contacts.models import Document
 from tests.factories import MINIMAL_PDF, ContactFactory, DocumentFactory, UserFactory
 from tests.support.helpers import http_get
 from tests.test_anonymisation_service import stored_keys
+from tests.test_foundation_documents import contact_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -107,3 +108,28 @@ def test_a_document_stored_with_an_unsafe_type_before_these_checks_is_a_plain_do
     assert status == 200
     assert headers["Content-Type"] == "application/octet-stream"
     assert headers["Content-Disposition"].startswith("attachment")
+
+
+def image_bytes(format_name: str) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), "navy").save(buffer, format=format_name)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("format_name", "accepted"), [("PNG", True), ("JPEG", True), ("TIFF", False)])
+def test_a_photo_is_a_common_web_image(uploader, format_name, accepted):
+    contact = ContactFactory()
+    photo = SimpleUploadedFile(
+        f"portrait.{format_name.lower()}", image_bytes(format_name), content_type="image/png"
+    )
+    response = uploader.post(
+        reverse("admin:contacts_contact_change", args=[contact.pk]), contact_form_data(contact, photo=photo)
+    )
+    contact.refresh_from_db()
+    assert bool(contact.photo) is accepted
+    assert (response.status_code == 302) is accepted
+    if not accepted:
+        assert "Ce type de fichier n&#x27;est pas accepté" in response.content.decode()
+        assert documents_stored_for(contact) == []
