@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
@@ -99,9 +100,13 @@ class RefusesAnonymisedWrites(admin.ModelAdmin):
 
     def changeform_view(self, request: HttpRequest, object_id=None, form_url="", extra_context=None):
         try:
-            if request.method == "POST" and self.posts_to_anonymised(object_id):
-                raise ContactAnonymised
-            return super().changeform_view(request, object_id, form_url, extra_context)
+            try:
+                return super().changeform_view(request, object_id, form_url, extra_context)
+            except PermissionDenied:
+                # A form loaded before the anonymisation: the admin now refuses the change; say why.
+                if request.method == "POST" and self.posts_to_anonymised(object_id):
+                    raise ContactAnonymised from None
+                raise
         except ContactAnonymised as refusal:
             self.message_user(request, str(refusal), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
