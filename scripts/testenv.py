@@ -99,6 +99,9 @@ def main(argv: list[str]) -> int:
         # One queue per run: two runs on one machine never take each other's tasks.
         "CELERY_TASK_DEFAULT_QUEUE": "gdpr-test-" + run_id,
         "CELERY_REDIS_KEY_PREFIX": f"gdpr-test-{run_id}:",
+        # Throttling counters in Redis, as in production with several processes; apart per run.
+        "CACHE_URL": REDIS_URL,
+        "CACHE_KEY_PREFIX": f"gdpr-test-{run_id}",
         "GDPR_PORTAL_VAR_DIR": str(workdir / "var"),
     }
     try:
