@@ -302,7 +302,7 @@ CONTENT_SECURITY_POLICY = {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF],
-        "img-src": [SELF, "data:", *_s3_image_origins],
+        "img-src": [SELF, *_s3_image_origins],
         "font-src": [SELF],
         "connect-src": [SELF],
         "object-src": [NONE],
