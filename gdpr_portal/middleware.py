@@ -1,8 +1,9 @@
-"""The back office speaks French unless the user picked another language with the switch."""
+"""Project middlewares: the language the user chose, and no copy of personal data in any cache."""
 
 from django.conf import settings
 from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
+from django.utils.cache import patch_cache_control
 
 
 class ChosenLanguageMiddleware(LocaleMiddleware):
@@ -17,3 +18,19 @@ class ChosenLanguageMiddleware(LocaleMiddleware):
         supported = {code for code, _name in settings.LANGUAGES}
         translation.activate(chosen if chosen in supported else settings.LANGUAGE_CODE)
         request.LANGUAGE_CODE = translation.get_language()
+
+
+class NoStoreMiddleware:
+    """``Cache-Control: no-store, private`` on every page, API answer and download.
+
+    They show personal data: neither the browser nor a proxy may keep a copy. Static files never reach
+    this middleware (WhiteNoise, placed before it, or the static files handler answers them).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        patch_cache_control(response, no_store=True, private=True)
+        return response

@@ -6,9 +6,11 @@ console and ``var/mail/``. Every default is switched off by its environment vari
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -42,12 +44,17 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "axes",
+    "csp",
     "contacts",
     "rgpd",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # After WhiteNoise (inserted at 1 in production): static files keep their own caching headers.
+    "gdpr_portal.middleware.NoStoreMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "gdpr_portal.middleware.ChosenLanguageMiddleware",  # French unless the user chose English
     "django.middleware.common.CommonMiddleware",
@@ -55,6 +62,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 if PRODUCTION:
     # gunicorn serves the back office's CSS, JS and icons itself (collected into STATIC_ROOT in the image).
@@ -90,6 +99,35 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# A back-office session over personal data lasts a working day at most.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
+
+# --- Caches ----------------------------------------------------------------------------------------
+# Login and API throttling count in this cache: when several processes serve the site (gunicorn
+# workers), it must be shared (CACHE_URL=redis://...); the default is process-local.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+CACHES["default"]["KEY_PREFIX"] = env("CACHE_KEY_PREFIX", default="gdpr_portal")
+
+# --- Login throttling (django-axes) ----------------------------------------------------------------
+# After AXES_FAILURE_LIMIT wrong passwords for one username from one address, that pair may not log in
+# (even with the right password) for AXES_COOLOFF_MINUTES. Counters live in the cache under hashed
+# keys: no username or address is stored, and the logs mask both.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "gdpr_portal.lockout.lockout_response"
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
+# The client's address: REMOTE_ADDR unless a trusted proxy's header is named here (django-ipware),
+# e.g. HTTP_X_REAL_IP behind a proxy that sets it. X-Forwarded-For is never trusted by default.
+AXES_IPWARE_META_PRECEDENCE_ORDER = env.list("AXES_IPWARE_META_PRECEDENCE_ORDER", default=["REMOTE_ADDR"])
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=None)
 
 # French first, English available.
 LANGUAGE_CODE = "fr"
@@ -229,10 +267,16 @@ RGPD_EXPORT_QUEUE = env("RGPD_EXPORT_QUEUE", default="")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "gdpr_portal.throttling.ThrottledTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # gdpr_portal/throttling.py: wrong tokens per client address, RGPD creations per user (DRF rates).
+    "DEFAULT_THROTTLE_RATES": {
+        "token_failures": env("API_TOKEN_FAILURE_RATE", default="10/hour"),
+        "rgpd_exports": env("API_EXPORT_RATE", default="60/hour"),
+        "rgpd_anonymisations": env("API_ANONYMISATION_RATE", default="60/hour"),
+    },
 }
 
 # --- Security ------------------------------------------------------------------------------------
@@ -240,6 +284,35 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 X_FRAME_OPTIONS = "DENY"
+# HTTPS only in production (manage.py check --deploy passes with these defaults).
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=PRODUCTION)
+# Behind a TLS-terminating proxy: "HTTP_X_FORWARDED_PROTO,https" (only if the proxy always sets it).
+_proxy_ssl_header = env.list("SECURE_PROXY_SSL_HEADER", default=[])
+SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header) if _proxy_ssl_header else None
+
+# Content-Security-Policy (django-csp): scripts and styles from this site only, no inline script.
+# Photos may be shown from the S3 endpoint the presigned URLs point to.
+_s3_image_origins = []
+if AWS_STORAGE_BUCKET_NAME:
+    _endpoint = _s3_options["endpoint_url"] or "https://*.amazonaws.com"
+    _s3_image_origins = ["{0.scheme}://{0.netloc}".format(urlsplit(_endpoint))]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, *_s3_image_origins],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 LOGGING = {
     "version": 1,

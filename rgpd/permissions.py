@@ -7,12 +7,17 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from rest_framework.permissions import BasePermission
 
+from contacts.permissions import is_back_office_user
+
 from .models import RGPD_PERMISSION
 
 
 def holds_rgpd_right(user) -> bool:
-    """Whether ``user`` holds the right (administrators grant it to security groups)."""
-    return bool(user and user.is_authenticated and user.is_active and user.has_perm(RGPD_PERMISSION))
+    """Whether ``user`` holds the right (administrators grant it to security groups).
+
+    Only back-office (staff) users do: the API and the downloads refuse whom the admin refuses.
+    """
+    return is_back_office_user(user) and user.has_perm(RGPD_PERMISSION)
 
 
 def require_rgpd_right(request: HttpRequest) -> None:

@@ -50,6 +50,9 @@ def main(argv: list[str]) -> int:
             # One queue and key prefix per run (kept although Redis is private: benchmarks may share one).
             "CELERY_TASK_DEFAULT_QUEUE": "gdpr-test-" + run_id,
             "CELERY_REDIS_KEY_PREFIX": f"gdpr-test-{run_id}:",
+            # Throttling counters in Redis, as in production with several processes.
+            "CACHE_URL": redis.url,
+            "CACHE_KEY_PREFIX": f"gdpr-test-{run_id}",
             "GDPR_PORTAL_VAR_DIR": str(workdir / "var"),
         }
         # The bucket gets the archives' lifecycle rule, as in production (rgpd_setup_storage).

@@ -25,6 +25,17 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
         db.setdefault("TEST", {})["NAME"] = f"test_gdpr_{RUN_ID}"
 
 
+@pytest.fixture(autouse=True)
+def fresh_throttling_counters(settings):
+    """Login and API throttling count in the shared cache (Redis): each test starts from zero."""
+    from axes.handlers.proxy import AxesProxyHandler
+
+    namespace = f"gdpr-test-{RUN_ID}-{uuid.uuid4().hex[:8]}"
+    settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": namespace}}
+    # django-axes' handler keeps the cache it was created with: give it this test's.
+    AxesProxyHandler.get_implementation(force=True)
+
+
 @pytest.fixture(scope="session")
 def smtp_sink():
     sink = SmtpSink()
@@ -45,18 +56,23 @@ def site_url(live_server):
     return live_server.url
 
 
-@pytest.fixture(scope="session")
-def worker_env(django_db_setup, smtp_sink, site_url):
-    """Environment of a worker process: same services, the test database, emails to the SMTP sink."""
+def database_url_of_this_run() -> str:
+    """The test database's address, for another process (a worker, a second web process)."""
     from django.db import connection
 
     settings_dict = connection.settings_dict
+    return (
+        f"postgres://{settings_dict['USER']}@{settings_dict['HOST'] or '127.0.0.1'}:"
+        f"{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
+    )
+
+
+@pytest.fixture(scope="session")
+def worker_env(django_db_setup, smtp_sink, site_url):
+    """Environment of a worker process: same services, the test database, emails to the SMTP sink."""
     return {
         **os.environ,
-        "DATABASE_URL": (
-            f"postgres://{settings_dict['USER']}@{settings_dict['HOST'] or '127.0.0.1'}:"
-            f"{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
-        ),
+        "DATABASE_URL": database_url_of_this_run(),
         "EMAIL_HOST": "127.0.0.1",
         "EMAIL_PORT": str(smtp_sink.port),
         "SITE_URL": site_url,

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from contacts.models import Contact
+from gdpr_portal.throttling import CreationThrottle
 
 from ..models import AnonymisationRequest, AnonymisationSubject
 from ..permissions import HasRgpdRight
@@ -81,6 +82,8 @@ def anonymisation_representation(anonymisation: AnonymisationRequest, request: R
 
 class AnonymisationListView(APIView):
     permission_classes = [IsAuthenticated, HasRgpdRight]
+    throttle_classes = [CreationThrottle]
+    throttle_scope = "rgpd_anonymisations"
 
     def post(self, request: Request) -> Response:
         serializer = AnonymisationCreateSerializer(data=request.data)

@@ -17,6 +17,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from gdpr_portal.throttling import CreationThrottle
+
 from ..models import ExportPart, ExportRequest
 from ..permissions import HasRgpdRight
 from ..selectors import export_request_progress, export_requests_visible_to, export_requests_with_progress
@@ -108,6 +110,8 @@ class ExportRequestListCreate(APIView):
 
     permission_classes = [IsAuthenticated, HasRgpdRight]
     pagination_class = ExportRequestPagination
+    throttle_classes = [CreationThrottle]
+    throttle_scope = "rgpd_exports"
 
     def get(self, request: Request) -> Response:
         paginator = self.pagination_class()

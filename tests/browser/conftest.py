@@ -7,6 +7,7 @@ worker subprocess (``celery_worker``), which builds links from the live server's
 ``make screenshots`` sets ``SCREENSHOTS_DIR``: the ``screenshot`` fixture then saves PNGs there.
 When a journey fails, a screenshot and the HTML of each open page are saved into
 ``BROWSER_FAILURES_DIR`` (default ``var/browser-failures``) to see what the user saw.
+Every journey fails if the browser reports a Content-Security-Policy violation (``csp_violations``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, sync_playwright
+
+from tests.browser import support
 
 # Playwright's sync API runs an event loop in this thread, which makes Django refuse ORM calls from
 # it ("async unsafe"); the tests' ORM calls around the browser are synchronous and safe.
@@ -60,7 +63,16 @@ def browser():
 
 
 @pytest.fixture
-def new_context(browser, live_server, request):
+def csp_violations():
+    """What the pages' Content-Security-Policy blocked; a journey that leaves any here fails."""
+    violations: list[str] = []
+    yield violations
+    if violations:
+        pytest.fail("Content-Security-Policy violations:\n" + "\n".join(violations), pytrace=False)
+
+
+@pytest.fixture
+def new_context(browser, live_server, request, csp_violations):
     """Open browser contexts (separate cookies: another person, or a fresh session) on the live server."""
     contexts: list[BrowserContext] = []
 
@@ -73,6 +85,7 @@ def new_context(browser, live_server, request):
             **options,
         )
         context.set_default_timeout(15_000)
+        support.watch_csp_violations(context, csp_violations)
         contexts.append(context)
         return context
 

@@ -9,7 +9,7 @@ import time
 from functools import cache
 from pathlib import Path
 
-from playwright.sync_api import Error, Locator, Page
+from playwright.sync_api import BrowserContext, Error, Locator, Page
 
 from tests.support.helpers import wait_until
 
@@ -64,6 +64,27 @@ def anonymise_count_text(count: int) -> str:
         f"Les données concernant {count} contact(s) vont être anonymisées et les documents attachés"
         " supprimés."
     )
+
+
+# --- Content-Security-Policy --------------------------------------------------------------------------
+CSP_REPORT_PREFIX = "securitypolicyviolation:"
+# Runs in every page before its own scripts (Playwright's init scripts are not subject to the CSP).
+_REPORT_CSP_VIOLATIONS = f"""document.addEventListener("securitypolicyviolation", (event) => {{
+  console.error("{CSP_REPORT_PREFIX} " + event.violatedDirective + " blocked " + event.blockedURI
+                + " in " + event.documentURI);
+}});"""
+
+
+def watch_csp_violations(context: BrowserContext, violations: list[str]) -> None:
+    """Add to ``violations`` what the CSP blocks in ``context``'s pages: the browser's console message
+    ("Refused to ... Content Security Policy ...") and the page's ``securitypolicyviolation`` event."""
+    context.add_init_script(_REPORT_CSP_VIOLATIONS)
+
+    def on_console(message) -> None:
+        if "Content Security Policy" in message.text or message.text.startswith(CSP_REPORT_PREFIX):
+            violations.append(f"{message.location.get('url', '')}: {message.text}")
+
+    context.on("console", on_console)
 
 
 # --- Finding things as a user does ------------------------------------------------------------------

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 
+from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from contacts.demo import DemoSeeder, ensure_demo_accounts
@@ -31,6 +32,12 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     def handle(self, *args, **options) -> None:
+        if settings.PRODUCTION:
+            # The demo accounts have known passwords (admin/admin): never in production.
+            raise CommandError(
+                "seed_demo creates demo accounts with known passwords (admin/admin) and fake contacts: "
+                "it refuses to run with PRODUCTION=true. Nothing was created."
+            )
         started = time.monotonic()
         accounts = ensure_demo_accounts()
         admin_user = User.objects.get(username=accounts[0][0].username)
