@@ -15,6 +15,8 @@ from django.utils.html import format_html
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
+from gdpr_portal.admin_input import BoundedInputAdminMixin
+
 from .models import Contact, Document
 from .services import stored_files_delete_on_commit
 
@@ -128,7 +130,7 @@ def _record_link(contact_id: int):
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(BoundedInputAdminMixin, admin.ModelAdmin):
     form = ContactAdminForm
     formfield_overrides = FILE_WIDGETS
     inlines = [DocumentInline]
@@ -205,7 +207,7 @@ class ContactAdmin(admin.ModelAdmin):
 
 
 @admin.register(Document)
-class DocumentAdmin(admin.ModelAdmin):
+class DocumentAdmin(BoundedInputAdminMixin, admin.ModelAdmin):
     form = DocumentAdminForm
     formfield_overrides = FILE_WIDGETS
     list_display = ["id", "contact_link", "kind", "original_name", "size_display", "uploaded_at"]

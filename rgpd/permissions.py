@@ -7,6 +7,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from rest_framework.permissions import BasePermission
 
+from gdpr_portal.admin_input import BoundedInputAdminMixin
+
 from .models import RGPD_PERMISSION
 
 
@@ -27,7 +29,7 @@ class HasRgpdRight(BasePermission):
         return holds_rgpd_right(request.user)
 
 
-class RgpdReadOnlyAdmin(admin.ModelAdmin):
+class RgpdReadOnlyAdmin(BoundedInputAdminMixin, admin.ModelAdmin):
     """An admin page shown only to holders of the right, where nothing is added, changed or deleted."""
 
     def has_rgpd_permission(self, request: HttpRequest, obj=None) -> bool:
