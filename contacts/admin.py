@@ -16,6 +16,8 @@ from django.utils.html import format_html
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
+from gdpr_portal.admin_input import BoundedInputAdminMixin
+
 from .integrity import ContactAnonymised
 from .models import Contact, Document
 from .services import contact_lock_for_write, contact_version, stored_files_delete_on_commit
@@ -167,7 +169,7 @@ def _record_link(contact_id: int):
 
 
 @admin.register(Contact)
-class ContactAdmin(RefusesAnonymisedWrites):
+class ContactAdmin(BoundedInputAdminMixin, RefusesAnonymisedWrites):
     form = ContactAdminForm
     formfield_overrides = FILE_WIDGETS
     inlines = [DocumentInline]
@@ -256,7 +258,7 @@ class ContactAdmin(RefusesAnonymisedWrites):
 
 
 @admin.register(Document)
-class DocumentAdmin(RefusesAnonymisedWrites):
+class DocumentAdmin(BoundedInputAdminMixin, RefusesAnonymisedWrites):
     form = DocumentAdminForm
     formfield_overrides = FILE_WIDGETS
     list_display = ["id", "contact_link", "kind", "original_name", "size_display", "uploaded_at"]

@@ -1,14 +1,22 @@
 """Serve a stored file to a user who has been allowed to see it, without ever exposing a storage URL.
 
 On S3 the response is a redirect to a presigned URL that lives at most five minutes and forces a
-download; on local storage the file is streamed by Django.
+download; on local storage the file is streamed by Django. A file whose stored object is gone gets a
+404 page saying so (not a storage error, nor S3's own XML answer behind the redirect).
 """
 
 from __future__ import annotations
 
+import logging
+
+from django.contrib import admin
 from django.core.files.storage import Storage
-from django.http import FileResponse, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+
+logger = logging.getLogger(__name__)
 
 PRESIGNED_URL_MAX_AGE = 300  # seconds
 
@@ -18,10 +26,37 @@ def is_object_storage(storage: Storage) -> bool:
     return hasattr(storage, "bucket_name") and hasattr(storage, "connection")
 
 
+def file_missing_response(request: HttpRequest, *, as_json: bool = False) -> HttpResponse:
+    """404 saying that the stored file is missing: the back office's page, or JSON for the API."""
+    message = _("This file is missing from the storage: it cannot be downloaded. Tell an administrator.")
+    if as_json:
+        return JsonResponse({"detail": message}, status=404)
+    context = {**admin.site.each_context(request), "title": _("File missing"), "message": message}
+    return render(request, "404.html", context, status=404)
+
+
+def log_file_missing(described_as: str) -> None:
+    """One warning line naming the file by ids only (storage keys may hold a person's file name)."""
+    logger.warning("Stored file missing: %s", described_as)
+
+
 def stored_file_response(
-    *, storage: Storage, name: str, filename: str, content_type: str = "", as_attachment: bool = True
+    *,
+    request: HttpRequest,
+    storage: Storage,
+    name: str,
+    filename: str,
+    described_as: str,
+    content_type: str = "",
+    as_attachment: bool = True,
 ) -> HttpResponse:
-    """Answer with the stored object ``name``, offered to the browser as ``filename``."""
+    """Answer with the stored object ``name``, offered to the browser as ``filename``.
+
+    ``described_as`` names the file in the log when it is missing, by ids only: ``"document 12"``.
+    """
+    if not storage.exists(name):
+        log_file_missing(described_as)
+        return file_missing_response(request)
     if is_object_storage(storage):
         parameters = {
             "ResponseContentDisposition": content_disposition_header(as_attachment, filename),
@@ -34,8 +69,13 @@ def stored_file_response(
         response["Cache-Control"] = "no-store, private"
         response["Referrer-Policy"] = "no-referrer"
         return response
+    try:
+        handle = storage.open(name, "rb")
+    except FileNotFoundError:  # deleted since the check above
+        log_file_missing(described_as)
+        return file_missing_response(request)
     response = FileResponse(
-        storage.open(name, "rb"),
+        handle,
         as_attachment=as_attachment,
         filename=filename,
         content_type=content_type or None,

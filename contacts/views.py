@@ -90,9 +90,11 @@ def document_download(request: HttpRequest, document_id: int) -> HttpResponse:
         raise Http404
     filename = document.original_name or f"document-{document.pk}{_safe_extension(document.file.name)}"
     return stored_file_response(
+        request=request,
         storage=document.file.storage,
         name=document.file.name,
         filename=filename,
+        described_as=f"document {document.pk} of contact {document.contact_id}",
         content_type=document.served_content_type,
     )
 
@@ -104,8 +106,10 @@ def photo_download(request: HttpRequest, contact_id: int) -> HttpResponse:
     if not contact.photo:
         raise Http404
     return stored_file_response(
+        request=request,
         storage=contact.photo.storage,
         name=contact.photo.name,
         # Also the record's <img>: browsers ignore "attachment" for images embedded in a page.
         filename=f"photo-{contact.pk}{_safe_extension(contact.photo.name)}",
+        described_as=f"photo of contact {contact.pk}",
     )

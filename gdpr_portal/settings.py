@@ -28,7 +28,8 @@ if PRODUCTION:
         raise ImproperlyConfigured("PRODUCTION=true requires the SECRET_KEY environment variable.") from exc
 else:
     SECRET_KEY = env("SECRET_KEY", default="insecure-embedded-default-key-for-local-use-only")
-DEBUG = env.bool("DEBUG", default=not PRODUCTION)
+# Off unless asked for: the debug page shows tracebacks and settings to whoever triggers an error.
+DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"]
 )
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "whitenoise.runserver_nostatic",  # runserver leaves static files to WhiteNoise, as in production
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
@@ -65,9 +67,11 @@ MIDDLEWARE = [
     # Last, as django-axes asks: turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
-if PRODUCTION:
-    # gunicorn serves the back office's CSS, JS and icons itself (collected into STATIC_ROOT in the image).
-    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+# WhiteNoise serves the back office's CSS, JS and icons in every mode (runserver serves none without
+# DEBUG): from STATIC_ROOT, collected in the image, in production; else from the apps' and static/ folders.
+MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = not PRODUCTION
 
 ROOT_URLCONF = "gdpr_portal.urls"
 WSGI_APPLICATION = "gdpr_portal.wsgi.application"
@@ -264,6 +268,8 @@ RGPD_EXPORT_LEASE_SECONDS = env.int("RGPD_EXPORT_LEASE_SECONDS", default=300)
 RGPD_EXPORT_QUEUE = env("RGPD_EXPORT_QUEUE", default="")
 
 # --- API -----------------------------------------------------------------------------------------
+# At most this many ids in one API request's list (export, anonymisation).
+RGPD_API_MAX_IDS = env.int("RGPD_API_MAX_IDS", default=1000)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",

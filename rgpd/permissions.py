@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from rest_framework.permissions import BasePermission
 
 from contacts.permissions import is_back_office_user
+from gdpr_portal.admin_input import BoundedInputAdminMixin
 
 from .models import RGPD_PERMISSION
 
@@ -32,7 +33,7 @@ class HasRgpdRight(BasePermission):
         return holds_rgpd_right(request.user)
 
 
-class RgpdReadOnlyAdmin(admin.ModelAdmin):
+class RgpdReadOnlyAdmin(BoundedInputAdminMixin, admin.ModelAdmin):
     """An admin page shown only to holders of the right, where nothing is added, changed or deleted."""
 
     def has_rgpd_permission(self, request: HttpRequest, obj=None) -> bool:

@@ -254,6 +254,10 @@ def open_archive(name: str):
     return archive_storage().open(name, "rb")
 
 
+def archive_exists(name: str) -> bool:
+    return archive_storage().exists(name)
+
+
 # --- Bucket setup ---------------------------------------------------------------------------------
 def setup_archive_bucket(*, retention_days: int) -> list[str]:
     """Create the bucket if missing and install the archives' lifecycle rule; return what was done.

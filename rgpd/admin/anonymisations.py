@@ -8,6 +8,8 @@ from django.http import HttpRequest
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
+import gdpr_portal.ids  # noqa: F401 - registers the <id:…> URL converter
+
 from ..models import AnonymisationRequest
 from ..permissions import RgpdReadOnlyAdmin
 from ..selectors import annotate_anonymisation_eligibility
@@ -40,7 +42,7 @@ class AnonymisationRequestAdmin(RgpdReadOnlyAdmin):
     def get_urls(self):
         urls = [
             path(
-                "contact/<int:contact_id>/",
+                "contact/<id:contact_id>/",
                 self.admin_site.admin_view(self.contact_confirmation_view),
                 name="rgpd_anonymise_contact",
             ),

@@ -23,6 +23,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+import gdpr_portal.ids  # noqa: F401 - registers the <id:…> URL converter
 from contacts.models import Contact
 
 from ..models import ExportPart, ExportRequest, RgpdContact
@@ -161,12 +162,12 @@ class ExportRequestAdmin(RgpdReadOnlyAdmin):
     def get_urls(self):
         return [
             path(
-                "contact/<int:contact_id>/export/",
+                "contact/<id:contact_id>/export/",
                 self.admin_site.admin_view(self.contact_export_view),
                 name="rgpd_export_contact",
             ),
             path(
-                "<int:request_id>/parts/<int:number>/download/",
+                "<id:request_id>/parts/<id:number>/download/",
                 self.admin_site.admin_view(self.download_view),
                 name="rgpd_exportrequest_download",
             ),

@@ -23,14 +23,11 @@ from ..models import AnonymisationRequest, AnonymisationSubject
 from ..permissions import HasRgpdRight
 from ..selectors import annotate_anonymisation_in_progress
 from ..services.anonymisation import anonymisation_request_create, reason_message
-
-MAX_CONTACTS = 100_000
+from .fields import DatabaseIdListField
 
 
 class AnonymisationCreateSerializer(serializers.Serializer):
-    contacts = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), allow_empty=False, max_length=MAX_CONTACTS
-    )
+    contacts = DatabaseIdListField()
     confirm = serializers.BooleanField(
         error_messages={"required": _('Send "confirm": true to anonymise: nothing was changed.')}
     )

@@ -9,7 +9,6 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import get_language
-from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import IsAuthenticated
@@ -24,6 +23,7 @@ from ..permissions import HasRgpdRight
 from ..selectors import export_request_progress, export_requests_visible_to, export_requests_with_progress
 from ..services.exports import UnknownContactsError, export_request_create
 from ..views.exports import download_part
+from .fields import DatabaseIdListField
 
 
 class ExportPartSerializer(serializers.ModelSerializer):
@@ -89,7 +89,7 @@ class ExportRequestSerializer(serializers.ModelSerializer):
 
 
 class ExportCreateSerializer(serializers.Serializer):
-    contacts = serializers.ListField(child=serializers.IntegerField(min_value=1), allow_empty=False)
+    contacts = DatabaseIdListField()
 
 
 class ExportRequestPagination(LimitOffsetPagination):
@@ -130,9 +130,7 @@ class ExportRequestListCreate(APIView):
         except UnknownContactsError as exc:
             return Response(
                 {
-                    "contacts": [
-                        str(_("Unknown contact ids: %(ids)s.") % {"ids": ", ".join(map(str, exc.ids))})
-                    ],
+                    "contacts": exc.messages,
                     "unknown_ids": exc.ids,
                 },
                 status=status.HTTP_400_BAD_REQUEST,

@@ -39,6 +39,7 @@ from django.utils.translation import get_language, get_supported_language_varian
 from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Contact
+from gdpr_portal.ids import ids_summary
 
 from .. import storage as archive_storage
 from ..archive import FORMAT_VERSION, ArchiveWriter, WrittenEntry, safe_filename
@@ -63,12 +64,13 @@ class UnknownContactsError(ValidationError):
 
     def __init__(self, ids: list[int]):
         self.ids = ids
-        shown = ", ".join(str(i) for i in ids[:50]) + (" …" if len(ids) > 50 else "")
-        super().__init__(_("Unknown contact ids: %(ids)s."), code="unknown_contacts", params={"ids": shown})
+        super().__init__(
+            _("Unknown contact ids: %(ids)s."), code="unknown_contacts", params={"ids": ids_summary(ids)}
+        )
 
 
 class ArchiveNotAvailable(Exception):
-    """The part exists but cannot be downloaded (``expired`` or ``not_ready``)."""
+    """The part exists but cannot be downloaded (``expired``, ``not_ready`` or ``missing``)."""
 
     def __init__(self, reason: str):
         super().__init__(reason)
@@ -928,14 +930,18 @@ def export_request_notify(*, request_id: int) -> bool:
 def export_part_for_download(*, request_id: int, number: int, actor, channel: str) -> ExportPart:
     """The ready part ``number`` of request ``request_id``, its download audited.
 
-    Raises ``ExportPart.DoesNotExist`` (unknown), ``ArchiveNotAvailable("expired")`` or
-    ``ArchiveNotAvailable("not_ready")``. The caller has checked the permission first.
+    Raises ``ExportPart.DoesNotExist`` (unknown), ``ArchiveNotAvailable("expired")``,
+    ``ArchiveNotAvailable("not_ready")`` or ``ArchiveNotAvailable("missing")`` (its stored object is
+    gone: logged, not audited as a download). The caller has checked the permission first.
     """
     part = ExportPart.objects.select_related("request").get(request_id=request_id, number=number)
     if part.status == ExportPart.Status.EXPIRED or (part.expires_at and part.expires_at <= timezone.now()):
         raise ArchiveNotAvailable("expired")
     if part.status != ExportPart.Status.READY or not part.object_key:
         raise ArchiveNotAvailable("not_ready")
+    if not archive_storage.archive_exists(part.object_key):
+        logger.warning("Stored file missing: archive part %s of export request %s", part.number, request_id)
+        raise ArchiveNotAvailable("missing")
     audit_record(
         action=AuditEvent.Action.ARCHIVE_DOWNLOADED,
         actor=actor,

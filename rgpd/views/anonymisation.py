@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from contacts.models import Contact
+from gdpr_portal.ids import parse_database_id
 
 from ..models import AnonymisationRequest, AnonymisationSubject
 from ..permissions import require_rgpd_right
@@ -138,9 +139,10 @@ def bulk_confirmation(model_admin, request: HttpRequest, queryset: QuerySet) -> 
 def request_result_view(request: HttpRequest, model_admin, object_id: str) -> HttpResponse:
     """Progress of an anonymisation request, then who was anonymised or skipped, and why."""
     require_rgpd_right(request)
-    if not str(object_id).isdigit():
+    request_id = parse_database_id(str(object_id))
+    if request_id is None:
         raise Http404
-    anonymisation = AnonymisationRequest.objects.filter(pk=object_id).select_related("requested_by").first()
+    anonymisation = AnonymisationRequest.objects.filter(pk=request_id).select_related("requested_by").first()
     if anonymisation is None:
         raise Http404
     subjects = AnonymisationSubject.objects.filter(request=anonymisation).order_by("pk")

@@ -1,5 +1,7 @@
 """Archive downloads (admin and API): permission first, then 404 / 410 / 409, then the bytes.
 
+An archive whose stored object is gone is a 404 saying the file is missing.
+
 On S3 the answer is a 302 to a presigned URL that lives at most 5 minutes and downloads as an
 attachment; on local storage the archive is streamed. Every successful download is audited.
 """
@@ -9,6 +11,8 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.translation import gettext as _
+
+from contacts.downloads import file_missing_response
 
 from ..models import ExportPart
 from ..permissions import holds_rgpd_right
@@ -54,5 +58,7 @@ def download_part(request: HttpRequest, *, request_id: int, number: int, channel
     except ExportPart.DoesNotExist as exc:
         raise Http404(_("No such archive.")) from exc
     except ArchiveNotAvailable as exc:
+        if exc.reason == "missing":
+            return file_missing_response(request, as_json=channel == "api")
         return unavailable_response(exc.reason)
     return archive_response(part)
