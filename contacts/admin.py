@@ -16,7 +16,7 @@ from django.utils.html import format_html
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
-from gdpr_portal.admin_input import BoundedInputAdminMixin
+from gdpr_portal.admin_input import BoundedInputAdminMixin, bound_every_admin
 
 from .integrity import ContactAnonymised
 from .models import Contact, Document
@@ -27,6 +27,8 @@ admin.site.site_title = "gdpr_portal"
 admin.site.index_title = _("Back office")
 # The back office is the whole site: no separate public site to link to.
 admin.site.site_url = None
+# Users, groups and API tokens (registered by apps listed before this one) get bounded searches too.
+bound_every_admin(admin.site)
 
 
 class ProtectedFileWidget(admin.widgets.AdminFileWidget):

@@ -69,3 +69,12 @@ class BoundedInputAdminMixin:
                 )
                 return None  # Django then shows the list again
         return super().response_action(request, queryset)
+
+
+def bound_every_admin(site) -> None:
+    """Give the bounds to the admins other apps registered before (users, groups, API tokens)."""
+    for model, model_admin in list(site._registry.items()):
+        if not isinstance(model_admin, BoundedInputAdminMixin):
+            bounded = type(type(model_admin).__name__, (BoundedInputAdminMixin, type(model_admin)), {})
+            site.unregister(model)
+            site.register(model, bounded)

@@ -240,6 +240,15 @@ def test_a_thousand_word_search_is_shortened_with_a_message(browser, settings, c
         assert "Zorglub" in html.split('id="result_list"')[1]  # still found
 
 
+@pytest.mark.parametrize(
+    "changelist", ["/admin/auth/user/", "/admin/auth/group/", "/admin/authtoken/tokenproxy/"]
+)
+def test_the_lists_of_other_apps_bound_their_search_too(browser, changelist):
+    response = browser.get(changelist, {"q": " ".join(["Zorglub"] * 1000)})
+    assert response.status_code == 200
+    assert SEARCH_SHORTENED in response.content.decode()
+
+
 @pytest.mark.parametrize("changelist", SEARCH_LISTS)
 def test_a_search_of_one_huge_word_is_cut_and_a_normal_search_is_untouched(browser, changelist):
     response = browser.get(changelist, {"q": "x" * 5000})
