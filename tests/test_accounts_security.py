@@ -290,6 +290,8 @@ def deploy_check(tmp_path, **extra) -> subprocess.CompletedProcess:
         **extra,
     }
     environment.pop("DEBUG", None)
+    # Set by the browser tests (Playwright) in this process: never in a deployment.
+    environment.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
