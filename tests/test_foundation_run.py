@@ -1,6 +1,5 @@
 """``make run`` (scripts/run.py) serves the login page on embedded defaults and Ctrl-C stops everything."""
 
-import os
 import signal
 import socket
 import subprocess
@@ -11,24 +10,9 @@ from pathlib import Path
 
 import psutil
 
+from tests.support.embedded import embedded_env, free_port
+
 ROOT = Path(__file__).resolve().parent.parent
-# make run uses no external server: none of the services the test wrapper configures.
-SERVICE_VARIABLES = (
-    "DATABASE_URL",
-    "CELERY_BROKER_URL",
-    "CELERY_TASK_DEFAULT_QUEUE",
-    "AWS_STORAGE_BUCKET_NAME",
-    "AWS_S3_ENDPOINT_URL",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "EMAIL_HOST",
-)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def descendants_using(var_dir: Path) -> list[psutil.Process]:
@@ -45,8 +29,7 @@ def descendants_using(var_dir: Path) -> list[psutil.Process]:
 def test_make_run_serves_the_login_page_and_ctrl_c_stops_web_worker_and_beat(tmp_path):
     port = free_port()
     var_dir = tmp_path / "var"
-    env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARIABLES}
-    env["GDPR_PORTAL_VAR_DIR"] = str(var_dir)
+    env = embedded_env(var_dir)
     log = open(tmp_path / "run.log", "wb")  # noqa: SIM115
     run = subprocess.Popen(
         [sys.executable, "scripts/run.py", "--port", str(port), "--contacts", "4", "--noreload"],
