@@ -46,7 +46,7 @@ def error_title(answer: tuple) -> str:
     """The exception named by Django's error page (``DEBUG`` is on in ``make run``)."""
     body = answer[1] if isinstance(answer[1], str) else answer[1].get("raw", json.dumps(answer[1]))
     title = re.search(r"<title>(.*?)</title>", body, flags=re.S)
-    return f"{answer[0]}: {(title.group(1) if title else body[:300]).strip()}"
+    return f"{answer[0]}: {' '.join((title.group(1) if title else body[:300]).split())}"
 
 
 def export_confirm_path(contact_id: int) -> str:
