@@ -42,6 +42,12 @@ def run_at_once(calls: list) -> list:
         return list(pool.map(run, calls))
 
 
+def run_groups_at_once(groups: dict[str, list]) -> dict[str, list]:
+    """``run_at_once`` on every call of every group; the results by group, in order."""
+    results = iter(run_at_once([call for calls in groups.values() for call in calls]))
+    return {name: [next(results) for _call in calls] for name, calls in groups.items()}
+
+
 def error_title(answer: tuple) -> str:
     """The exception named by Django's error page (``DEBUG`` is on in ``make run``)."""
     body = answer[1] if isinstance(answer[1], str) else answer[1].get("raw", json.dumps(answer[1]))
@@ -63,7 +69,7 @@ def anonymise_confirm_path(contact_id: int) -> str:
 @pytest.fixture
 def embedded_app(tmp_path):
     # Small anonymisation chunks: a bulk request becomes six tasks that the two pool processes share.
-    app = EmbeddedApp(tmp_path, contacts=15 + RACERS, RGPD_ANONYMISATION_CHUNK_SIZE="2")
+    app = EmbeddedApp(tmp_path, contacts=16 + RACERS, RGPD_ANONYMISATION_CHUNK_SIZE="2")
     app.start()
     yield app
     app.stop()
@@ -91,15 +97,20 @@ def test_embedded_defaults_hold_simultaneous_exports_anonymisations_and_double_c
     app = embedded_app
     contact_ids = [pk for (pk,) in app.query("SELECT id FROM contacts_contact ORDER BY id")]
     # One contact anonymised by ten at once, a bulk request for the worker (above the inline limit of 10),
-    # a contact per simultaneous export, and one contact for each double click.
-    target, bulk, double_anonymise = contact_ids[0], contact_ids[1:13], contact_ids[13]
-    export_sets = [[pk] for pk in contact_ids[14 : 14 + RACERS]]
-    double_export = contact_ids[14 + RACERS]
+    # a contact exported while it is anonymised, a contact per simultaneous export, one per double click.
+    target, bulk, double_anonymise, raced = (
+        contact_ids[0],
+        contact_ids[1:13],
+        contact_ids[13],
+        contact_ids[14],
+    )
+    export_sets = [[pk] for pk in contact_ids[15 : 15 + RACERS]]
+    double_export = contact_ids[15 + RACERS]
     api = HttpClient(app.url, token=app.api_token("rgpd"))  # the demo RGPD officer
 
     # The people to anonymise get their archive first, built by the worker.
     status, first_export = api.json(
-        "POST", "/api/rgpd/exports/", {"contacts": [target, *bulk, double_anonymise]}
+        "POST", "/api/rgpd/exports/", {"contacts": [target, *bulk, double_anonymise, raced]}
     )
     assert status == 202, first_export
     wait_until(
@@ -107,58 +118,65 @@ def test_embedded_defaults_hold_simultaneous_exports_anonymisations_and_double_c
         timeout=60,
         message="the first archive",
     )
-    # Two officers' browsers on the confirmation pages, each about to click twice.
+    # An officer's browser on two confirmation pages, about to click each twice.
     browser = HttpClient(app.url)
     browser.login("rgpd", "rgpd")
     export_form = browser.form_fields(export_confirm_path(double_export))
     anonymise_form = {**browser.form_fields(anonymise_confirm_path(double_anonymise)), "acknowledge": "on"}
 
-    calls = [
-        *(lambda ids=ids: api.json("POST", "/api/rgpd/exports/", {"contacts": ids}) for ids in export_sets),
-        *(
-            lambda: api.json("POST", "/api/rgpd/anonymisations/", {"contacts": [target], "confirm": True})
-            for _ in range(RACERS)
-        ),
-        lambda: api.json("POST", "/api/rgpd/anonymisations/", {"contacts": bulk, "confirm": True}),
-        *(
-            lambda: browser.request("POST", export_confirm_path(double_export), form=export_form)
-            for _ in range(2)
-        ),
-        *(
-            lambda: browser.request("POST", anonymise_confirm_path(double_anonymise), form=anonymise_form)
-            for _ in range(2)
-        ),
-    ]
-    answers = run_at_once(calls)
-    exports, anonymisations = answers[:RACERS], answers[RACERS : 2 * RACERS]
-    bulk_answer, export_clicks, anonymise_clicks = answers[2 * RACERS], answers[-4:-2], answers[-2:]
+    def export(ids):
+        return lambda: api.json("POST", "/api/rgpd/exports/", {"contacts": ids})
+
+    def anonymise(ids):
+        return lambda: api.json("POST", "/api/rgpd/anonymisations/", {"contacts": ids, "confirm": True})
+
+    def click(path, form):
+        return lambda: browser.request("POST", path, form=form)
+
+    answers = run_groups_at_once(
+        {
+            "exports": [export(ids) for ids in export_sets],
+            "anonymisations": [anonymise([target])] * RACERS,
+            "bulk": [anonymise(bulk)],
+            "raced": [export([raced]), anonymise([raced])],
+            "export clicks": [click(export_confirm_path(double_export), export_form)] * 2,
+            "anonymise clicks": [click(anonymise_confirm_path(double_anonymise), anonymise_form)] * 2,
+        }
+    )
 
     # No one got an error page or an error answer.
-    errors = [error_title(answer) for answer in answers if answer[0] >= 500]
+    errors = [error_title(answer) for group in answers.values() for answer in group if answer[0] >= 500]
     assert not errors, errors
-    assert [status for status, _body in exports] == [202] * RACERS, exports
-    assert [status for status, _body in anonymisations] == [201] * RACERS, anonymisations
-    assert bulk_answer[0] == 202, bulk_answer
+    assert [status for status, _body in answers["exports"]] == [202] * RACERS, answers["exports"]
+    assert [status for status, _body in answers["anonymisations"]] == [201] * RACERS
+    ((bulk_status, bulk_answer),) = answers["bulk"]
+    assert bulk_status == 202, bulk_answer
     # The contact was anonymised once; the nine others were told it already was.
     results = Counter(
         (body["results"][0]["result"], body["results"][0].get("reason", ""))
-        for _status, body in anonymisations
+        for _status, body in answers["anonymisations"]
     )
     assert results == {("anonymised", ""): 1, ("skipped", "already_anonymised"): RACERS - 1}, results
     assert anonymised_events(app, target) == 1
+    # An export and an anonymisation of one contact at once: one goes first, the other answers normally.
+    (raced_export_status, _), (raced_status, raced_answer) = answers["raced"]
+    assert (raced_export_status, raced_status) == (202, 201)
+    assert raced_answer["results"][0]["result"] == "anonymised" or raced_answer["results"][0]["reason"] == (
+        "export_in_progress"
+    ), raced_answer
     # Each double click made one request: both clicks lead to it.
-    for clicks in (export_clicks, anonymise_clicks):
+    for clicks in (answers["export clicks"], answers["anonymise clicks"]):
         assert [status for status, _page, _headers in clicks] == [302, 302], clicks
         assert clicks[0][2]["Location"] == clicks[1][2]["Location"], clicks
-    assert app.query("SELECT COUNT(*) FROM rgpd_exportrequest")[0][0] == 1 + RACERS + 1
-    assert app.query("SELECT COUNT(*) FROM rgpd_anonymisationrequest")[0][0] == RACERS + 1 + 1
+    assert app.query("SELECT COUNT(*) FROM rgpd_exportrequest")[0][0] == 1 + RACERS + 1 + 1
+    assert app.query("SELECT COUNT(*) FROM rgpd_anonymisationrequest")[0][0] == RACERS + 1 + 1 + 1
     assert anonymised_events(app, double_anonymise) == 1
 
     # Every export and anonymisation finishes (none is left running), every archive is ready.
     wait_until(lambda: not unfinished(app), timeout=60, message="every request to finish")
     parts = Counter(status for (status,) in app.query("SELECT status FROM rgpd_exportpart"))
-    assert parts == {"ready": 1 + RACERS + 1}, parts
-    bulk_request = api.json("GET", f"/api/rgpd/anonymisations/{bulk_answer[1]['id']}/")[1]
+    assert parts == {"ready": 1 + RACERS + 1 + 1}, parts
+    bulk_request = api.json("GET", f"/api/rgpd/anonymisations/{bulk_answer['id']}/")[1]
     assert bulk_request["status"] == "done"
     assert bulk_request["counts"]["anonymised"] == len(bulk), bulk_request["counts"]
     # No task failed, for a lock or anything else (the worker's lines are in make run's output).

@@ -730,11 +730,8 @@ def _request_create(
     request, created = create_once(
         AnonymisationRequest,
         confirmation_token,
-        lambda: AnonymisationRequest.objects.create(
-            requested_by=actor if actor is not None and actor.is_authenticated else None,
-            source=source,
-            confirmation_token=confirmation_token,
-        ),
+        requested_by=actor if actor is not None and actor.is_authenticated else None,
+        source=source,
     )
     if not created:
         return request, False

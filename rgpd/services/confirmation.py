@@ -8,7 +8,7 @@ returns the request of the first send. Shared by the export and the anonymisatio
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TypeVar
 
 from django.db import IntegrityError, models, transaction
@@ -30,19 +30,19 @@ def posted_token(data: Mapping) -> str:
     return value[:MAX_LENGTH] if isinstance(value, str) else ""
 
 
-def create_once(model: type[Row], token: str, create: Callable[[], Row]) -> tuple[Row, bool]:
-    """``(create(), True)``, or ``(row, False)`` when a send of the same confirmation created ``row``.
+def create_once(model: type[Row], token: str, **fields) -> tuple[Row, bool]:
+    """``(new row, True)``, or ``(row, False)`` when a send of the same confirmation created ``row``.
 
-    ``create`` inserts a ``model`` row holding ``token``. Two sends at the same moment: on PostgreSQL the
-    second insert waits on the unique constraint until the first commits, fails, and reads the row; on
-    SQLite the caller's transaction (``BEGIN IMMEDIATE``) already waited for the first, and finds it.
+    Two sends at the same moment: on PostgreSQL the second insert waits on the unique constraint until
+    the first commits, fails, and reads the row; on SQLite the caller's transaction (``BEGIN IMMEDIATE``)
+    already waited for the first to commit, and finds the row.
     """
     existing = confirmed_before(model, token)
     if existing is not None:
         return existing, False
     try:
         with transaction.atomic():
-            return create(), True
+            return model.objects.create(**fields, confirmation_token=token), True
     except IntegrityError:
         existing = confirmed_before(model, token)
         if existing is None:

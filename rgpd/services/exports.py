@@ -295,11 +295,8 @@ def export_request_create(
     export_request, created = create_once(
         ExportRequest,
         confirmation_token,
-        lambda: ExportRequest.objects.create(
-            requested_by=actor if actor is not None and actor.is_authenticated else None,
-            language=request_language(language),
-            confirmation_token=confirmation_token,
-        ),
+        requested_by=actor if actor is not None and actor.is_authenticated else None,
+        language=request_language(language),
     )
     if not created:
         return export_request
