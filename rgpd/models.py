@@ -9,6 +9,19 @@ RGPD_PERMISSION_CODENAME = "rgpd_contacts_clients"
 RGPD_PERMISSION = f"rgpd.{RGPD_PERMISSION_CODENAME}"
 
 
+def confirmation_token_field() -> models.CharField:
+    """The confirmation page's one-time token: that confirmation sent twice (a double click, or back and
+    confirm again) is one request (``rgpd.services.confirmation``)."""
+    return models.CharField(_("confirmation token"), max_length=64, blank=True, default="", editable=False)
+
+
+def unique_confirmation_token(name: str) -> models.UniqueConstraint:
+    """One request per token; requests made without a confirmation page (the API) have none."""
+    return models.UniqueConstraint(
+        fields=["confirmation_token"], condition=~models.Q(confirmation_token=""), name=name
+    )
+
+
 class RgpdContact(Contact):
     """The RGPD page's view of contacts; carries the right "RGPD Contacts Clients"."""
 
@@ -44,10 +57,7 @@ class ExportRequest(models.Model):
     subject_count = models.PositiveIntegerField(_("number of people"), default=0)
     part_count = models.PositiveIntegerField(_("number of parts"), default=0)
     notified_at = models.DateTimeField(_("email sent at"), null=True, blank=True)
-    # The confirmation page's one-time token: that confirmation sent twice (a double click) is one request.
-    confirmation_token = models.CharField(
-        _("confirmation token"), max_length=64, blank=True, default="", editable=False
-    )
+    confirmation_token = confirmation_token_field()
     # A large "select all" waiting for a worker to split it into parts (``export_request_prepare``): the
     # selection's SQL and parameters, as the confirmation saw them. Emptied once the parts exist, since
     # the parameters may hold a search term.
@@ -59,13 +69,7 @@ class ExportRequest(models.Model):
         verbose_name_plural = _("export requests")
         ordering = ["-created_at", "-id"]
         default_permissions = ("view",)
-        constraints = [
-            models.UniqueConstraint(
-                fields=["confirmation_token"],
-                condition=~models.Q(confirmation_token=""),
-                name="rgpd_export_request_confirmation_token_unique",
-            )
-        ]
+        constraints = [unique_confirmation_token("rgpd_export_request_confirmation_token_unique")]
 
     def __str__(self) -> str:
         return _("Export #%(id)s") % {"id": self.pk}
@@ -214,12 +218,14 @@ class AnonymisationRequest(models.Model):
     processed_count = models.PositiveIntegerField(_("processed"), default=0)
     anonymised_count = models.PositiveIntegerField(_("anonymised"), default=0)
     skipped_count = models.PositiveIntegerField(_("skipped"), default=0)
+    confirmation_token = confirmation_token_field()
 
     class Meta:
         verbose_name = _("anonymisation request")
         verbose_name_plural = _("anonymisation requests")
         ordering = ["-created_at", "-id"]
         default_permissions = ()
+        constraints = [unique_confirmation_token("rgpd_anonymisation_request_confirmation_token_unique")]
 
     def __str__(self) -> str:
         return _("Anonymisation #%(id)s") % {"id": self.pk}

@@ -153,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
 
     django.setup()
 
-    web = [PYTHON, "manage.py", "runserver", f"127.0.0.1:{options.port}"]
+    # Django's runserver, with room for more simultaneous connections (contacts/management/commands).
+    web = [PYTHON, "manage.py", "runserver_embedded", f"127.0.0.1:{options.port}"]
     if options.noreload:
         web.append("--noreload")
     celery = [PYTHON, "-m", "celery", "-A", "gdpr_portal"]

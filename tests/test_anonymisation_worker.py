@@ -39,6 +39,8 @@ from tests.support.helpers import wait_until
 from tests.support.seaweed import SeaweedFS
 
 CHANGELIST = "admin:rgpd_rgpdcontact_changelist"
+
+
 def cached_values(cache) -> list[bytes]:
     """Every value a cache holds, as stored (Redis: every string key of this run's own Redis)."""
     client = getattr(cache._cache, "get_client", None)

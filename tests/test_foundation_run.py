@@ -5,7 +5,6 @@ One ``make run`` serves the whole module (starting it takes a while); its last t
 """
 
 import http.cookiejar
-import os
 import re
 import signal
 import socket
@@ -21,25 +20,9 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.support.embedded import embedded_env, free_port
+
 ROOT = Path(__file__).resolve().parent.parent
-# make run uses no external server: none of the services the test wrapper configures.
-SERVICE_VARIABLES = (
-    "DATABASE_URL",
-    "CELERY_BROKER_URL",
-    "CELERY_TASK_DEFAULT_QUEUE",
-    "AWS_STORAGE_BUCKET_NAME",
-    "AWS_S3_ENDPOINT_URL",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "EMAIL_HOST",
-    "DEBUG",  # make run as a user starts it: debug mode off
-)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def descendants_using(var_dir: Path) -> list[psutil.Process]:
@@ -89,8 +72,7 @@ def make_run(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("make-run")
     port = free_port()
     var_dir = tmp_path / "var"
-    env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARIABLES}
-    env["GDPR_PORTAL_VAR_DIR"] = str(var_dir)
+    env = embedded_env(var_dir)
     log_path = tmp_path / "run.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(

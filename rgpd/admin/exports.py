@@ -6,8 +6,6 @@ Everything here is a thin caller of ``rgpd.services.exports``.
 
 from __future__ import annotations
 
-import secrets
-
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -29,6 +27,7 @@ from contacts.models import Contact
 from ..models import ExportPart, ExportRequest, RgpdContact
 from ..permissions import RgpdReadOnlyAdmin, holds_rgpd_right
 from ..selectors import export_request_progress, export_requests_with_progress
+from ..services import confirmation
 from ..services.exports import export_request_create
 from ..views.exports import download_part
 
@@ -70,7 +69,7 @@ def _confirmation(
         "count": count,
         "retention_days": settings.RGPD_ARCHIVE_RETENTION_DAYS,
         # One-time token of this confirmation: sent twice (a double click), it starts one export.
-        "hidden_fields": [*hidden, ("confirmation_token", secrets.token_urlsafe(24))],
+        "hidden_fields": [*hidden, (confirmation.FIELD, confirmation.new_token())],
         "form_url": request.get_full_path(),
         "changelist_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
     }
@@ -83,7 +82,7 @@ def _start_export(request: HttpRequest, model_admin, **selection) -> HttpRespons
         export_request = export_request_create(
             actor=request.user,
             language=get_language(),
-            confirmation_token=request.POST.get("confirmation_token", "")[:64],
+            confirmation_token=confirmation.posted_token(request.POST),
             **selection,
         )
     except ValidationError as exc:

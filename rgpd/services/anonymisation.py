@@ -57,6 +57,7 @@ from ..registry import MASK, ModelSpec, Treatment, registry
 from ..selectors import annotate_anonymisation_eligibility
 from ..storage import is_s3, s3_client, s3_key
 from .audit import audit_event, audit_record
+from .confirmation import create_once
 
 logger = logging.getLogger(__name__)
 
@@ -723,11 +724,17 @@ def _subjects_insert_selection(request: AnonymisationRequest, selection: QuerySe
 
 @transaction.atomic
 def _request_create(
-    *, contact_ids: list[int] | None, selection: QuerySet | None, actor, source: str
-) -> AnonymisationRequest:
-    request = AnonymisationRequest.objects.create(
-        requested_by=actor if actor is not None and actor.is_authenticated else None, source=source
+    *, contact_ids: list[int] | None, selection: QuerySet | None, actor, source: str, confirmation_token: str
+) -> tuple[AnonymisationRequest, bool]:
+    """The new request and True, or the request of an earlier send of the same confirmation and False."""
+    request, created = create_once(
+        AnonymisationRequest,
+        confirmation_token,
+        requested_by=actor if actor is not None and actor.is_authenticated else None,
+        source=source,
     )
+    if not created:
+        return request, False
     if selection is not None:
         _subjects_insert_selection(request, selection)
     else:
@@ -745,7 +752,7 @@ def _request_create(
     )
     if request.subject_count > inline_max():
         transaction.on_commit(partial(_enqueue_request, request.pk), robust=True)
-    return request
+    return request, True
 
 
 def _enqueue_request(request_id: int) -> None:
@@ -786,6 +793,7 @@ def anonymisation_request_create(
     actor,
     confirmed: bool,
     source: str = AnonymisationRequest.Source.ROW,
+    confirmation_token: str = "",
 ) -> AnonymisationRequest:
     """Anonymise contacts: the single entry point of the row icon, the bulk action and the API.
 
@@ -793,15 +801,23 @@ def anonymisation_request_create(
     recorded without reading it into Python). Nothing happens without ``confirmed`` (the checkbox, or
     ``"confirm": true``). Up to ``RGPD_ANONYMISATION_INLINE_MAX`` contacts are processed before
     returning; a larger request is processed in the background in chunks and the caller shows its
-    progress. Stored files are always deleted by a worker after the commit.
+    progress. Stored files are always deleted by a worker after the commit. A ``confirmation_token``
+    (the confirmation page's) makes it idempotent: the same confirmation sent twice, even at the same
+    moment, returns the request of the first (which that first send processes).
     """
     if (contact_ids is None) == (selection is None):
         raise TypeError("Give exactly one of contact_ids or selection.")
     if confirmed is not True:
         raise AnonymisationNotConfirmed
     ids = None if contact_ids is None else _unique_ids(contact_ids)
-    request = _request_create(contact_ids=ids, selection=selection, actor=actor, source=source)
-    if request.subject_count <= inline_max():
+    request, created = _request_create(
+        contact_ids=ids,
+        selection=selection,
+        actor=actor,
+        source=source,
+        confirmation_token=confirmation_token,
+    )
+    if created and request.subject_count <= inline_max():
         anonymised = anonymisation_request_process(request_id=request.pk)
         if anonymised:
             # Outside a transaction this runs at once; a caller's transaction defers it to its commit.

@@ -31,7 +31,7 @@ from itertools import islice
 
 from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation, ValidationError
-from django.db import DatabaseError, IntegrityError, InterfaceError, connection, models, transaction
+from django.db import DatabaseError, InterfaceError, connection, models, transaction
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -47,6 +47,7 @@ from ..models import AuditEvent, ExportPart, ExportRequest, ExportSubject
 from ..registry import ModelSpec, registry
 from ..selectors import export_request_progress
 from .audit import AUDIT_SUBJECT_IDS_MAX, audit_record
+from .confirmation import confirmed_before, create_once
 
 logger = logging.getLogger(__name__)
 
@@ -278,10 +279,10 @@ def export_request_create(
     """
     if (contact_ids is None) == (queryset is None):
         raise TypeError("Give exactly one of contact_ids or queryset.")
-    if confirmation_token:
-        already = ExportRequest.objects.filter(confirmation_token=confirmation_token).first()
-        if already is not None:
-            return already
+    # Sent again (back and confirm): the first send's request, even if the selection changed since.
+    already = confirmed_before(ExportRequest, confirmation_token)
+    if already is not None:
+        return already
     if contact_ids is not None:
         ids: list[int] | None = _checked_ids(contact_ids)
         selection = None
@@ -293,18 +294,14 @@ def export_request_create(
     if not count:
         raise ValidationError(_("Select at least one contact to export."), code="empty")
 
-    try:
-        with transaction.atomic():
-            export_request = ExportRequest.objects.create(
-                requested_by=actor if actor is not None and actor.is_authenticated else None,
-                language=request_language(language),
-                confirmation_token=confirmation_token,
-            )
-    except IntegrityError:
-        if not confirmation_token:
-            raise
-        # Sent twice at the same moment: the other send committed first, its request is this one.
-        return ExportRequest.objects.get(confirmation_token=confirmation_token)
+    export_request, created = create_once(
+        ExportRequest,
+        confirmation_token,
+        requested_by=actor if actor is not None and actor.is_authenticated else None,
+        language=request_language(language),
+    )
+    if not created:
+        return export_request
     if selection is not None and count > inline_max():
         deferred = _selection_for_worker(selection)
         if deferred is not None:

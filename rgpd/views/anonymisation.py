@@ -24,6 +24,7 @@ from gdpr_portal.ids import parse_database_id
 from ..models import AnonymisationRequest, AnonymisationSubject
 from ..permissions import require_rgpd_right
 from ..selectors import annotate_anonymisation_in_progress
+from ..services import confirmation
 from ..services.anonymisation import anonymisation_preview, anonymisation_request_create, reason_message
 
 RESULT_PAGE_SIZE = 500
@@ -56,7 +57,12 @@ def _confirmation_response(
         "opts": model_admin.model._meta,
         "preview": preview,
         "form": form,
-        "hidden_fields": [*hidden, ("expected_count", str(preview.total))],
+        # One-time token of this confirmation: sent twice (a double click), it anonymises once.
+        "hidden_fields": [
+            *hidden,
+            ("expected_count", str(preview.total)),
+            (confirmation.FIELD, confirmation.new_token()),
+        ],
         "changelist_url": reverse("admin:rgpd_rgpdcontact_changelist"),
         "retention_days": settings.RGPD_ARCHIVE_RETENTION_DAYS,
         "media": model_admin.media + forms.Media(js=["rgpd/js/anonymise-confirm.js"]),
@@ -84,6 +90,7 @@ def contact_confirmation_view(request: HttpRequest, model_admin, contact_id: int
             actor=request.user,
             confirmed=form.cleaned_data["acknowledge"],
             source=AnonymisationRequest.Source.ROW,
+            confirmation_token=confirmation.posted_token(request.POST),
         )
         return HttpResponseRedirect(result_url(anonymisation))
     return _confirmation_response(
@@ -111,6 +118,7 @@ def bulk_confirmation(model_admin, request: HttpRequest, queryset: QuerySet) -> 
                 actor=request.user,
                 confirmed=form.cleaned_data["acknowledge"],
                 source=AnonymisationRequest.Source.BULK,
+                confirmation_token=confirmation.posted_token(request.POST),
             )
             if anonymisation.status != AnonymisationRequest.Status.DONE:
                 model_admin.message_user(
