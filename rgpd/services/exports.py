@@ -579,10 +579,11 @@ def _part_release(lease: _Lease) -> None:
 def export_parts_reclaim(*, worker: str) -> int:
     """Take back, when a worker starts, the parts a previous run under its node name left; return how many.
 
-    That run is dead (two live workers never share a node name): its running builds would otherwise
-    wait for their lease to expire and for the periodic sweep, and the retries it held back (a storage
-    error's countdown) for the broker's visibility timeout. They are released and sent again at once;
-    an old message delivered later finds its part claimed or done and does nothing.
+    That run is dead (Celery node names are unique): its running builds would otherwise wait for their
+    lease to expire and for the periodic sweep, and the retries it held back (a storage error's
+    countdown) for the broker's visibility timeout. They are released and sent again at once; an old
+    message delivered later finds its part claimed or done and does nothing. (Two live workers
+    misconfigured with one name would only cost a rebuild: the other's build stops at its next beat.)
     """
     if not worker:
         return 0
