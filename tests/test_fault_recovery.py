@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 import time
 
 import pytest
 from django.core.files.base import ContentFile
+from django.db import connection
 from django.urls import reverse
 
 from rgpd.models import AnonymisationRequest, ExportPart, ExportRequest
@@ -46,6 +48,25 @@ def text_of(response) -> str:
 
 def request_page_url(export_request: ExportRequest) -> str:
     return reverse("admin:rgpd_exportrequest_change", args=[export_request.pk])
+
+
+def answered_within(seconds: float, call):
+    """``call()``'s result, made in a thread so that a web request hanging on the broker fails the test
+    after ``seconds`` instead of hanging it; with the time it took."""
+    result = {}
+
+    def run():
+        try:
+            result["value"] = call()
+        finally:
+            connection.close()
+
+    started = time.monotonic()
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"no answer after {seconds} s: publishing hangs the web request"
+    return result["value"], time.monotonic() - started
 
 
 def send_periodic_task(name: str) -> None:
@@ -146,21 +167,24 @@ def test_with_the_broker_down_a_confirmed_export_and_anonymisation_are_queued_th
         DocumentFactory(contact=contact)
     ids = [c.pk for c in contacts]
 
-    # When they confirm an export in the admin, and another through the API, while the broker is down
-    with broker_unreachable():
-        started = time.monotonic()
-        response = client.post(
-            reverse("admin:rgpd_rgpdcontact_changelist"),
-            {"action": "export_selected", "post": "yes", "select_across": "0", "_selected_action": ids},
-            follow=True,
+    # When they confirm an export in the admin while the broker hangs (connects, never answers), and
+    # another through the API while it is down (connection refused)
+    with broker_unreachable(silent=True):
+        response, admin_took = answered_within(
+            30,
+            lambda: client.post(
+                reverse("admin:rgpd_rgpdcontact_changelist"),
+                {"action": "export_selected", "post": "yes", "select_across": "0", "_selected_action": ids},
+                follow=True,
+            ),
         )
-        admin_took = time.monotonic() - started
-        started = time.monotonic()
-        api = client.post(reverse("rgpd_api:export-list"), {"contacts": ids[:1]}, content_type=JSON)
-        api_took = time.monotonic() - started
+    with broker_unreachable():
+        api, api_took = answered_within(
+            30, lambda: client.post(reverse("rgpd_api:export-list"), {"contacts": ids[:1]}, content_type=JSON)
+        )
 
-    # Then both answers come quickly, the requests are recorded, and the user is told they are queued
-    assert admin_took < 20 and api_took < 20, (admin_took, api_took)
+    # Then both answers come within seconds, the requests are recorded, and the user is told they are queued
+    assert admin_took < 15 and api_took < 15, (admin_took, api_took)
     admin_request, api_request = ExportRequest.objects.order_by("pk")
     assert response.status_code == 200 and response.redirect_chain == [(request_page_url(admin_request), 302)]
     page = text_of(response)
@@ -184,15 +208,16 @@ def test_with_the_broker_down_a_confirmed_export_and_anonymisation_are_queued_th
     assert len(smtp_sink.wait_for(2)) == 2
 
     # When they anonymise the three contacts through the API while the broker is down
-    with broker_unreachable():
-        started = time.monotonic()
-        api = client.post(
-            reverse("rgpd_api:anonymisation-list"), {"contacts": ids, "confirm": True}, content_type=JSON
+    with broker_unreachable(silent=True):
+        api, api_took = answered_within(
+            30,
+            lambda: client.post(
+                reverse("rgpd_api:anonymisation-list"), {"contacts": ids, "confirm": True}, content_type=JSON
+            ),
         )
-        api_took = time.monotonic() - started
 
-    # Then the request is recorded and the caller told it is queued
-    assert api_took < 20, api_took
+    # Then the answer comes within seconds, the request is recorded and the caller told it is queued
+    assert api_took < 15, api_took
     assert api.status_code == 202
     body = api.json()
     assert body["awaiting_broker"] is True and body["message"].startswith(QUEUED)
