@@ -14,6 +14,8 @@ from django.db import connection
 from django.urls import reverse
 
 from rgpd.models import AnonymisationRequest, ExportPart, ExportRequest
+from rgpd.services.exports import export_request_create
+from rgpd.storage import s3_client
 from tests.factories import ContactFactory, DocumentFactory, rgpd_user
 from tests.support import exports as support
 from tests.support.broker import broker_unreachable
@@ -76,6 +78,13 @@ def send_periodic_task(name: str) -> None:
     from gdpr_portal.celery import app
 
     app.send_task(settings.CELERY_BEAT_SCHEDULE[name]["task"])
+
+
+def s3_parts(key: str, upload_id: str) -> list:
+    """The chunks already uploaded to an S3 multipart upload in progress."""
+    storage = archives()
+    listed = s3_client(storage).list_parts(Bucket=storage.bucket_name, Key=key, UploadId=upload_id)
+    return listed.get("Parts") or []
 
 
 # --- A worker killed mid-export, then restarted ---------------------------------------------------------
@@ -144,14 +153,6 @@ def test_a_worker_killed_mid_export_and_restarted_finishes_it_within_three_minut
     assert len(smtp_sink.wait_for(1)) == 1
     # And the page shows it ready
     assert 'data-status="ready"' in client.get(request_page_url(export_request)).content.decode()
-
-
-def s3_parts(key: str, upload_id: str) -> list:
-    storage = archives()
-    from rgpd.storage import s3_client
-
-    listed = s3_client(storage).list_parts(Bucket=storage.bucket_name, Key=key, UploadId=upload_id)
-    return listed.get("Parts") or []
 
 
 # --- The broker down when a job is confirmed ------------------------------------------------------------
@@ -312,8 +313,6 @@ def test_the_worker_retries_the_email_with_backoff_until_the_server_is_back(expo
     export_workers(EMAIL_PORT=mail.port, RGPD_EMAIL_MAX_RETRIES=4)
     user = rgpd_user(email="dpo@example.com")
     contact = ContactFactory()
-    from rgpd.services.exports import export_request_create
-
     export_request = export_request_create(contact_ids=[contact.pk], actor=user, language="fr")
 
     # When the first attempt failed
