@@ -111,9 +111,12 @@ LOGIN_URL = "admin:login"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
 
 # --- Caches ----------------------------------------------------------------------------------------
-# Login and API throttling count in this cache: when several processes serve the site (gunicorn
-# workers), it must be shared (CACHE_URL=redis://...); the default is process-local.
+# Login and API throttling count in this cache, which every process serving the site must share.
+# The embedded default is process-local: make run has one web process. Production needs CACHE_URL
+# (Redis): without it, django-axes' warning fails `check --deploy --fail-level WARNING`.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+if not PRODUCTION and "CACHE_URL" not in env:
+    SILENCED_SYSTEM_CHECKS = ["axes.W001"]
 CACHES["default"]["KEY_PREFIX"] = env("CACHE_KEY_PREFIX", default="gdpr_portal")
 
 # --- Login throttling (django-axes) ----------------------------------------------------------------
@@ -232,7 +235,19 @@ else:
         "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
         # Several deployments (or test runs) may share one Redis: each keeps its keys apart.
         "global_keyprefix": env("CELERY_REDIS_KEY_PREFIX", default=""),
+        # A broker that is down or does not answer fails a publish within seconds instead of hanging
+        # the web request (which then records the job for the periodic sweep; rgpd/services/dispatch.py).
+        "socket_connect_timeout": 3,
+        "socket_timeout": 5,
     }
+# Bounded publish retry: with the timeouts above a publish gives up after about 2 s when the broker is down,
+# 6 s when it hangs.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="gdpr_portal")
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -249,7 +264,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     "rgpd-resume-stalled-exports": {
         "task": "rgpd.resume_stalled_exports",
-        "schedule": timedelta(minutes=5),
+        # Every minute: a part whose worker vanished is rebuilt within a lease and a minute.
+        "schedule": timedelta(minutes=1),
     },
     "rgpd-finish-pending-deletions": {
         "task": "rgpd.finish_pending_deletions",
@@ -266,8 +282,12 @@ RGPD_ARCHIVE_RETENTION_DAYS = env.int("RGPD_ARCHIVE_RETENTION_DAYS", default=10)
 # larger selections run in the background, CHUNK_SIZE contacts per task.
 RGPD_ANONYMISATION_INLINE_MAX = env.int("RGPD_ANONYMISATION_INLINE_MAX", default=10)
 RGPD_ANONYMISATION_CHUNK_SIZE = env.int("RGPD_ANONYMISATION_CHUNK_SIZE", default=250)
-# A part RUNNING without a heartbeat for this long belongs to a dead worker and may be rebuilt.
-RGPD_EXPORT_LEASE_SECONDS = env.int("RGPD_EXPORT_LEASE_SECONDS", default=300)
+# A part RUNNING without a heartbeat for this long belongs to a dead worker and may be rebuilt. A worker
+# restarted under its node name takes its parts back at once (export_parts_reclaim); one that does not come
+# back is covered by this lease and the sweep every minute: about three minutes at worst.
+RGPD_EXPORT_LEASE_SECONDS = env.int("RGPD_EXPORT_LEASE_SECONDS", default=120)
+# Attempts at the requester's email after the first, with exponential backoff (5 s to 5 min).
+RGPD_EMAIL_MAX_RETRIES = env.int("RGPD_EMAIL_MAX_RETRIES", default=8)
 # Queue of the archive-building tasks ("" = the default queue); lets heavy exports run on their own workers.
 RGPD_EXPORT_QUEUE = env("RGPD_EXPORT_QUEUE", default="")
 
@@ -327,8 +347,28 @@ CONTENT_SECURITY_POLICY = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # A URL's query string may hold personal data (the RGPD page's search for a name): never logged.
+    "filters": {"no_query_string": {"()": "gdpr_portal.log_filters.StripQueryStrings"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["no_query_string"]},
+        # runserver's access log (``make run``), as Django's default but without query strings.
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["no_query_string"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
 }

@@ -63,6 +63,12 @@ class ExportRequest(models.Model):
     # the parameters may hold a search term.
     pending_selection_sql = models.TextField(blank=True, default="", editable=False)
     pending_selection_params = models.JSONField(default=list, blank=True, editable=False)
+    # Its first task message could not be sent (the broker was unreachable): the periodic sweep sends it.
+    awaiting_broker = models.BooleanField(_("waiting for the task queue"), default=False, editable=False)
+    # The last failed attempt at sending the requester's email (cleared by a resend) and why: the
+    # exception's class name only, never its text (it may quote an address).
+    email_failed_at = models.DateTimeField(_("email failed at"), null=True, blank=True, editable=False)
+    email_error = models.CharField(_("email error"), max_length=64, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("export request")
@@ -101,6 +107,8 @@ class ExportPart(models.Model):
     heartbeat_at = models.DateTimeField(_("heartbeat"), null=True, blank=True)
     # S3 multipart upload in progress, aborted by whoever reclaims the part.
     upload_id = models.CharField(_("upload id"), max_length=255, blank=True)
+    # Node name of the worker that claimed it last: that worker, restarted after a crash, takes it back.
+    worker = models.CharField(_("worker"), max_length=255, blank=True, editable=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     ready_at = models.DateTimeField(_("ready at"), null=True, blank=True)
@@ -219,6 +227,8 @@ class AnonymisationRequest(models.Model):
     anonymised_count = models.PositiveIntegerField(_("anonymised"), default=0)
     skipped_count = models.PositiveIntegerField(_("skipped"), default=0)
     confirmation_token = confirmation_token_field()
+    # Its first task message could not be sent (the broker was unreachable): the periodic sweep sends it.
+    awaiting_broker = models.BooleanField(_("waiting for the task queue"), default=False, editable=False)
 
     class Meta:
         verbose_name = _("anonymisation request")

@@ -12,7 +12,7 @@ from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -27,8 +27,8 @@ from contacts.models import Contact
 from ..models import ExportPart, ExportRequest, RgpdContact
 from ..permissions import RgpdReadOnlyAdmin, holds_rgpd_right
 from ..selectors import export_request_progress, export_requests_with_progress
-from ..services import confirmation
-from ..services.exports import export_request_create
+from ..services import confirmation, dispatch
+from ..services.exports import export_request_create, export_request_email_resend
 from ..views.exports import download_part
 
 BOX_ICON = "rgpd/icons/box.svg"
@@ -88,11 +88,15 @@ def _start_export(request: HttpRequest, model_admin, **selection) -> HttpRespons
     except ValidationError as exc:
         model_admin.message_user(request, " ".join(exc.messages), messages.ERROR)
         return None
-    model_admin.message_user(
-        request,
-        _("The export has started. An email will be sent to you once the archive has been generated."),
-        messages.SUCCESS,
-    )
+    if export_request.awaiting_broker:
+        email_promise = _("An email will be sent to you once the archive has been generated.")
+        model_admin.message_user(request, f"{dispatch.QUEUED_NOTICE} {email_promise}", messages.WARNING)
+    else:
+        model_admin.message_user(
+            request,
+            _("The export has started. An email will be sent to you once the archive has been generated."),
+            messages.SUCCESS,
+        )
     return HttpResponseRedirect(export_request_url(export_request))
 
 
@@ -170,6 +174,11 @@ class ExportRequestAdmin(RgpdReadOnlyAdmin):
                 self.admin_site.admin_view(self.download_view),
                 name="rgpd_exportrequest_download",
             ),
+            path(
+                "<int:request_id>/resend-email/",
+                self.admin_site.admin_view(self.resend_email_view),
+                name="rgpd_exportrequest_resend_email",
+            ),
             *super().get_urls(),
         ]
 
@@ -178,6 +187,31 @@ class ExportRequestAdmin(RgpdReadOnlyAdmin):
 
     def download_view(self, request: HttpRequest, request_id: int, number: int) -> HttpResponse:
         return download_part(request, request_id=request_id, number=number, channel="admin")
+
+    def resend_email_view(self, request: HttpRequest, request_id: int) -> HttpResponse:
+        """The request page's "send the email again" button (POST), after the email server failed."""
+        if not holds_rgpd_right(request.user):
+            raise PermissionDenied
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not ExportRequest.objects.filter(pk=request_id).exists():
+            raise Http404(_("No export request has this id."))
+        try:
+            resent = export_request_email_resend(request_id=request_id)
+        except dispatch.BROKER_ERRORS:
+            self.message_user(
+                request,
+                _("The task queue cannot be reached right now: try again in a few minutes."),
+                messages.ERROR,
+            )
+        else:
+            if resent:
+                self.message_user(request, _("The email is being sent again."), messages.SUCCESS)
+            else:
+                self.message_user(
+                    request, _("There is no email to send again for this export."), messages.INFO
+                )
+        return HttpResponseRedirect(reverse("admin:rgpd_exportrequest_change", args=[request_id]))
 
     # --- Columns ---
     @admin.display(description=_("status"))
@@ -234,6 +268,8 @@ class ExportRequestAdmin(RgpdReadOnlyAdmin):
             "progress": progress,
             "parts": parts,
             "refresh_seconds": 3 if not progress.is_done else None,
+            "queued_notice": dispatch.QUEUED_NOTICE if obj.awaiting_broker else "",
+            "email_failed": obj.notified_at is None and obj.email_failed_at is not None,
             "missing_files": sum(part.missing_file_count for part in obj.parts.all()),
         }
         request.current_app = self.admin_site.name

@@ -22,6 +22,7 @@ from gdpr_portal.throttling import CreationThrottle
 from ..models import AnonymisationRequest, AnonymisationSubject
 from ..permissions import HasRgpdRight
 from ..selectors import annotate_anonymisation_in_progress
+from ..services import dispatch
 from ..services.anonymisation import anonymisation_request_create, reason_message
 from .fields import DatabaseIdListField
 
@@ -73,6 +74,7 @@ def anonymisation_representation(anonymisation: AnonymisationRequest, request: R
             "anonymised": anonymisation.anonymised_count,
             "skipped": anonymisation.skipped_count,
         },
+        "awaiting_broker": anonymisation.awaiting_broker,
         "results": results,
     }
 
@@ -92,6 +94,8 @@ class AnonymisationListView(APIView):
             source=AnonymisationRequest.Source.API,
         )
         data = anonymisation_representation(anonymisation, request)
+        if anonymisation.awaiting_broker:
+            data["message"] = str(dispatch.QUEUED_NOTICE)
         done = anonymisation.status == AnonymisationRequest.Status.DONE
         return Response(
             data,

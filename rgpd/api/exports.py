@@ -21,6 +21,7 @@ from gdpr_portal.throttling import CreationThrottle
 from ..models import ExportPart, ExportRequest
 from ..permissions import HasRgpdRight
 from ..selectors import export_request_progress, export_requests_visible_to, export_requests_with_progress
+from ..services import dispatch
 from ..services.exports import UnknownContactsError, export_request_create
 from ..views.exports import download_part
 from .fields import DatabaseIdListField
@@ -73,6 +74,7 @@ class ExportRequestSerializer(serializers.ModelSerializer):
             "part_count",
             "expires_at",
             "notified_at",
+            "awaiting_broker",
             "parts",
         ]
 
@@ -140,6 +142,8 @@ class ExportRequestListCreate(APIView):
         data = ExportRequestSerializer(
             _requests(request).get(pk=export_request.pk), context={"request": request}
         ).data
+        if export_request.awaiting_broker:
+            data["message"] = str(dispatch.QUEUED_NOTICE)
         location = reverse("rgpd_api:export-detail", args=[export_request.pk])
         return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
 

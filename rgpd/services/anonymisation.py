@@ -56,6 +56,7 @@ from ..models import AnonymisationRequest, AnonymisationSubject, AuditEvent, Pen
 from ..registry import MASK, ModelSpec, Treatment, registry
 from ..selectors import annotate_anonymisation_eligibility
 from ..storage import is_s3, s3_client, s3_key
+from . import dispatch
 from .audit import audit_event, audit_record
 from .confirmation import create_once
 
@@ -751,7 +752,7 @@ def _request_create(
         whole_request=True,
     )
     if request.subject_count > inline_max():
-        transaction.on_commit(partial(_enqueue_request, request.pk), robust=True)
+        dispatch.send_after_commit(request, partial(_enqueue_request, request.pk))
     return request, True
 
 
@@ -783,6 +784,7 @@ def anonymisation_request_enqueue(*, request_id: int) -> int:
     for start in range(0, len(pending), size):
         chunk = pending[start : start + size]
         anonymise_request.delay(request_id, chunk[0], chunk[-1])
+    dispatch.sent(AnonymisationRequest, request_id)
     return -(-len(pending) // size)
 
 
@@ -948,12 +950,13 @@ def anonymisation_chunk_run(
 
 
 def stale_anonymisation_requests(*, now: datetime | None = None) -> list[int]:
-    """Ids of requests that stopped moving (a lost task message): the periodic task enqueues them again."""
+    """Ids of requests that stopped moving (a lost task message) or whose first message could not be sent
+    (the broker was unreachable): the periodic task enqueues them again."""
     now = now or timezone.now()
     return list(
         AnonymisationRequest.objects.filter(
+            Q(updated_at__lt=now - STALE_REQUEST_AFTER) | Q(awaiting_broker=True),
             status__in=[AnonymisationRequest.Status.PENDING, AnonymisationRequest.Status.RUNNING],
-            updated_at__lt=now - STALE_REQUEST_AFTER,
         ).values_list("pk", flat=True)
     )
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import smtplib
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -46,6 +47,7 @@ from ..archive import FORMAT_VERSION, ArchiveWriter, WrittenEntry, safe_filename
 from ..models import AuditEvent, ExportPart, ExportRequest, ExportSubject
 from ..registry import ModelSpec, registry
 from ..selectors import export_request_progress
+from . import dispatch
 from .audit import AUDIT_SUBJECT_IDS_MAX, audit_record
 from .confirmation import confirmed_before, create_once
 
@@ -80,6 +82,15 @@ class ArchiveNotAvailable(Exception):
 
 class LeaseLost(Exception):
     """Another claim took the part over (this worker was presumed dead): stop without touching it."""
+
+
+class EmailNotSent(Exception):
+    """The email server refused or could not be reached; the message is the error's class name only
+    (the error's own text may quote an address, and Celery logs what a task raises)."""
+
+
+# What sending an email raises when the server is down, refuses, or drops the connection.
+EMAIL_ERRORS = (smtplib.SMTPException, OSError)
 
 
 # --- Small helpers ----------------------------------------------------------------------------------
@@ -322,8 +333,8 @@ def export_request_create(
         counts={"subjects": export_request.subject_count, "parts": export_request.part_count},
         whole_request=True,
     )
-    transaction.on_commit(
-        partial(_enqueue_request, export_request.pk, export_request.part_count), robust=True
+    dispatch.send_after_commit(
+        export_request, partial(_enqueue_request, export_request.pk, export_request.part_count)
     )
     logger.info(
         "rgpd: export request %s created: %s people in %s part(s)",
@@ -408,7 +419,7 @@ def _request_defer(
         counts={"subjects": count, "parts": 0},
         details={"subject_ids_omitted": True, "recorded_by": "worker"},
     )
-    transaction.on_commit(partial(_enqueue_prepare, export_request.pk), robust=True)
+    dispatch.send_after_commit(export_request, partial(_enqueue_prepare, export_request.pk))
     logger.info(
         "rgpd: export request %s accepted: %s people, parts recorded by a worker", export_request.pk, count
     )
@@ -524,8 +535,9 @@ class _Lease:
         return self._mine().exists()
 
 
-def _part_claim(part_id: int) -> tuple[ExportPart, _Lease, str] | None:
-    """Claim a pending part, or a running one whose lease expired; return it with the previous upload id."""
+def _part_claim(part_id: int, worker: str = "") -> tuple[ExportPart, _Lease, str] | None:
+    """Claim a pending part, or a running one whose lease expired, for the ``worker`` (its node name);
+    return it with the previous upload id."""
     now = timezone.now()
     stale = now - timedelta(seconds=lease_seconds())
     claimed = (
@@ -541,6 +553,7 @@ def _part_claim(part_id: int) -> tuple[ExportPart, _Lease, str] | None:
             heartbeat_at=now,
             started_at=models.functions.Coalesce(F("started_at"), now),
             error="",
+            worker=worker,
         )
     )
     if claimed != 1:
@@ -560,6 +573,31 @@ def _discard_previous_attempts(part: ExportPart, attempt: int, previous_upload_i
 def _part_release(lease: _Lease) -> None:
     """Give the claim back so the retry (or another delivery) may claim the part at once."""
     lease._mine().update(status=ExportPart.Status.PENDING, heartbeat_at=None)
+
+
+def export_parts_reclaim(*, worker: str) -> int:
+    """Take back, when a worker starts, the parts a previous run under its node name left; return how many.
+
+    That run is dead (Celery node names are unique): its running builds would otherwise wait for their
+    lease to expire and for the periodic sweep, and the retries it held back (a storage error's
+    countdown) for the broker's visibility timeout. They are released and sent again at once; an old
+    message delivered later finds its part claimed or done and does nothing. (Two live workers
+    misconfigured with one name would only cost a rebuild: the other's build stops at its next beat.)
+    """
+    if not worker:
+        return 0
+    left = ExportPart.objects.filter(
+        worker=worker, status__in=[ExportPart.Status.RUNNING, ExportPart.Status.PENDING]
+    )
+    part_ids = list(left.values_list("pk", flat=True))
+    left.filter(pk__in=part_ids, status=ExportPart.Status.RUNNING).update(
+        status=ExportPart.Status.PENDING, heartbeat_at=None
+    )
+    for part_id in part_ids:
+        _enqueue_part(part_id)
+    if part_ids:
+        logger.warning("rgpd: worker restarted, %s export part(s) of its previous run resumed", len(part_ids))
+    return len(part_ids)
 
 
 def _readable_error(exc: BaseException) -> tuple[str, str]:
@@ -645,7 +683,7 @@ def _part_complete(part: ExportPart, lease: _Lease, result: _BuildResult) -> boo
     return True
 
 
-def export_part_build(*, part_id: int, final_attempt: bool = True) -> str:
+def export_part_build(*, part_id: int, final_attempt: bool = True, worker: str = "") -> str:
     """Build one part's archive if this call can claim it; return what happened.
 
     ``"skipped"``: not claimable (done, or running under a live lease: a second delivery does nothing);
@@ -653,7 +691,7 @@ def export_part_build(*, part_id: int, final_attempt: bool = True) -> str:
     error. A storage error on a non-final attempt releases the part and is re-raised, so that the
     task retries with backoff; any other error fails the part and is re-raised.
     """
-    claim = _part_claim(part_id)
+    claim = _part_claim(part_id, worker)
     if claim is None:
         logger.info("rgpd: export part %s not claimable, nothing to do", part_id)
         return "skipped"
@@ -895,8 +933,9 @@ def export_request_notify(*, request_id: int) -> bool:
     """Send the requester the one email of a finished request (all parts ready or failed).
 
     ``notified_at`` is claimed with a conditional update inside the transaction that sends: two
-    calls at once send one email, and a failed send leaves the claim free for the retry.
-    Return True if this call sent it.
+    calls at once send one email, and a failed send leaves the claim free for the retry. A failed
+    send is recorded on the request (its page offers to send it again) and raised as ``EmailNotSent``
+    for the task to retry. Return True if this call sent it.
     """
     from ..emails import send_export_finished_email
 
@@ -906,20 +945,50 @@ def export_request_notify(*, request_id: int) -> bool:
     progress = export_request_progress(export_request)
     if not progress.is_done:
         return False
-    with transaction.atomic():
-        claimed = ExportRequest.objects.filter(pk=request_id, notified_at__isnull=True).update(
-            notified_at=timezone.now()
-        )
-        if claimed != 1:
-            return False
-        user = export_request.requested_by
-        if user is None or not user.email:
-            logger.warning(
-                "rgpd: export request %s finished, but its requester has no email address", request_id
+    try:
+        with transaction.atomic():
+            claimed = ExportRequest.objects.filter(pk=request_id, notified_at__isnull=True).update(
+                notified_at=timezone.now(), email_failed_at=None, email_error=""
             )
-            return False
-        send_export_finished_email(export_request, progress)
+            if claimed != 1:
+                return False
+            user = export_request.requested_by
+            if user is None or not user.email:
+                logger.warning(
+                    "rgpd: export request %s finished, but its requester has no email address", request_id
+                )
+                return False
+            send_export_finished_email(export_request, progress)
+    except EMAIL_ERRORS as exc:
+        error = type(exc).__name__
+        ExportRequest.objects.filter(pk=request_id, notified_at__isnull=True).update(
+            email_failed_at=timezone.now(), email_error=error[:64]
+        )
+        logger.warning("rgpd: export request %s: email not sent (%s)", request_id, error)
+        raise EmailNotSent(error) from None
     logger.info("rgpd: export request %s: email sent to its requester", request_id)
+    return True
+
+
+def export_request_email_resend(*, request_id: int) -> bool:
+    """Send again the email of a finished request whose sending failed (its page's button).
+
+    Return False when there is nothing to resend (already sent, or no failure recorded). The failure
+    is cleared for the new attempt, and recorded again if it fails too; raises one of
+    ``dispatch.BROKER_ERRORS`` (the failure kept) when the task cannot be queued.
+    """
+    failed = ExportRequest.objects.filter(pk=request_id, notified_at=None).exclude(email_failed_at=None)
+    failure = failed.values_list("email_failed_at", "email_error").first()
+    if failure is None or not failed.update(email_failed_at=None, email_error=""):
+        return False
+    try:
+        _enqueue_notify(request_id)
+    except dispatch.BROKER_ERRORS:
+        ExportRequest.objects.filter(pk=request_id, notified_at=None, email_failed_at=None).update(
+            email_failed_at=failure[0], email_error=failure[1]
+        )
+        raise
+    logger.info("rgpd: export request %s: its email queued again on request", request_id)
     return True
 
 
@@ -1003,10 +1072,19 @@ def export_requests_resume_stalled(*, now: datetime | None = None) -> dict[str, 
 
     A part running without a heartbeat for one lease, or still pending an hour after it was created
     (a backlog is normal, an hour-old one means a lost message: a broker flushed, a worker gone), has
-    its task sent again; the claim makes a duplicate harmless. A finished request whose email was
-    never sent gets its email task again; the ``notified_at`` claim sends it at most once.
+    its task sent again; the claim makes a duplicate harmless. A request recorded while the broker
+    was unreachable gets its first message now. A finished request whose email was never tried gets
+    its email task again; the ``notified_at`` claim sends it at most once (one whose sending failed is
+    the worker's retries' and then its page's button's, not this sweep's).
     """
     now = now or timezone.now()
+    undispatched = dispatch.awaiting_broker(ExportRequest)
+    for export_request in ExportRequest.objects.filter(pk__in=undispatched):
+        if export_request.pending_selection_sql:
+            _enqueue_prepare(export_request.pk)
+        else:
+            _enqueue_request(export_request.pk, export_request.part_count)
+        dispatch.sent(ExportRequest, export_request.pk)
     stale = now - timedelta(seconds=lease_seconds())
     stalled_parts = list(
         ExportPart.objects.filter(
@@ -1027,17 +1105,26 @@ def export_requests_resume_stalled(*, now: datetime | None = None) -> dict[str, 
         request_id=OuterRef("pk"), status__in=[ExportPart.Status.PENDING, ExportPart.Status.RUNNING]
     )
     unnotified = list(
-        ExportRequest.objects.filter(notified_at__isnull=True, created_at__lt=stale, part_count__gt=0)
+        ExportRequest.objects.filter(
+            notified_at__isnull=True, email_failed_at__isnull=True, created_at__lt=stale, part_count__gt=0
+        )
         .exclude(Exists(unfinished))
         .values_list("pk", flat=True)
     )
     for request_id in unnotified:
         _enqueue_notify(request_id)
-    if stalled_parts or unnotified or unprepared:
+    if stalled_parts or unnotified or unprepared or undispatched:
         logger.warning(
-            "rgpd: resumed %s stalled export part(s), %s unsent email(s) and %s unrecorded selection(s)",
+            "rgpd: resumed %s stalled export part(s), %s unsent email(s), %s unrecorded selection(s) and "
+            "%s request(s) recorded while the broker was unreachable",
             len(stalled_parts),
             len(unnotified),
             len(unprepared),
+            len(undispatched),
         )
-    return {"parts": len(stalled_parts), "emails": len(unnotified), "selections": len(unprepared)}
+    return {
+        "parts": len(stalled_parts),
+        "emails": len(unnotified),
+        "selections": len(unprepared),
+        "undispatched": len(undispatched),
+    }

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
-import smtplib
 
 from celery import shared_task
+from celery.signals import worker_ready
+from django.conf import settings
+from django.db import connection
 
 from ..services import exports as service
 from .base import JobTask
@@ -16,7 +18,9 @@ logger = logging.getLogger(__name__)
 @shared_task(bind=True, base=JobTask, name="rgpd.build_export_part")
 def build_export_part(self: JobTask, part_id: int) -> str:
     """Build the archive of one export part (a second delivery of a claimed part does nothing)."""
-    return service.export_part_build(part_id=part_id, final_attempt=self.is_final_attempt)
+    return service.export_part_build(
+        part_id=part_id, final_attempt=self.is_final_attempt, worker=self.request.hostname or ""
+    )
 
 
 @shared_task(bind=True, base=JobTask, name="rgpd.prepare_export_request")
@@ -40,12 +44,24 @@ def enqueue_export_parts(request_id: int) -> int:
     bind=True,
     base=JobTask,
     name="rgpd.send_export_email",
-    autoretry_for=(smtplib.SMTPException, OSError),
-    max_retries=8,
+    autoretry_for=(service.EmailNotSent,),
+    max_retries=settings.RGPD_EMAIL_MAX_RETRIES,
 )
 def send_export_email(self: JobTask, request_id: int) -> bool:
-    """Email the requester once every part of the request is ready or failed (exactly once)."""
-    return service.export_request_notify(request_id=request_id)
+    """Email the requester once every part of the request is ready or failed (exactly once).
+
+    An email server that is down is retried with backoff; after the last attempt the failure stays
+    on the request, whose page offers to send it again.
+    """
+    try:
+        return service.export_request_notify(request_id=request_id)
+    except service.EmailNotSent:
+        if not self.is_final_attempt:
+            raise
+        logger.error(
+            "rgpd: export request %s: email not sent, giving up (its page can resend it)", request_id
+        )
+        return False
 
 
 @shared_task(name="rgpd.purge_expired_archives")
@@ -58,3 +74,12 @@ def purge_expired_archives() -> int:
 def resume_stalled_exports() -> dict[str, int]:
     """Every few minutes (beat): send again the tasks of parts and emails whose message was lost."""
     return service.export_requests_resume_stalled()
+
+
+@worker_ready.connect
+def resume_parts_of_previous_run(sender, **kwargs) -> None:
+    """A worker (re)starting takes back at once the parts its previous run, killed, left behind."""
+    try:
+        service.export_parts_reclaim(worker=sender.hostname)
+    finally:
+        connection.close()  # the main process runs no task: keep no connection open there

@@ -24,7 +24,7 @@ from gdpr_portal.ids import parse_database_id
 from ..models import AnonymisationRequest, AnonymisationSubject
 from ..permissions import require_rgpd_right
 from ..selectors import annotate_anonymisation_in_progress
-from ..services import confirmation
+from ..services import confirmation, dispatch
 from ..services.anonymisation import anonymisation_preview, anonymisation_request_create, reason_message
 
 RESULT_PAGE_SIZE = 500
@@ -120,7 +120,9 @@ def bulk_confirmation(model_admin, request: HttpRequest, queryset: QuerySet) -> 
                 source=AnonymisationRequest.Source.BULK,
                 confirmation_token=confirmation.posted_token(request.POST),
             )
-            if anonymisation.status != AnonymisationRequest.Status.DONE:
+            if anonymisation.awaiting_broker:
+                model_admin.message_user(request, dispatch.QUEUED_NOTICE, messages.WARNING)
+            elif anonymisation.status != AnonymisationRequest.Status.DONE:
                 model_admin.message_user(
                     request,
                     ngettext(
@@ -197,6 +199,7 @@ def request_result_view(request: HttpRequest, model_admin, object_id: str) -> Ht
         "page": page,
         "shown": shown or "",
         "refresh": not done or files_pending > 0,
+        "queued_notice": dispatch.QUEUED_NOTICE if anonymisation.awaiting_broker else "",
         "changelist_url": reverse("admin:rgpd_rgpdcontact_changelist"),
     }
     request.current_app = model_admin.admin_site.name
