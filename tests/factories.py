@@ -123,3 +123,18 @@ def png_image(name: str = "photo.png", colour: str = "navy") -> ContentFile:
     buffer = BytesIO()
     Image.new("RGB", (8, 8), colour).save(buffer, format="PNG")
     return ContentFile(buffer.getvalue(), name=name)
+
+
+def contact_history_entry(*, author, contact_id: int, message: str):
+    """A line of a contact's admin history ("Historique"), written as the admin writes it."""
+    from django.contrib.admin.models import CHANGE, LogEntry
+    from django.contrib.contenttypes.models import ContentType
+
+    return LogEntry.objects.create(
+        user=author,
+        content_type=ContentType.objects.get_for_model(Contact),
+        object_id=str(contact_id),
+        object_repr="Contact",
+        action_flag=CHANGE,
+        change_message=message,
+    )

@@ -18,7 +18,14 @@ from rgpd.services.anonymisation import (
     anonymisation_request_create,
     pending_deletions_process,
 )
-from tests.factories import ContactFactory, DocumentFactory, exported, png_image, rgpd_user
+from tests.factories import (
+    ContactFactory,
+    DocumentFactory,
+    contact_history_entry,
+    exported,
+    png_image,
+    rgpd_user,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -243,14 +250,7 @@ def test_a_failed_check_rolls_the_contact_back_and_reports_it():
     author = rgpd_user()
 
     def copy_back(sender, instance_id, **kwargs):
-        LogEntry.objects.create(
-            user=author,
-            content_type=ContentType.objects.get_for_model(Contact),
-            object_id=str(instance_id),
-            object_repr="Contact",
-            action_flag=CHANGE,
-            change_message="Allergic to penicillin",
-        )
+        contact_history_entry(author=author, contact_id=instance_id, message="Allergic to penicillin")
 
     service.subject_anonymised.connect(copy_back)
     try:

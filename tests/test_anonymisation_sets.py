@@ -4,7 +4,6 @@ objects of a large request are deleted in whole DeleteObjects calls (PostgreSQL 
 import math
 
 import pytest
-from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.storage import default_storage
 from django.db import connection
@@ -14,7 +13,14 @@ from contacts.models import Contact, Document
 from rgpd.models import AnonymisationSubject, PendingStorageDeletion
 from rgpd.services import anonymisation as service
 from rgpd.services.anonymisation import Reason, anonymisation_request_create
-from tests.factories import ContactFactory, DocumentFactory, exported, png_image, rgpd_user
+from tests.factories import (
+    ContactFactory,
+    DocumentFactory,
+    contact_history_entry,
+    exported,
+    png_image,
+    rgpd_user,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -69,14 +75,7 @@ def test_a_contact_failing_its_check_is_set_aside_and_the_others_are_anonymised(
     def copy_back(sender, instance_id, **kwargs):
         # Into the admin history: the contact row itself is protected by the database.
         if instance_id == culprit.pk:
-            LogEntry.objects.create(
-                user=author,
-                content_type=ContentType.objects.get_for_model(Contact),
-                object_id=str(instance_id),
-                object_repr="Contact",
-                action_flag=CHANGE,
-                change_message=former_city,
-            )
+            contact_history_entry(author=author, contact_id=instance_id, message=former_city)
 
     service.subject_anonymised.connect(copy_back)
     try:

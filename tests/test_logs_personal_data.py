@@ -4,10 +4,9 @@ access log line carries a query string; gunicorn, as the image and docker-compos
 
 from __future__ import annotations
 
-import http.cookiejar
+import contextlib
 import io
 import json
-import os
 import re
 import shlex
 import signal
@@ -22,8 +21,8 @@ from pathlib import Path
 
 import yaml
 
+from tests.support.embedded import EmbeddedApp, HttpClient, free_port
 from tests.support.helpers import wait_until
-from tests.test_foundation_run import SERVICE_VARIABLES, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 # A contact nobody else is called, so that finding any of these in a log can only be a leak.
@@ -34,28 +33,6 @@ PERSON = {
     "phone": "+33 6 71 82 93 04",
 }
 ACCESS_LINE = re.compile(r'"(GET|POST|HEAD|PUT|PATCH|DELETE|OPTIONS) (\S+) HTTP/[\d.]+"')
-
-
-class Browser:
-    """A person's browser in plain HTTP: cookies, the CSRF token, redirects followed."""
-
-    def __init__(self, base: str):
-        self.base = base
-        self.cookies = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
-
-    def csrf(self) -> str:
-        return next(c.value for c in self.cookies if c.name == "csrftoken")
-
-    def get(self, path: str) -> tuple[int, bytes, str]:
-        with self.opener.open(self.base + path, timeout=30) as response:
-            return response.status, response.read(), response.url
-
-    def post(self, path: str, fields: dict[str, str]) -> tuple[int, bytes, str]:
-        data = urllib.parse.urlencode({**fields, "csrfmiddlewaretoken": self.csrf()}).encode()
-        request = urllib.request.Request(self.base + path, data=data, headers={"Referer": self.base + path})
-        with self.opener.open(request, timeout=30) as response:
-            return response.status, response.read(), response.url
 
 
 def leaks(text: str) -> list[str]:
@@ -69,28 +46,11 @@ def leaks(text: str) -> list[str]:
 
 def test_search_export_and_download_on_make_run_leave_no_personal_data_in_the_logs(tmp_path):
     # Given `make run` (runserver, worker and beat on the embedded defaults), its output in one log
-    port = free_port()
-    var_dir = tmp_path / "var"
-    env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARIABLES}
-    env["GDPR_PORTAL_VAR_DIR"] = str(var_dir)
-    log_path = tmp_path / "run.log"
-    log = open(log_path, "wb")  # noqa: SIM115 - handed to the child process
-    run = subprocess.Popen(
-        [sys.executable, "scripts/run.py", "--port", str(port), "--contacts", "3", "--noreload"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
+    app = EmbeddedApp(tmp_path, contacts=3)
     try:
-        wait_until(
-            lambda: "gdpr_portal is running" in log_path.read_text(errors="replace"),
-            timeout=180,
-            message="make run to start",
-        )
+        app.start(timeout=180)
         # ... and a client contact of the demo data, given a name, email and phone of its own
-        with sqlite3.connect(var_dir / "db.sqlite3", timeout=30) as db:
+        with contextlib.closing(sqlite3.connect(app.var_dir / "db.sqlite3", timeout=30)) as db, db:
             contact_id = db.execute("SELECT id FROM contacts_contact ORDER BY id LIMIT 1").fetchone()[0]
             db.execute(
                 "UPDATE contacts_contact SET first_name=?, last_name=?, email=?, phone=? WHERE id=?",
@@ -98,46 +58,36 @@ def test_search_export_and_download_on_make_run_leave_no_personal_data_in_the_lo
             )
 
         # When the RGPD officer logs in and searches the contact by name on the RGPD page
-        browser = Browser(base)
-        browser.get("/admin/login/")
-        status, _, landed = browser.post(
-            "/admin/login/?next=/admin/", {"username": "rgpd", "password": "rgpd", "next": "/admin/"}
-        )
-        assert landed == f"{base}/admin/", landed
+        browser = HttpClient(app.url)
+        browser.login("rgpd", "rgpd")
         query = urllib.parse.urlencode({"q": PERSON["last_name"]})
-        status, page, _ = browser.get(f"/admin/rgpd/rgpdcontact/?{query}")
-        assert status == 200 and PERSON["email"] in page.decode()
+        status, page, _ = browser.request("GET", f"/admin/rgpd/rgpdcontact/?{query}")
+        assert status == 200 and PERSON["email"] in page
 
         # ... exports it with the row's box icon and confirms
         export_path = f"/admin/rgpd/exportrequest/contact/{contact_id}/export/"
-        _, confirmation, _ = browser.get(export_path)
-        token = re.search(r'name="confirmation_token" value="([^"]+)"', confirmation.decode()).group(1)
-        status, _, request_url = browser.post(export_path, {"confirmation_token": token})
-        request_path = urllib.parse.urlsplit(request_url).path
-        assert re.fullmatch(r"/admin/rgpd/exportrequest/\d+/change/", request_path), request_url
+        status, _, headers = browser.request("POST", export_path, form=browser.form_fields(export_path))
+        request_path = urllib.parse.urlsplit(headers["Location"]).path
+        assert re.fullmatch(r"/admin/rgpd/exportrequest/\d+/change/", request_path), headers
 
         # ... waits for the archive and downloads it
         def download_link():
-            _, body, _ = browser.get(request_path)
-            found = re.search(r'href="(/admin/rgpd/exportrequest/\d+/parts/1/download/)"', body.decode())
+            body = browser.request("GET", request_path)[1]
+            found = re.search(r'href="(/admin/rgpd/exportrequest/\d+/parts/1/download/)"', body)
             return found and found.group(1)
 
         download_path = wait_until(download_link, timeout=120, interval=1, message="the archive to be ready")
-        status, archive, _ = browser.get(download_path)
+        with browser.opener.open(app.url + download_path, timeout=60) as response:
+            archive = response.read()
         with zipfile.ZipFile(io.BytesIO(archive)) as zipped:
             record = json.loads(zipped.read(f"contact-{contact_id}/personal_data.json"))
         assert record["subject"]["fields"]["email"] == PERSON["email"]  # the journey really exported them
-        wait_until(lambda: list((var_dir / "mail").glob("*.log")), timeout=60, message="the email")
+        wait_until(lambda: list((app.var_dir / "mail").glob("*.log")), timeout=60, message="the email")
     finally:
-        run.send_signal(signal.SIGINT)
-        try:
-            run.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            run.kill()
-        log.close()
+        app.stop()
 
     # Then no log line of the web server, the worker or beat holds the contact's name, email or phone
-    output = log_path.read_text(errors="replace")
+    output = app.log()
     assert "[web   ]" in output and "[worker]" in output and "[beat  ]" in output
     assert leaks(output) == [], [line for line in output.splitlines() if leaks(line)]
     # ... and the access log lines carry no query string, though the search had one
