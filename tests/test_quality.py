@@ -149,3 +149,12 @@ def test_the_readme_opens_with_the_two_commands_and_documents_every_variable():
 
     missing = sorted(v for v in settings_environment_variables() if f"| `{v}` |" not in readme)
     assert missing == [], "README configuration table lacks: " + ", ".join(missing)
+
+
+def test_the_readme_security_section_points_at_tests_that_exist():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Security\n", 1)[1].split("\n## ", 1)[0]
+    named = re.findall(r"\(`((?:tests/)?[\w/]*test_[\w]+\.py|tests/browser/)`\)", section)
+    assert len(named) >= 8, named
+    missing = [name for name in named if not (ROOT / "tests" / name.removeprefix("tests/")).exists()]
+    assert missing == []
