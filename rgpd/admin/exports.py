@@ -175,7 +175,7 @@ class ExportRequestAdmin(RgpdReadOnlyAdmin):
                 name="rgpd_exportrequest_download",
             ),
             path(
-                "<int:request_id>/resend-email/",
+                "<id:request_id>/resend-email/",
                 self.admin_site.admin_view(self.resend_email_view),
                 name="rgpd_exportrequest_resend_email",
             ),
