@@ -40,6 +40,7 @@ chromium:
 lint: deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: deps
 	$(BIN)/ruff format .

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AdminFileWidget
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import QuerySet
@@ -31,7 +35,7 @@ admin.site.site_url = None
 bound_every_admin(admin.site)
 
 
-class ProtectedFileWidget(admin.widgets.AdminFileWidget):
+class ProtectedFileWidget(AdminFileWidget):
     """File input that links the current file through the permission-checked view, never its storage URL."""
 
     template_name = "contacts/widgets/protected_file_input.html"
@@ -62,8 +66,9 @@ class ContactAdminForm(forms.ModelForm):
             photo.widget.download_url = reverse("contacts:photo", args=[self.instance.pk])
             photo.widget.display_name = _("Current photo")
 
-    def clean(self):
-        cleaned_data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned_data = self.cleaned_data
         if self.instance.pk:
             contact_lock_for_write(
                 contact_id=self.instance.pk, loaded_version=cleaned_data.get("loaded_version")
@@ -96,7 +101,9 @@ class DocumentAdminForm(forms.ModelForm):
             field.widget.display_name = self.instance.original_name or _("Download")
 
 
-FILE_WIDGETS = {models.FileField: {"widget": ProtectedFileWidget}}
+FILE_WIDGETS: Mapping[type[models.Field], Mapping[str, Any]] = {
+    models.FileField: {"widget": ProtectedFileWidget}
+}
 
 
 class RefusesAnonymisedWrites(admin.ModelAdmin):
@@ -206,9 +213,9 @@ class ContactAdmin(BoundedInputAdminMixin, RefusesAnonymisedWrites):
         return queryset
 
     def posts_to_anonymised(self, object_id: str | None) -> bool:
-        return bool(object_id and object_id.isdigit()) and (
-            Contact.objects.filter(pk=int(object_id), anonymised_at__isnull=False).exists()
-        )
+        if not (object_id and object_id.isdigit()):
+            return False
+        return Contact.objects.filter(pk=int(object_id), anonymised_at__isnull=False).exists()
 
     def has_change_permission(self, request: HttpRequest, obj: Contact | None = None) -> bool:
         # An anonymised contact stays anonymous: it can be viewed, no longer edited.
@@ -277,9 +284,9 @@ class DocumentAdmin(BoundedInputAdminMixin, RefusesAnonymisedWrites):
     search_fields = ["=contact__id", "original_name"]
     list_per_page = 50
 
-    def get_fields(self, request: HttpRequest, obj: Document | None = None) -> list[str]:
-        fields = ["contact", "kind", "file"]
-        return fields if obj is None else [*fields, *self.readonly_fields]
+    def get_fields(self, request: HttpRequest, obj: Document | None = None) -> tuple[str, ...]:
+        fields = ("contact", "kind", "file")
+        return fields if obj is None else (*fields, *self.readonly_fields)
 
     @admin.display(description=_("contact"), ordering="contact_id")
     def contact_link(self, obj: Document):

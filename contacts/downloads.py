@@ -8,10 +8,12 @@ download; on local storage the file is streamed by Django. A file whose stored o
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING, TypeGuard
 
 from django.contrib import admin
 from django.core.files.storage import Storage
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
@@ -20,8 +22,19 @@ logger = logging.getLogger(__name__)
 
 PRESIGNED_URL_MAX_AGE = 300  # seconds
 
+if TYPE_CHECKING:
 
-def is_object_storage(storage: Storage) -> bool:
+    class ObjectStorage(Storage):
+        """What is used here of django-storages' S3Storage (the library ships no types)."""
+
+        bucket_name: str
+
+        def url(
+            self, name: str | None, parameters: dict[str, str] | None = None, expire: int | None = None
+        ) -> str: ...
+
+
+def is_object_storage(storage: Storage) -> TypeGuard[ObjectStorage]:
     """Whether files live in an S3-compatible bucket (django-storages), not on the local disk."""
     return hasattr(storage, "bucket_name") and hasattr(storage, "connection")
 
@@ -49,7 +62,7 @@ def stored_file_response(
     described_as: str,
     content_type: str = "",
     as_attachment: bool = True,
-) -> HttpResponse:
+) -> HttpResponseBase:
     """Answer with the stored object ``name``, offered to the browser as ``filename``.
 
     ``described_as`` names the file in the log when it is missing, by ids only: ``"document 12"``.
@@ -58,17 +71,18 @@ def stored_file_response(
         log_file_missing(described_as)
         return file_missing_response(request)
     if is_object_storage(storage):
-        parameters = {
-            "ResponseContentDisposition": content_disposition_header(as_attachment, filename),
-        }
+        parameters: dict[str, str] = {}
+        disposition = content_disposition_header(as_attachment, filename)
+        if disposition:  # None only for an inline file without a name
+            parameters["ResponseContentDisposition"] = disposition
         if content_type:
             parameters["ResponseContentType"] = content_type
         url = storage.url(name, parameters=parameters, expire=PRESIGNED_URL_MAX_AGE)
-        response = HttpResponseRedirect(url)
+        redirect = HttpResponseRedirect(url)
         # The redirect carries a signed URL: neither browsers nor proxies may keep it.
-        response["Cache-Control"] = "no-store, private"
-        response["Referrer-Policy"] = "no-referrer"
-        return response
+        redirect["Cache-Control"] = "no-store, private"
+        redirect["Referrer-Policy"] = "no-referrer"
+        return redirect
     try:
         handle = storage.open(name, "rb")
     except FileNotFoundError:  # deleted since the check above

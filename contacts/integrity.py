@@ -13,6 +13,8 @@ from django.db import IntegrityError
 from django.db.models.fields.files import FieldFile
 from django.utils.translation import gettext_lazy as _
 
+from .uploads import is_new_upload
+
 # Text of the triggers' error (contacts/migrations/0003_anonymisation_is_final.py).
 ANONYMISED_REFUSAL = "gdpr_portal: anonymised contact is final"
 ANONYMISED_MESSAGE = _("This contact has been anonymised: it can no longer be changed.")
@@ -35,7 +37,7 @@ def refused_if_anonymised(*files: FieldFile) -> Iterator[None]:
 
     ``files`` are the row's file fields: those not yet committed before the write are new uploads.
     """
-    new_uploads = [f for f in files if f and not f._committed]
+    new_uploads = [f for f in files if is_new_upload(f)]
     try:
         yield
     except IntegrityError as error:

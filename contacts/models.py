@@ -8,7 +8,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .integrity import refused_if_anonymised
-from .uploads import detected_type, served_type, validate_document_upload, validate_photo_upload
+from .uploads import (
+    detected_type,
+    is_new_upload,
+    served_type,
+    validate_document_upload,
+    validate_photo_upload,
+)
 
 
 def _safe_extension(filename: str) -> str:
@@ -136,7 +142,7 @@ class Document(models.Model):
 
     def _describe_new_upload(self) -> None:
         """Record name, type, size and sha256 of a file that has just been uploaded (not yet stored)."""
-        upload = self.file.file if self.file and not self.file._committed else None
+        upload = self.file.file if is_new_upload(self.file) else None
         if upload is None:
             return
         digest = hashlib.sha256()

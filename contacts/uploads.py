@@ -9,6 +9,7 @@ import magic
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
+from django.db.models.fields.files import FieldFile
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
@@ -71,13 +72,15 @@ def _check_type(upload: File, allowed: frozenset[str], accepted: str) -> None:
         )
 
 
-def _is_new_upload(value) -> bool:
-    # A stored file is not checked again (its bytes live in the storage, not in the request).
+def is_new_upload(value: FieldFile) -> bool:
+    """Whether the field holds a file just uploaded, not yet in the storage (Django's ``_committed``)."""
+    # Read with getattr: django-stubs leaves Django's private flag out of FieldFile.
     return bool(value) and not getattr(value, "_committed", True)
 
 
-def validate_document_upload(value) -> None:
-    if _is_new_upload(value):
+def validate_document_upload(value: FieldFile) -> None:
+    # A stored file is not checked again (its bytes live in the storage, not in the request).
+    if is_new_upload(value):
         _check_size(value.file)
         _check_type(
             value.file,
@@ -86,7 +89,7 @@ def validate_document_upload(value) -> None:
         )
 
 
-def validate_photo_upload(value) -> None:
-    if _is_new_upload(value):
+def validate_photo_upload(value: FieldFile) -> None:
+    if is_new_upload(value):
         _check_size(value.file)
         _check_type(value.file, PHOTO_TYPES, str(_("JPEG, PNG, GIF or WebP images")))

@@ -7,7 +7,9 @@ from functools import wraps
 from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -44,21 +46,22 @@ def record_permission_required(view):
     return wrapper
 
 
-def _field_row(contact: Contact, name: str) -> dict:
-    field = Contact._meta.get_field(name)
+def _field_row(contact: Contact, field: models.Field) -> dict:
+    name = field.name
     value = getattr(contact, f"get_{name}_display")() if field.choices else getattr(contact, name)
     return {"name": name, "label": field.verbose_name, "value": value, "multiline": name == "notes"}
 
 
 def record_sections(contact: Contact) -> list[dict]:
+    fields = {f.name: f for f in Contact._meta.concrete_fields}
     listed = {name for _title, names in RECORD_SECTIONS for name in names}
     sections = [
-        {"title": title, "rows": [_field_row(contact, name) for name in names]}
+        {"title": title, "rows": [_field_row(contact, fields[name]) for name in names]}
         for title, names in RECORD_SECTIONS
     ]
-    others = [f.name for f in Contact._meta.concrete_fields if f.name not in listed | NOT_ON_RECORD]
+    others = [f for f in fields.values() if f.name not in listed | NOT_ON_RECORD]
     if others:
-        sections.append({"title": _("Other"), "rows": [_field_row(contact, name) for name in others]})
+        sections.append({"title": _("Other"), "rows": [_field_row(contact, f) for f in others]})
     return sections
 
 
@@ -84,15 +87,16 @@ def contact_record(request: HttpRequest, contact_id: int) -> HttpResponse:
 
 @require_safe
 @record_permission_required
-def document_download(request: HttpRequest, document_id: int) -> HttpResponse:
+def document_download(request: HttpRequest, document_id: int) -> HttpResponseBase:
     document = get_object_or_404(document_for_download(document_id=document_id))
-    if not document.file:
+    name = document.file.name
+    if not name:  # an empty file field
         raise Http404
-    filename = document.original_name or f"document-{document.pk}{_safe_extension(document.file.name)}"
+    filename = document.original_name or f"document-{document.pk}{_safe_extension(name)}"
     return stored_file_response(
         request=request,
         storage=document.file.storage,
-        name=document.file.name,
+        name=name,
         filename=filename,
         described_as=f"document {document.pk} of contact {document.contact_id}",
         content_type=document.served_content_type,
@@ -101,15 +105,16 @@ def document_download(request: HttpRequest, document_id: int) -> HttpResponse:
 
 @require_safe
 @record_permission_required
-def photo_download(request: HttpRequest, contact_id: int) -> HttpResponse:
+def photo_download(request: HttpRequest, contact_id: int) -> HttpResponseBase:
     contact = get_object_or_404(Contact.objects.only("id", "photo"), pk=contact_id)
-    if not contact.photo:
+    name = contact.photo.name
+    if not name:  # no photo
         raise Http404
     return stored_file_response(
         request=request,
         storage=contact.photo.storage,
-        name=contact.photo.name,
+        name=name,
         # Also the record's <img>: browsers ignore "attachment" for images embedded in a page.
-        filename=f"photo-{contact.pk}{_safe_extension(contact.photo.name)}",
+        filename=f"photo-{contact.pk}{_safe_extension(name)}",
         described_as=f"photo of contact {contact.pk}",
     )

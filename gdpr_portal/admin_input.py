@@ -8,9 +8,13 @@ runs no action (Django would fail on it with an error page).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.contrib import messages
-from django.contrib.admin import helpers
-from django.http import HttpRequest
+from django.contrib.admin import AdminSite, ModelAdmin, helpers
+from django.contrib.admin.views.main import ChangeList
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
 from django.utils.text import smart_split
 from django.utils.translation import gettext as _
 
@@ -34,15 +38,24 @@ def _selects_across(request: HttpRequest) -> bool:
     return request.POST.get("select_across", "").lower() not in ("", "0", "false")
 
 
-class BoundedInputAdminMixin:
+# The mixin is typed against the ModelAdmin it is mixed into; at run time it adds no base class.
+if TYPE_CHECKING:
+    _AdminBase = ModelAdmin[Any]
+else:
+    _AdminBase = object
+
+
+class BoundedInputAdminMixin(_AdminBase):
     """For a ``ModelAdmin``: a bounded search (with a message on the list) and a checked selection."""
 
-    def get_search_results(self, request: HttpRequest, queryset, search_term: str):
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
         # Every search goes through here: the list, its bulk actions, the autocomplete of related fields.
         search_term, _shortened = bounded_search_term(search_term)
         return super().get_search_results(request, queryset, search_term)
 
-    def get_changelist_instance(self, request: HttpRequest):
+    def get_changelist_instance(self, request: HttpRequest) -> ChangeList:
         changelist = super().get_changelist_instance(request)
         # The search box then shows what was searched.
         changelist.query, shortened = bounded_search_term(changelist.query)
@@ -57,7 +70,7 @@ class BoundedInputAdminMixin:
             )
         return changelist
 
-    def response_action(self, request: HttpRequest, queryset):
+    def response_action(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse | None:
         if not _selects_across(request):
             selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
             invalid = [value for value in selected if parse_database_id(value) is None]
@@ -71,7 +84,7 @@ class BoundedInputAdminMixin:
         return super().response_action(request, queryset)
 
 
-def bound_every_admin(site) -> None:
+def bound_every_admin(site: AdminSite) -> None:
     """Give the bounds to the admins other apps registered before (users, groups, API tokens)."""
     for model, model_admin in list(site._registry.items()):
         if not isinstance(model_admin, BoundedInputAdminMixin):

@@ -22,15 +22,24 @@ def hashed(value: str) -> str:
 
 
 class CurrentRatesMixin:
-    def get_rate(self):
+    scope: str | None  # as in SimpleRateThrottle
+
+    def get_rate(self) -> str | None:
         # DRF binds the rates when the class is defined; read them now so settings changes apply.
-        return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
+        # djangorestframework-stubs types the rates as numbers; DRF's are "count/period" strings.
+        rates: dict[str, str | None] = api_settings.DEFAULT_THROTTLE_RATES  # type: ignore[assignment]
+        # Set before DRF asks for the rate: by the class, or by ScopedRateThrottle from the view.
+        assert self.scope is not None
+        return rates[self.scope]
 
 
 class TokenFailureThrottle(CurrentRatesMixin, SimpleRateThrottle):
     """Wrong tokens from one client address: past the rate, every token from it is refused."""
 
     scope = "token_failures"
+    # Set from the rate by SimpleRateThrottle.__init__; djangorestframework-stubs leaves them out.
+    num_requests: int
+    duration: int
 
     def get_cache_key(self, request, view=None) -> str:
         address = get_client_ip_address(request) or request.META.get("REMOTE_ADDR", "")

@@ -15,6 +15,7 @@ from rgpd.registry import PersonalDataRegistry, Treatment, registry
 
 ROOT = Path(__file__).resolve().parent.parent
 RUFF = Path(sys.executable).with_name("ruff")
+MYPY = Path(sys.executable).with_name("mypy")
 PO_FILE = ROOT / "locale" / "fr" / "LC_MESSAGES" / "django.po"
 
 
@@ -30,6 +31,14 @@ def test_ruff_lint_is_clean():
 def test_ruff_format_is_clean():
     result = run(str(RUFF), "format", "--check", ".")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_is_clean():
+    # The packages checked and the stubs' settings are in pyproject.toml ([tool.mypy]).
+    result = run(str(MYPY))
+    assert result.returncode == 0, result.stdout + result.stderr
+    checked = re.search(r"no issues found in (\d+) source files", result.stdout)
+    assert checked and int(checked.group(1)) > 0, result.stdout
 
 
 def test_django_system_checks_pass():
