@@ -295,9 +295,10 @@ RGPD_EXPORT_QUEUE = env("RGPD_EXPORT_QUEUE", default="")
 # At most this many ids in one API request's list (export, anonymisation).
 RGPD_API_MAX_IDS = env.int("RGPD_API_MAX_IDS", default=1000)
 REST_FRAMEWORK = {
+    # Token first: a missing or wrong token is then a 401 with "WWW-Authenticate: Token" (a 403 otherwise).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "gdpr_portal.throttling.ThrottledTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

@@ -170,8 +170,8 @@ def test_wrong_api_tokens_are_throttled_across_processes_with_retry_after(db):
     first = wrong_tokens_from_another_process(address, 6)
     second = [token_client("0" * 40, address).get(EXPORTS).status_code for _ in range(4)]
 
-    # Then each is refused (403: DRF's answer to a wrong token here), and the next one is throttled
-    assert first + second == [403] * 10
+    # Then each is refused (401, asking for a valid token), and the next one is throttled
+    assert first + second == [401] * 10
     throttled = token_client("1" * 40, address).get(EXPORTS)
     assert throttled.status_code == 429
     assert 0 < int(throttled["Retry-After"]) <= 3600
@@ -323,12 +323,12 @@ def test_pages_api_answers_and_downloads_are_never_stored(db):
 
     answers = {
         "record page": browser.get(reverse("contacts:record", args=[contact.pk])),
-        "403 page": Client().get(EXPORTS),
+        "401 answer": Client().get(EXPORTS),
         "API answer": api.get(EXPORTS),
         "document download": browser.get(reverse("contacts:document_download", args=[document.pk])),
     }
 
-    assert [r.status_code for r in answers.values()] == [200, 403, 200, 302]
+    assert [r.status_code for r in answers.values()] == [200, 401, 200, 302]
     for name, response in answers.items():
         assert {"no-store", "private"} <= set(directives(response)), name
 
