@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from contacts.models import Contact, Document
 from rgpd.models import AnonymisationSubject, PendingStorageDeletion
 from rgpd.services import anonymisation as service
-from rgpd.services.anonymisation import Reason, anonymisation_request_create
+from rgpd.services.anonymisation import Reason, anonymisation_request_create, deletions
 from tests.factories import (
     ContactFactory,
     DocumentFactory,
@@ -117,7 +117,7 @@ def test_the_chunks_of_a_large_request_pool_their_objects_into_whole_delete_call
     # Given 12 exported contacts with 3 stored objects each, chunks of 3 contacts and DeleteObjects
     # batches of 10 keys (1,000 in production), and a count of the DeleteObjects calls made to the bucket
     settings.RGPD_ANONYMISATION_CHUNK_SIZE = 3
-    monkeypatch.setattr(service, "S3_DELETE_BATCH", 10)
+    monkeypatch.setattr(deletions, "S3_DELETE_BATCH", 10)
     contacts = contacts_with_files(12)
     keys = [c.photo.name for c in contacts] + list(Document.objects.values_list("file", flat=True))
     calls = []

@@ -297,13 +297,13 @@ def test_a_request_of_many_parts_is_fanned_out_by_one_task_and_every_part_is_bui
     celery_worker, smtp_sink, settings, monkeypatch
 ):
     # Given parts of one person, and a request of more parts than are enqueued from the web request
-    from rgpd.services import exports
+    from rgpd.services import dispatch
 
     settings.RGPD_EXPORT_PART_SIZE = 1
-    monkeypatch.setattr(exports, "ENQUEUE_DIRECT_MAX_PARTS", 2)
+    monkeypatch.setattr(dispatch, "ENQUEUE_DIRECT_MAX_PARTS", 2)
     # (a build sent from this process would be lost: only the worker's fan-out may send them)
     sent_here: list[int] = []
-    monkeypatch.setattr(exports, "_enqueue_part", sent_here.append)
+    monkeypatch.setattr(dispatch, "export_part", sent_here.append)
     contacts = ContactFactory.create_batch(3, last_name="Eventail")
 
     # When all of them are exported

@@ -182,10 +182,10 @@ def test_a_lost_fan_out_message_is_made_up_for_by_the_periodic_task(
     celery_worker, smtp_sink, settings, unconsumed_queue, monkeypatch
 ):
     # Given a request of three parts whose one fan-out message went where no worker reads
-    from rgpd.services import exports
+    from rgpd.services import dispatch
 
     settings.RGPD_EXPORT_PART_SIZE = 1
-    monkeypatch.setattr(exports, "ENQUEUE_DIRECT_MAX_PARTS", 2)
+    monkeypatch.setattr(dispatch, "ENQUEUE_DIRECT_MAX_PARTS", 2)
     contacts = ContactFactory.create_batch(3)
     export_request = export_request_create(
         contact_ids=[c.pk for c in contacts], actor=rgpd_user(), language="fr"

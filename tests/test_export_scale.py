@@ -141,17 +141,17 @@ def test_a_selection_across_a_relation_exports_each_person_once(db, settings):
 @pytest.fixture
 def selection_changes(monkeypatch):
     """Run ``change`` between the selection's count and the insert of its people (a concurrent edit)."""
-    from rgpd.services import exports
+    from rgpd.services.exports import requests
 
     def install(change):
-        create = exports._parts_create
+        create = requests._parts_create
 
         def create_then_change(*args, **kwargs):
             parts = create(*args, **kwargs)
             change()
             return parts
 
-        monkeypatch.setattr(exports, "_parts_create", create_then_change)
+        monkeypatch.setattr(requests, "_parts_create", create_then_change)
 
     return install
 
@@ -212,7 +212,7 @@ def test_many_parts_are_enqueued_by_one_fan_out_task_and_a_few_directly(
     db, settings, monkeypatch, django_capture_on_commit_callbacks
 ):
     # Given parts of one person, and the task sends recorded instead of sent
-    from rgpd.services import exports
+    from rgpd.services import dispatch
     from rgpd.tasks.exports import build_export_part, enqueue_export_parts
 
     settings.RGPD_EXPORT_PART_SIZE = 1
@@ -222,9 +222,9 @@ def test_many_parts_are_enqueued_by_one_fan_out_task_and_a_few_directly(
         enqueue_export_parts, "apply_async", lambda args, **kw: sent.append(("fan-out", args))
     )
     many = Contact.objects.bulk_create(
-        Contact(first_name="P", last_name=f"N{n}") for n in range(exports.ENQUEUE_DIRECT_MAX_PARTS + 1)
+        Contact(first_name="P", last_name=f"N{n}") for n in range(dispatch.ENQUEUE_DIRECT_MAX_PARTS + 1)
     )
-    few = many[: exports.ENQUEUE_DIRECT_MAX_PARTS]
+    few = many[: dispatch.ENQUEUE_DIRECT_MAX_PARTS]
 
     # When a request of many parts commits, Then one fan-out message, with the request's id only
     with django_capture_on_commit_callbacks(execute=True):

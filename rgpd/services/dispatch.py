@@ -5,6 +5,10 @@ transaction commits. With the broker down, the publish fails within seconds (bou
 socket timeouts: ``CELERY_*`` in settings) instead of hanging the web request; the request is then marked
 ``awaiting_broker``, the caller tells the user it is queued, and the periodic sweeps send the message as
 soon as the broker answers again.
+
+It is the one module that sends tasks (the only one importing ``rgpd.tasks``, lazily: the tasks import
+the services): export tasks go to ``RGPD_EXPORT_QUEUE`` when it is set, anonymisation tasks to the
+default queue.
 """
 
 from __future__ import annotations
@@ -12,11 +16,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 from kombu.exceptions import OperationalError
 
+from ..models import ExportPart
+
 logger = logging.getLogger(__name__)
+
+ENQUEUE_DIRECT_MAX_PARTS = 10  # more parts than this: one fan-out task enqueues them (export_request)
 
 # What a publish raises when the broker cannot be reached (kombu wraps connection errors in its own).
 BROKER_ERRORS = (OperationalError, ConnectionError, TimeoutError)
@@ -60,3 +69,81 @@ def awaiting_broker(model: type[models.Model]) -> list[int]:
 def sent(model: type[models.Model], pk: int) -> None:
     """The message of request ``pk`` has been sent at last: the sweep leaves it alone from now on."""
     model.objects.filter(pk=pk, awaiting_broker=True).update(awaiting_broker=False)
+
+
+# --- Export tasks -----------------------------------------------------------------------------------
+def _export_options() -> dict:
+    return {"queue": settings.RGPD_EXPORT_QUEUE} if settings.RGPD_EXPORT_QUEUE else {}
+
+
+def export_part(part_id: int) -> None:
+    from ..tasks.exports import build_export_part
+
+    build_export_part.apply_async((part_id,), **_export_options())
+
+
+def export_pending_parts(request_id: int) -> int:
+    """Send one build task per part of the request still pending; return how many (the fan-out task)."""
+    part_ids = list(
+        ExportPart.objects.filter(request_id=request_id, status=ExportPart.Status.PENDING)
+        .order_by("number")
+        .values_list("pk", flat=True)
+    )
+    for part_id in part_ids:
+        export_part(part_id)
+    return len(part_ids)
+
+
+def export_request(request_id: int, part_count: int) -> None:
+    """Send the tasks of a new request's parts (after commit, from the web request).
+
+    A few parts are enqueued here, one message each: a row's export starts without an extra hop.
+    Beyond that, publishing one message per part would keep the web request waiting (thousands of
+    parts for a "select all" of a large base), so one fan-out task does it in a worker. If that
+    message is lost, ``export_requests_resume_stalled`` sends the parts still pending after an hour.
+    """
+    if part_count <= ENQUEUE_DIRECT_MAX_PARTS:
+        export_pending_parts(request_id)
+        return
+    from ..tasks.exports import enqueue_export_parts
+
+    enqueue_export_parts.apply_async((request_id,), **_export_options())
+
+
+def export_prepare(request_id: int) -> None:
+    from ..tasks.exports import prepare_export_request
+
+    prepare_export_request.apply_async((request_id,), **_export_options())
+
+
+def export_email(request_id: int) -> None:
+    from ..tasks.exports import send_export_email
+
+    send_export_email.apply_async((request_id,), **_export_options())
+
+
+# --- Anonymisation tasks ----------------------------------------------------------------------------
+def anonymisation_request(request_id: int) -> None:
+    """One message from the web request; a worker enqueues the chunks (a lost message is resumed by the
+    periodic task once the request is stale)."""
+    from ..tasks.anonymisation import enqueue_anonymisation_chunks
+
+    enqueue_anonymisation_chunks.delay(request_id)
+
+
+def anonymisation_chunk(request_id: int, first_subject_id: int, last_subject_id: int) -> None:
+    from ..tasks.anonymisation import anonymise_request
+
+    anonymise_request.delay(request_id, first_subject_id, last_subject_id)
+
+
+def file_deletions(contact_ids: list[int]) -> None:
+    """Delete the stored objects of just anonymised contacts in a worker (never fails the caller)."""
+    from ..tasks.anonymisation import finish_pending_deletions
+
+    try:
+        finish_pending_deletions.delay(contact_ids=contact_ids)
+    except Exception as exc:  # noqa: BLE001 - the periodic task picks the files up anyway
+        logger.warning(
+            "rgpd: could not enqueue file deletions (%s); the periodic task will", type(exc).__name__
+        )

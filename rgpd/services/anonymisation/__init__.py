@@ -1,0 +1,96 @@
+"""Anonymisation ("Anonymiser les données"): the one service behind the row icon, the bulk action and the API.
+
+What happens to a person is read from the registry (``rgpd/registry.py``), never from field names here:
+each personal field of the subject model gets its anonymised value, related rows declared
+``delete_rows`` are deleted, every file field declared ``DELETE_FILE`` has its stored object queued for
+deletion. Rules:
+
+- A contact is anonymised only with a ready, unexpired archive, no export of it pending or running,
+  and only once (a second time is a no-op). Refusals carry a reason code (``Reason``).
+- Contacts are anonymised as a set (a chunk): their rows are locked (``SELECT ... FOR UPDATE``, in id
+  order), changed with one UPDATE per model and checked together, in a bounded number of queries
+  whatever the chunk's size. Each contact stays all-or-nothing: if the check finds a former value, or
+  anything fails, the chunk is rolled back and done again without the contact at fault, which is
+  reported. An export part reading a contact under the same lock sees either every old value or every
+  new one, never a mix.
+- The admin history of the contact and of its related rows is rewritten (``object_repr``,
+  ``change_message``), then a check re-reads the rows and the history and searches the former values
+  (held in memory during the run only). The audit row records that the check passed, with ids and
+  counts only.
+- Stored objects are deleted after the commit (a database rollback must never leave rows pointing at
+  deleted files): keys wait in ``PendingStorageDeletion`` until S3 DeleteObjects (batches of 1000
+  keys, pooled across the chunks of a request; S3 answers key by key) or ``storage.delete`` removed
+  them; the periodic task ``rgpd.finish_pending_deletions`` retries. Until then the contact is
+  "anonymisation en cours".
+- Modules: ``core`` (one set of contacts: treatments, history rewrite), ``former`` (former values),
+  ``check`` (the check after it), ``eligibility`` (reasons), ``requests`` (requests, chunks, progress),
+  ``deletions`` (stored objects after the commit), ``preview`` (the dry run). Tasks are sent by
+  ``..dispatch``.
+- Small requests (``RGPD_ANONYMISATION_INLINE_MAX`` contacts) are processed at once, larger ones by a
+  Celery task in chunks of ``RGPD_ANONYMISATION_CHUNK_SIZE``; object deletions always run in a worker.
+"""
+
+from .core import BatchOutcome, VerificationFailed, contact_anonymise, contacts_anonymise, subject_anonymised
+from .deletions import DeletionReport, pending_deletions_process
+from .eligibility import (
+    ANONYMISED_AT_FIELD,
+    REASON_MESSAGES,
+    AnonymisationNotConfirmed,
+    AnonymisationRefused,
+    Reason,
+    reason_message,
+    refusal_reason,
+)
+from .former import FormerValues
+from .preview import (
+    AnonymisationPreview,
+    ContactPreview,
+    FieldChange,
+    RefusedContact,
+    RowRemoval,
+    anonymisation_preview,
+    contact_anonymisation_state,
+    mask_current,
+)
+from .requests import (
+    anonymisation_chunk_run,
+    anonymisation_request_create,
+    anonymisation_request_enqueue,
+    anonymisation_request_process,
+    chunk_size,
+    inline_max,
+    stale_anonymisation_requests,
+)
+
+__all__ = [
+    "ANONYMISED_AT_FIELD",
+    "REASON_MESSAGES",
+    "AnonymisationNotConfirmed",
+    "AnonymisationPreview",
+    "AnonymisationRefused",
+    "BatchOutcome",
+    "ContactPreview",
+    "DeletionReport",
+    "FieldChange",
+    "FormerValues",
+    "Reason",
+    "RefusedContact",
+    "RowRemoval",
+    "VerificationFailed",
+    "anonymisation_chunk_run",
+    "anonymisation_preview",
+    "anonymisation_request_create",
+    "anonymisation_request_enqueue",
+    "anonymisation_request_process",
+    "chunk_size",
+    "contact_anonymisation_state",
+    "contacts_anonymise",
+    "contact_anonymise",
+    "inline_max",
+    "mask_current",
+    "pending_deletions_process",
+    "reason_message",
+    "refusal_reason",
+    "stale_anonymisation_requests",
+    "subject_anonymised",
+]

@@ -1,0 +1,236 @@
+"""Anonymising a set of contacts at once, all or nothing, in a bounded number of queries."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.contrib.admin.models import LogEntry
+from django.db import models, transaction
+from django.dispatch import Signal
+from django.utils import timezone
+
+from ...models import AuditEvent, PendingStorageDeletion
+from ...registry import MASK, ModelSpec, Treatment, registry
+from ..audit import audit_event
+from .check import _check_database, _History, _Person
+from .deletions import _storage_alias
+from .eligibility import ANONYMISED_AT_FIELD, AnonymisationRefused, Reason, _reasons_for
+from .former import FormerValues, _scrub_change_message
+
+logger = logging.getLogger(__name__)
+
+# Sent inside the anonymisation's transaction, after the rows changed: a receiver that keeps copies of
+# a subject's data elsewhere (a cache, a search index) forgets them here. Arguments: sender (the
+# subject model), instance_id.
+subject_anonymised = Signal()
+
+
+# --- A set of contacts ------------------------------------------------------------------------------
+
+
+@dataclass
+class BatchOutcome:
+    """What anonymising a set of contacts did: contact id -> its audit row id, and the refusals."""
+
+    anonymised: dict[int, int] = field(default_factory=dict)
+    refused: dict[int, Reason] = field(default_factory=dict)
+
+    def merge(self, other: BatchOutcome) -> None:
+        self.anonymised.update(other.anonymised)
+        self.refused.update(other.refused)
+
+
+class VerificationFailed(Exception):
+    """The check found a former value: the whole set is rolled back; ``contact_ids`` hold it."""
+
+    def __init__(self, contact_ids: set[int]):
+        super().__init__(f"former values found for {len(contact_ids)} contact(s)")
+        self.contact_ids = contact_ids
+
+
+def _safe_repr(instance: models.Model, spec: ModelSpec) -> str:
+    try:
+        text = str(instance)
+    except Exception:  # noqa: BLE001 - a __str__ needing deleted rows
+        text = ""
+    return text or f"{instance._meta.verbose_name} #{instance.pk}"
+
+
+def _apply_treatments(
+    instance: models.Model, spec: ModelSpec, former: FormerValues, files: list
+) -> list[str]:
+    """Set every personal field of ``instance`` to its anonymised value (in memory); return their names."""
+    changed = []
+    for name, treatment in spec.personal.items():
+        if treatment == Treatment.KEEP:
+            continue
+        model_field = instance._meta.get_field(name)
+        value = getattr(instance, name)
+        if treatment == Treatment.DELETE_FILE:
+            if value:
+                files.append((_storage_alias(model_field.storage), value.name))
+            new_value = ""
+        else:
+            former.add(value)
+            new_value = spec.anonymised_value(name)
+        setattr(instance, name, new_value)
+        changed.append(name)
+    return changed
+
+
+@transaction.atomic
+def contacts_anonymise(*, contact_ids: Iterable[int], actor, request_id: int | None = None) -> BatchOutcome:
+    """Anonymise a set of people at once, all or nothing, in a bounded number of queries whatever its size.
+
+    The subject rows are locked first (in id order, so two sets never deadlock) and eligibility is
+    decided under that lock: an export part reading a contact under the same lock never sees a mix of
+    old and new values. Refused contacts are left unchanged and returned with their reason. Raise
+    ``VerificationFailed`` (nothing changed) when the check finds a former value.
+    """
+    spec = registry.subject
+    model = spec.model
+    ids = sorted({int(pk) for pk in contact_ids})
+    locked = {
+        row.pk: row for row in model.objects.select_for_update(of=("self",)).filter(pk__in=ids).order_by("pk")
+    }
+    outcome = BatchOutcome(refused={pk: Reason.NOT_FOUND for pk in ids if pk not in locked})
+    outcome.refused.update(
+        (pk, reason) for pk, reason in _reasons_for(model.objects.filter(pk__in=list(locked))) if reason
+    )
+    people = {pk: _Person() for pk in locked if pk not in outcome.refused}
+    if not people:
+        return outcome
+
+    now = timezone.now()
+    reprs: dict[tuple[type[models.Model], int], str] = {}
+    changed: list[str] = []
+    for pk, person in people.items():
+        subject = locked[pk]
+        changed = _apply_treatments(subject, spec, person.former, person.files)
+        setattr(subject, ANONYMISED_AT_FIELD, now)
+        reprs[(model, pk)] = _safe_repr(subject, spec)
+    # Every person gets the same anonymised values: one UPDATE for the whole set.
+    auto_now = {f.name: now for f in model._meta.concrete_fields if getattr(f, "auto_now", False)}
+    model.objects.filter(pk__in=list(people)).update(
+        **{name: spec.anonymised_value(name) for name in changed}, **{ANONYMISED_AT_FIELD: now}, **auto_now
+    )
+
+    related_owners: dict[tuple[type[models.Model], int], int] = {}
+    for rspec in registry.related:
+        attname = rspec.model._meta.get_field(rspec.subject_field).attname
+        rows = list(
+            rspec.model.objects.select_for_update()
+            .filter(**{f"{rspec.subject_field}__in": list(people)})
+            .order_by("pk")
+        )
+        row_changed: list[str] = []
+        for row in rows:
+            person = people[getattr(row, attname)]
+            row_changed = _apply_treatments(row, rspec, person.former, person.files)
+            reprs[(rspec.model, row.pk)] = _safe_repr(row, rspec)
+            related_owners[(rspec.model, row.pk)] = getattr(row, attname)
+            person.rows_deleted += int(rspec.delete_rows)
+        if rows and rspec.delete_rows:
+            rspec.model.objects.filter(pk__in=[row.pk for row in rows]).delete()
+        elif rows and row_changed:
+            rspec.model.objects.bulk_update(rows, row_changed, batch_size=500)
+
+    # The admin history of the people and of their related rows: names and messages are rewritten.
+    history = _History(model, people, related_owners)
+    rewritten = []
+    for entry in history.entries().select_for_update(of=("self",)):
+        key, contact_id = history.owner(entry)
+        person = people[contact_id]
+        before = (entry.object_repr, entry.change_message)
+        entry.object_repr = reprs.get(key, entry.object_repr)[:200]
+        entry.change_message = _scrub_change_message(entry.change_message, person.former)
+        if person.former.found_in(entry.object_repr):
+            entry.object_repr = MASK
+        if (entry.object_repr, entry.change_message) != before:
+            rewritten.append(entry)
+            person.history_entries += 1
+    # Only the entries that change: bulk_update writes one CASE per row.
+    LogEntry.objects.bulk_update(rewritten, ["object_repr", "change_message"], batch_size=500)
+
+    for pk in people:
+        subject_anonymised.send(sender=model, instance_id=pk)
+
+    failed = _check_database(spec=spec, people=people, related=registry.related, history=history)
+    if failed:
+        raise VerificationFailed(failed)
+
+    events = AuditEvent.objects.bulk_create(
+        audit_event(
+            action=AuditEvent.Action.ANONYMISED,
+            actor=actor,
+            subject_ids=[pk],
+            counts={
+                "fields": len(changed),
+                "related_rows_deleted": person.rows_deleted,
+                "files": len(person.files),
+                "history_entries_rewritten": person.history_entries,
+                "rows_checked": person.rows_checked,
+                "values_checked": len(person.former),
+            },
+            details={
+                "request": request_id,
+                "check": "passed",
+                "database_check": "passed",
+                "storage_check": "pending" if person.files else "passed",
+            },
+        )
+        for pk, person in people.items()
+    )
+    PendingStorageDeletion.objects.bulk_create(
+        (
+            PendingStorageDeletion(storage=alias, key=key, contact_id=pk, audit_event=event)
+            for (pk, person), event in zip(people.items(), events, strict=True)
+            for alias, key in person.files
+        ),
+        batch_size=2000,
+    )
+    outcome.anonymised = {pk: event.pk for pk, event in zip(people, events, strict=True)}
+    return outcome
+
+
+def contact_anonymise(*, contact_id: int, actor, request_id: int | None = None) -> int:
+    """Anonymise one person; return its audit row id, or raise ``AnonymisationRefused`` (nothing changed)."""
+    try:
+        outcome = contacts_anonymise(contact_ids=[contact_id], actor=actor, request_id=request_id)
+    except VerificationFailed:
+        raise AnonymisationRefused(Reason.VERIFICATION_FAILED) from None
+    if contact_id in outcome.refused:
+        raise AnonymisationRefused(outcome.refused[contact_id])
+    return outcome.anonymised[contact_id]
+
+
+def _anonymise_isolating_failures(contact_ids: list[int], *, actor, request_id: int) -> BatchOutcome:
+    """``contacts_anonymise`` on the whole set; a contact that fails its check, or makes it raise, is set
+    aside with its reason and the others are done without it (each contact stays all or nothing)."""
+    outcome = BatchOutcome()
+    remaining = list(contact_ids)
+    while remaining:
+        try:
+            outcome.merge(contacts_anonymise(contact_ids=remaining, actor=actor, request_id=request_id))
+            return outcome
+        except VerificationFailed as failed:
+            outcome.refused.update(dict.fromkeys(failed.contact_ids, Reason.VERIFICATION_FAILED))
+            remaining = [pk for pk in remaining if pk not in failed.contact_ids]
+        except Exception as exc:
+            if len(remaining) > 1:  # find who makes it fail: each contact on its own, in lock order
+                for pk in sorted(remaining):
+                    outcome.merge(_anonymise_isolating_failures([pk], actor=actor, request_id=request_id))
+                return outcome
+            # Logged with the id, the error's class and the code path only: a message could quote a value.
+            logger.error(
+                "rgpd: anonymisation of contact %s failed (%s)\n%s",
+                remaining[0],
+                type(exc).__name__,
+                "".join(traceback.format_tb(exc.__traceback__)),
+            )
+            outcome.refused[remaining[0]] = Reason.ERROR
+            return outcome
+    return outcome

@@ -1,0 +1,162 @@
+"""Stored objects of anonymised contacts, deleted after the commit and checked gone."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.files.storage import DefaultStorage, default_storage, storages
+from django.db import transaction
+from django.utils import timezone
+from django.utils.functional import LazyObject
+
+from ...models import AuditEvent, PendingStorageDeletion
+from ...storage import is_s3, s3_client, s3_key
+from ..audit import audit_event
+
+logger = logging.getLogger(__name__)
+
+S3_DELETE_BATCH = 1000  # the most keys one DeleteObjects call accepts
+
+
+# --- Storage ------------------------------------------------------------------------------------
+
+
+def _storage_alias(storage) -> str:
+    if isinstance(storage, DefaultStorage) or storage is default_storage:
+        return "default"
+    target = storage._wrapped if isinstance(storage, LazyObject) else storage
+    for alias in settings.STORAGES:
+        if storages[alias] is target:
+            return alias
+    raise ImproperlyConfigured("A personal file field must use a storage declared in settings.STORAGES.")
+
+
+def _delete_stored_objects(storage, names: Sequence[str]) -> dict[str, str]:
+    """Delete ``names`` from ``storage``; return {name: error code} of those that may remain.
+
+    On S3, DeleteObjects answers key by key: a key it does not list as an error is gone (deleting a
+    missing key succeeds too), so no HEAD per key is needed. Other storages are asked whether it remains.
+    """
+    errors: dict[str, str] = {}
+    if not is_s3(storage):
+        for name in names:
+            try:
+                storage.delete(name)
+                if storage.exists(name):
+                    errors[name] = "still_present"
+            except Exception as exc:  # noqa: BLE001 - any storage failure is retried later
+                errors[name] = type(exc).__name__[:64]
+        return errors
+    # The storage's own name-to-key mapping (its location included), as its save() used.
+    client, bucket = s3_client(storage), storage.bucket_name
+    keys = {s3_key(storage, name): name for name in names}
+    full_keys = list(keys)
+    for start in range(0, len(full_keys), S3_DELETE_BATCH):
+        batch = full_keys[start : start + S3_DELETE_BATCH]
+        try:
+            response = client.delete_objects(
+                Bucket=bucket, Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True}
+            )
+        except (BotoCoreError, ClientError) as exc:
+            errors.update({keys[key]: type(exc).__name__[:64] for key in batch})
+            continue
+        for error in response.get("Errors", []):
+            if error.get("Key") in keys:
+                errors[keys[error["Key"]]] = str(error.get("Code", "error"))[:64]
+    return errors
+
+
+# --- Stored files, after the commit -------------------------------------------------------------
+
+
+@dataclass
+class DeletionReport:
+    deleted: int = 0
+    failed: int = 0
+
+
+def _record_storage_checks(event_ids: Iterable[int]) -> None:
+    """For each anonymisation whose objects are all gone, record that the storage check passed."""
+    # Lock first, then look for remaining objects in a second statement: it waits for a worker deleting
+    # the other keys of the same contact to commit, and sees what it did (one statement would not).
+    locked = list(AuditEvent.objects.select_for_update().filter(pk__in=set(event_ids)).order_by("pk"))
+    waiting = set(
+        PendingStorageDeletion.objects.filter(audit_event__in=locked).values_list("audit_event_id", flat=True)
+    )
+    events = [e for e in locked if e.pk not in waiting and e.details.get("storage_check") != "passed"]
+    for event in events:
+        event.details = {**event.details, "storage_check": "passed"}
+    AuditEvent.objects.bulk_update(events, ["details"], batch_size=500)
+    AuditEvent.objects.bulk_create(
+        audit_event(
+            action=AuditEvent.Action.FILES_DELETED,
+            subject_ids=event.subject_ids,
+            counts={"files": int(event.counts.get("files", 0))},
+            details={"anonymisation_event": event.pk, "storage_check": "passed"},
+        )
+        for event in events
+    )
+
+
+def pending_deletions_process(
+    *,
+    contact_ids: Sequence[int] | None = None,
+    whole_batches_only: bool = False,
+    batch_size: int | None = None,
+    max_batches: int = 100,
+) -> DeletionReport:
+    """Delete queued stored objects (all, or those of ``contact_ids``) and check they are gone.
+
+    Rows are claimed with ``SKIP LOCKED`` so the periodic task and a chunk's worker never delete the same
+    batch twice; failures stay queued with their attempt count and error code for the next run. With
+    ``whole_batches_only``, a batch smaller than ``batch_size`` is left for later: the chunks of a
+    large request pool their objects into full DeleteObjects calls, and its last chunk deletes the rest.
+    """
+    batch_size = batch_size or S3_DELETE_BATCH
+    report = DeletionReport()
+    failed_ids: set[int] = set()
+    for _batch in range(max_batches):
+        with transaction.atomic():
+            queryset = PendingStorageDeletion.objects.select_for_update(skip_locked=True).exclude(
+                pk__in=failed_ids
+            )
+            if contact_ids is not None:
+                queryset = queryset.filter(contact_id__in=list(contact_ids))
+            if whole_batches_only:  # a chunk's worker: keys that failed before are the periodic task's
+                queryset = queryset.filter(attempts=0)
+            rows = list(queryset.order_by("pk")[:batch_size])
+            if not rows or (whole_batches_only and len(rows) < batch_size):
+                break
+            by_storage: dict[str, list[PendingStorageDeletion]] = defaultdict(list)
+            for row in rows:
+                by_storage[row.storage].append(row)
+            gone, failed = [], []
+            for alias, storage_rows in by_storage.items():
+                errors = _delete_stored_objects(storages[alias], [row.key for row in storage_rows])
+                for row in storage_rows:
+                    if row.key in errors:
+                        row.attempts += 1
+                        row.last_attempt_at = timezone.now()
+                        row.last_error = errors[row.key]
+                        failed.append(row)
+                    else:
+                        gone.append(row)
+            PendingStorageDeletion.objects.filter(pk__in=[row.pk for row in gone]).delete()
+            PendingStorageDeletion.objects.bulk_update(failed, ["attempts", "last_attempt_at", "last_error"])
+            _record_storage_checks(row.audit_event_id for row in gone if row.audit_event_id)
+        report.deleted += len(gone)
+        report.failed += len(failed)
+        failed_ids.update(row.pk for row in failed)
+        if failed:
+            logger.warning(
+                "rgpd: %s stored object(s) not deleted yet (first error: %s); retried later",
+                len(failed),
+                failed[0].last_error,
+            )
+    return report

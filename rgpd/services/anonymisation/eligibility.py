@@ -1,0 +1,92 @@
+"""Who may be anonymised, and why not: reason codes and their messages."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from django.db import models
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from ...selectors import annotate_anonymisation_eligibility
+
+# The subject model's marker of an anonymised person (part of the registry's contract with the subject).
+ANONYMISED_AT_FIELD = "anonymised_at"
+
+
+class Reason(StrEnum):
+    """Why a contact was not anonymised (stored on the request's result rows and in the audit log)."""
+
+    NOT_FOUND = "not_found"
+    ALREADY_ANONYMISED = "already_anonymised"
+    EXPORT_IN_PROGRESS = "export_in_progress"
+    ARCHIVE_EXPIRED = "archive_expired"
+    NOT_EXPORTED = "not_exported"
+    VERIFICATION_FAILED = "verification_failed"
+    ERROR = "error"
+
+
+REASON_MESSAGES = {
+    Reason.NOT_FOUND: _("No contact has this id."),
+    Reason.ALREADY_ANONYMISED: _("This contact has already been anonymised."),
+    Reason.EXPORT_IN_PROGRESS: _(
+        "An export of this contact is still being generated: wait until its archive is ready."
+    ),
+    Reason.ARCHIVE_EXPIRED: _("The archive of this contact has expired: export the data again first."),
+    Reason.NOT_EXPORTED: _("No archive has been generated for this contact: export the data first."),
+    Reason.VERIFICATION_FAILED: _(
+        "The check after anonymisation found a former value: nothing was changed for this contact."
+    ),
+    Reason.ERROR: _("An unexpected error occurred: nothing was changed for this contact."),
+}
+
+
+def reason_message(reason: str) -> str:
+    try:
+        return str(REASON_MESSAGES[Reason(reason)])
+    except ValueError:
+        return reason
+
+
+class AnonymisationNotConfirmed(Exception):
+    """The caller did not confirm (checkbox / ``"confirm": true``): nothing is done."""
+
+
+class AnonymisationRefused(Exception):
+    def __init__(self, reason: Reason):
+        super().__init__(reason.value)
+        self.reason = reason
+
+
+# --- Eligibility --------------------------------------------------------------------------------
+
+
+def _reason(*, anonymised: bool, export_in_progress: bool, ready: bool, expired: bool) -> Reason | None:
+    if anonymised:
+        return Reason.ALREADY_ANONYMISED
+    if export_in_progress:
+        return Reason.EXPORT_IN_PROGRESS
+    if ready:
+        return None
+    return Reason.ARCHIVE_EXPIRED if expired else Reason.NOT_EXPORTED
+
+
+def refusal_reason(contact: models.Model) -> Reason | None:
+    """Why ``contact`` (annotated by ``annotate_anonymisation_eligibility``) cannot be anonymised, if so."""
+    return _reason(
+        anonymised=getattr(contact, ANONYMISED_AT_FIELD) is not None,
+        export_in_progress=contact.has_export_in_progress,
+        ready=contact.has_ready_archive,
+        expired=contact.has_expired_archive,
+    )
+
+
+def _reasons_for(queryset: QuerySet) -> list[tuple[int, Reason | None]]:
+    """(id, reason) of every contact of ``queryset``, in its order, in one query."""
+    rows = annotate_anonymisation_eligibility(queryset).values_list(
+        "pk", ANONYMISED_AT_FIELD, "has_export_in_progress", "has_ready_archive", "has_expired_archive"
+    )
+    return [
+        (pk, _reason(anonymised=at is not None, export_in_progress=building, ready=ready, expired=expired))
+        for pk, at, building, ready, expired in rows.iterator(chunk_size=2000)
+    ]

@@ -1,0 +1,164 @@
+"""The dry run of the confirmation page, and a contact's anonymisation state for display."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from django.db import models
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from ...models import PendingStorageDeletion
+from ...registry import ModelSpec, Treatment, registry
+from .eligibility import ANONYMISED_AT_FIELD, _reasons_for, reason_message
+
+PREVIEW_LIMIT = 10
+
+
+# --- Dry run (the confirmation page) ------------------------------------------------------------
+
+
+@dataclass
+class FieldChange:
+    name: str
+    label: str
+    current: str  # masked: never the value in full
+    new: str
+
+
+@dataclass
+class RowRemoval:
+    label: str  # e.g. "document #12"
+    details: list[str]  # non-identifying kept values, e.g. the document's kind
+
+
+@dataclass
+class ContactPreview:
+    contact_id: int
+    changes: list[FieldChange]
+    removals: list[RowRemoval]
+
+
+@dataclass
+class RefusedContact:
+    contact_id: int
+    reason: str
+    message: str
+
+
+@dataclass
+class AnonymisationPreview:
+    total: int
+    eligible_ids: list[int]
+    contacts: list[ContactPreview]
+    refused: list[RefusedContact]
+    refused_count: int
+    refused_by_reason: dict[str, int]
+    limit: int
+
+    @property
+    def eligible_count(self) -> int:
+        return len(self.eligible_ids)
+
+    @property
+    def more_contacts(self) -> int:
+        return self.eligible_count - len(self.contacts)
+
+    @property
+    def more_refused(self) -> int:
+        return self.refused_count - len(self.refused)
+
+
+def mask_current(value) -> str:
+    """Show that a field holds something without showing it: its first character and an ellipsis."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, str):
+        return f"{value.strip()[:1]}…"
+    return "…"
+
+
+def _current_label(instance: models.Model, name: str, treatment: Treatment) -> str:
+    value = getattr(instance, name)
+    if treatment == Treatment.DELETE_FILE:
+        return str(_("a file")) if value else "—"
+    return mask_current(value)
+
+
+def _new_value_label(spec: ModelSpec, name: str) -> str:
+    treatment = spec.personal[name]
+    if treatment == Treatment.DELETE_FILE:
+        return str(_("deleted"))
+    value = spec.anonymised_value(name)
+    return value if value else str(_("(empty)"))
+
+
+def _contact_previews(contact_ids: list[int]) -> list[ContactPreview]:
+    spec = registry.subject
+    contacts = {c.pk: c for c in spec.model.objects.filter(pk__in=contact_ids)}
+    related_rows: dict[int, list[tuple[ModelSpec, models.Model]]] = defaultdict(list)
+    for rspec in registry.related:
+        attname = rspec.model._meta.get_field(rspec.subject_field).attname
+        for row in rspec.model.objects.filter(**{f"{rspec.subject_field}__in": contact_ids}).order_by("pk"):
+            related_rows[getattr(row, attname)].append((rspec, row))
+    previews = []
+    for contact_id in contact_ids:
+        contact = contacts.get(contact_id)
+        if contact is None:
+            continue
+        changes = [
+            FieldChange(
+                name=name,
+                label=str(spec.model._meta.get_field(name).verbose_name),
+                current=_current_label(contact, name, treatment),
+                new=_new_value_label(spec, name),
+            )
+            for name, treatment in spec.personal.items()
+            if treatment != Treatment.KEEP
+        ]
+        removals = []
+        for rspec, row in related_rows[contact_id]:
+            if not rspec.delete_rows:
+                continue
+            # Kept values with choices (a document's kind) describe the row; its original file name is
+            # not shown: names like "bulletin-Dupont-Jean.pdf" identify the person, the archive has them.
+            details = [
+                str(getattr(row, f"get_{name}_display")())
+                for name, treatment in rspec.personal.items()
+                if treatment == Treatment.KEEP and rspec.model._meta.get_field(name).choices
+            ]
+            label = _("%(model)s #%(id)s") % {"model": rspec.model._meta.verbose_name, "id": row.pk}
+            removals.append(RowRemoval(label=str(label), details=details))
+        previews.append(ContactPreview(contact_id=contact_id, changes=changes, removals=removals))
+    return previews
+
+
+def anonymisation_preview(*, contacts: QuerySet, limit: int = PREVIEW_LIMIT) -> AnonymisationPreview:
+    """What anonymising ``contacts`` would do, changing nothing: the first ``limit`` contacts in detail,
+    counts for the rest, and the contacts that would be skipped with their reason."""
+    reasons = _reasons_for(contacts)
+    eligible = [pk for pk, reason in reasons if reason is None]
+    refused_rows = [(pk, reason) for pk, reason in reasons if reason is not None]
+    return AnonymisationPreview(
+        total=len(reasons),
+        eligible_ids=eligible,
+        contacts=_contact_previews(eligible[:limit]),
+        refused=[
+            RefusedContact(contact_id=pk, reason=reason.value, message=reason_message(reason))
+            for pk, reason in refused_rows[:limit]
+        ],
+        refused_count=len(refused_rows),
+        refused_by_reason=dict(Counter(reason.value for _pk, reason in refused_rows)),
+        limit=limit,
+    )
+
+
+def contact_anonymisation_state(contact: models.Model) -> str:
+    """``"anonymised"``, ``"in_progress"`` (files still being deleted) or ``""``, for display."""
+    if getattr(contact, ANONYMISED_AT_FIELD) is None:
+        return ""
+    pending = getattr(contact, "anonymisation_in_progress", None)
+    if pending is None:
+        pending = PendingStorageDeletion.objects.filter(contact_id=contact.pk).exists()
+    return "in_progress" if pending else "anonymised"

@@ -1,0 +1,304 @@
+"""Anonymisation requests: recorded, processed in chunks (inline or by workers), their progress counted."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from ...models import AnonymisationRequest, AnonymisationSubject, AuditEvent
+from ...registry import registry
+from .. import dispatch
+from ..audit import audit_event, audit_record
+from ..confirmation import create_once
+from ..selection import compiled, existing_ids, insert_rows, insert_select, selected_ids
+from .core import _anonymise_isolating_failures
+from .deletions import pending_deletions_process
+from .eligibility import AnonymisationNotConfirmed, Reason
+
+STALE_REQUEST_AFTER = timedelta(minutes=10)
+ID_CHECK_BATCH = 5000  # ids per existence query
+
+
+def inline_max() -> int:
+    return getattr(settings, "RGPD_ANONYMISATION_INLINE_MAX", 10)
+
+
+def chunk_size() -> int:
+    return getattr(settings, "RGPD_ANONYMISATION_CHUNK_SIZE", 250)
+
+
+# --- Requests -------------------------------------------------------------------------------------
+
+
+def _unique_ids(contact_ids: Iterable[int]) -> list[int]:
+    seen: dict[int, None] = {}
+    for contact_id in contact_ids:
+        seen.setdefault(int(contact_id), None)
+    return list(seen)
+
+
+def _subjects_insert_ids(request: AnonymisationRequest, contact_ids: list[int]) -> None:
+    """Result rows for ids as given (an API caller may name a contact that does not exist)."""
+    existing = existing_ids(registry.subject.model, contact_ids, per_query=ID_CHECK_BATCH)
+    insert_rows(
+        AnonymisationSubject,
+        (
+            AnonymisationSubject(
+                request=request,
+                requested_id=contact_id,
+                contact_id=contact_id if contact_id in existing else None,
+            )
+            for contact_id in contact_ids
+        ),
+    )
+
+
+def _subjects_insert_selection(request: AnonymisationRequest, selection: QuerySet) -> None:
+    """Result rows for a selection (the admin's "select all N matching") with one INSERT ... SELECT, in id
+    order: 10,000 ids never travel through Python."""
+    selection_sql, selection_params = compiled(selected_ids(selection))
+    select = (
+        f"SELECT %s, q.selected_id, q.selected_id, %s, '' FROM ({selection_sql}) q "  # noqa: S608
+        "ORDER BY q.selected_id"
+    )
+    insert_select(
+        AnonymisationSubject,
+        ("request", "requested_id", "contact", "result", "reason"),
+        select,
+        [request.pk, AnonymisationSubject.Result.PENDING, *selection_params],
+    )
+
+
+@transaction.atomic
+def _request_create(
+    *, contact_ids: list[int] | None, selection: QuerySet | None, actor, source: str, confirmation_token: str
+) -> tuple[AnonymisationRequest, bool]:
+    """The new request and True, or the request of an earlier send of the same confirmation and False."""
+    request, created = create_once(
+        AnonymisationRequest,
+        confirmation_token,
+        requested_by=actor if actor is not None and actor.is_authenticated else None,
+        source=source,
+    )
+    if not created:
+        return request, False
+    if selection is not None:
+        _subjects_insert_selection(request, selection)
+    else:
+        _subjects_insert_ids(request, contact_ids)
+    subjects = AnonymisationSubject.objects.filter(request=request)
+    request.subject_count = subjects.count()
+    request.save(update_fields=["subject_count"])
+    audit_record(
+        action=AuditEvent.Action.ANONYMISATION_REQUESTED,
+        actor=actor,
+        subject_ids=subjects.exclude(contact=None).values_list("contact_id", flat=True),
+        counts={"subjects": request.subject_count},
+        details={"request": request.pk, "source": source},
+        whole_request=True,
+    )
+    if request.subject_count > inline_max():
+        dispatch.send_after_commit(request, partial(dispatch.anonymisation_request, request.pk))
+    return request, True
+
+
+def anonymisation_request_enqueue(*, request_id: int) -> int:
+    """Enqueue one task per chunk of the request's pending contacts, so that workers share the work.
+
+    A chunk is a range of result-row ids; enqueuing a range twice is harmless (each contact is claimed).
+    Return the number of tasks enqueued.
+    """
+    pending = list(
+        AnonymisationSubject.objects.filter(request_id=request_id, result=AnonymisationSubject.Result.PENDING)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if not pending:  # e.g. a chunk died after its last contact, before recording the progress
+        _progress_record(request_id=request_id)
+        return 0
+    size = max(1, chunk_size())
+    for start in range(0, len(pending), size):
+        chunk = pending[start : start + size]
+        dispatch.anonymisation_chunk(request_id, chunk[0], chunk[-1])
+    dispatch.sent(AnonymisationRequest, request_id)
+    return -(-len(pending) // size)
+
+
+def anonymisation_request_create(
+    *,
+    contact_ids: Iterable[int] | None = None,
+    selection: QuerySet | None = None,
+    actor,
+    confirmed: bool,
+    source: str = AnonymisationRequest.Source.ROW,
+    confirmation_token: str = "",
+) -> AnonymisationRequest:
+    """Anonymise contacts: the single entry point of the row icon, the bulk action and the API.
+
+    The contacts are ids as given (``contact_ids``) or a ``selection`` queryset (the admin's selection,
+    recorded without reading it into Python). Nothing happens without ``confirmed`` (the checkbox, or
+    ``"confirm": true``). Up to ``RGPD_ANONYMISATION_INLINE_MAX`` contacts are processed before
+    returning; a larger request is processed in the background in chunks and the caller shows its
+    progress. Stored files are always deleted by a worker after the commit. A ``confirmation_token``
+    (the confirmation page's) makes it idempotent: the same confirmation sent twice, even at the same
+    moment, returns the request of the first (which that first send processes).
+    """
+    if (contact_ids is None) == (selection is None):
+        raise TypeError("Give exactly one of contact_ids or selection.")
+    if confirmed is not True:
+        raise AnonymisationNotConfirmed
+    ids = None if contact_ids is None else _unique_ids(contact_ids)
+    request, created = _request_create(
+        contact_ids=ids,
+        selection=selection,
+        actor=actor,
+        source=source,
+        confirmation_token=confirmation_token,
+    )
+    if created and request.subject_count <= inline_max():
+        anonymised = anonymisation_request_process(request_id=request.pk)
+        if anonymised:
+            # Outside a transaction this runs at once; a caller's transaction defers it to its commit.
+            transaction.on_commit(partial(dispatch.file_deletions, anonymised), robust=True)
+        request.refresh_from_db()
+    return request
+
+
+def _process_chunk(*, pending: QuerySet, actor, request_id: int) -> list[int]:
+    """Anonymise the result rows of ``pending`` in one transaction; return the contact ids anonymised.
+
+    The rows are claimed with ``SKIP LOCKED``: a redelivered chunk, or one running twice at once, finds
+    them taken or done and does nothing.
+    """
+    with transaction.atomic():
+        claimed = list(pending.select_for_update(skip_locked=True).order_by("pk"))
+        if not claimed:
+            return []
+        outcome = _anonymise_isolating_failures(
+            [row.requested_id for row in claimed], actor=actor, request_id=request_id
+        )
+        refusals = []
+        by_result: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for row in claimed:
+            reason = outcome.refused.get(row.requested_id)
+            result = AnonymisationSubject.Result.SKIPPED if reason else AnonymisationSubject.Result.ANONYMISED
+            by_result[(result, reason.value if reason else "")].append(row.pk)
+            # Anonymising twice is a no-op: no audit row for it, the request's result says it was skipped.
+            if reason and reason != Reason.ALREADY_ANONYMISED:
+                refusals.append(
+                    audit_event(
+                        action=AuditEvent.Action.ANONYMISATION_REFUSED,
+                        actor=actor,
+                        subject_ids=[row.requested_id] if row.contact_id else [],
+                        outcome=AuditEvent.Outcome.FAILURE,
+                        details={"request": request_id, "reason": reason.value, "contact": row.requested_id},
+                    )
+                )
+        now = timezone.now()
+        for (result, reason), pks in by_result.items():  # one UPDATE per outcome, not one per row
+            AnonymisationSubject.objects.filter(pk__in=pks).update(
+                result=result, reason=reason, processed_at=now
+            )
+        AuditEvent.objects.bulk_create(refusals)
+        return list(outcome.anonymised)
+
+
+@transaction.atomic
+def _progress_record(*, request_id: int) -> None:
+    """Recount the request's results (absolute values) and mark it done when no contact is left.
+
+    The request row is locked first, so concurrent chunks record their counts one after the other,
+    each seeing everything committed before it: counts never go backwards and the last one is right.
+    """
+    request = AnonymisationRequest.objects.select_for_update().filter(pk=request_id).first()
+    if request is None:
+        return
+    counts = dict(
+        AnonymisationSubject.objects.filter(request_id=request_id)
+        .order_by()
+        .values_list("result")
+        .annotate(n=Count("pk"))
+    )
+    now = timezone.now()
+    request.anonymised_count = counts.get(AnonymisationSubject.Result.ANONYMISED, 0)
+    request.skipped_count = counts.get(AnonymisationSubject.Result.SKIPPED, 0)
+    request.processed_count = request.anonymised_count + request.skipped_count
+    request.updated_at = now
+    fields = ["anonymised_count", "skipped_count", "processed_count", "updated_at"]
+    if (
+        not counts.get(AnonymisationSubject.Result.PENDING)
+        and request.status == AnonymisationRequest.Status.RUNNING
+    ):
+        request.status, request.finished_at = AnonymisationRequest.Status.DONE, now
+        fields += ["status", "finished_at"]
+    request.save(update_fields=fields)
+
+
+def anonymisation_request_process(
+    *, request_id: int, first_subject_id: int | None = None, last_subject_id: int | None = None
+) -> list[int]:
+    """Process the pending contacts of a request (those of one chunk, when given); return those anonymised.
+
+    Contacts are anonymised together, ``RGPD_ANONYMISATION_CHUNK_SIZE`` per transaction; the request is
+    claimed with a conditional update. Running a chunk twice (a redelivered task) or two chunks at once
+    is harmless.
+    """
+    now = timezone.now()
+    AnonymisationRequest.objects.filter(pk=request_id, status=AnonymisationRequest.Status.PENDING).update(
+        status=AnonymisationRequest.Status.RUNNING, started_at=now, updated_at=now
+    )
+    request = AnonymisationRequest.objects.filter(pk=request_id).select_related("requested_by").first()
+    if request is None or request.status != AnonymisationRequest.Status.RUNNING:
+        return []
+    pending = AnonymisationSubject.objects.filter(
+        request_id=request_id, result=AnonymisationSubject.Result.PENDING
+    )
+    if first_subject_id is not None:
+        pending = pending.filter(pk__gte=first_subject_id)
+    if last_subject_id is not None:
+        pending = pending.filter(pk__lte=last_subject_id)
+    subject_ids = list(pending.order_by("pk").values_list("pk", flat=True))
+    anonymised = []
+    size = max(1, chunk_size())
+    for start in range(0, len(subject_ids), size):
+        batch = subject_ids[start : start + size]
+        chunk = pending.filter(pk__gte=batch[0], pk__lte=batch[-1])
+        anonymised += _process_chunk(pending=chunk, actor=request.requested_by, request_id=request_id)
+        _progress_record(request_id=request_id)
+    if not subject_ids:
+        _progress_record(request_id=request_id)
+    return anonymised
+
+
+def anonymisation_chunk_run(
+    *, request_id: int, first_subject_id: int | None, last_subject_id: int | None
+) -> list[int]:
+    """A background chunk: anonymise it, then delete stored objects in whole DeleteObjects batches; the
+    chunk that finishes the request deletes the rest, so a large request costs one call per 1,000 objects."""
+    anonymised = anonymisation_request_process(
+        request_id=request_id, first_subject_id=first_subject_id, last_subject_id=last_subject_id
+    )
+    finished = not AnonymisationRequest.objects.filter(
+        pk=request_id, status__in=[AnonymisationRequest.Status.PENDING, AnonymisationRequest.Status.RUNNING]
+    ).exists()
+    pending_deletions_process(whole_batches_only=not finished)
+    return anonymised
+
+
+def stale_anonymisation_requests(*, now: datetime | None = None) -> list[int]:
+    """Ids of requests that stopped moving (a lost task message) or whose first message could not be sent
+    (the broker was unreachable): the periodic task enqueues them again."""
+    now = now or timezone.now()
+    return list(
+        AnonymisationRequest.objects.filter(
+            Q(updated_at__lt=now - STALE_REQUEST_AFTER) | Q(awaiting_broker=True),
+            status__in=[AnonymisationRequest.Status.PENDING, AnonymisationRequest.Status.RUNNING],
+        ).values_list("pk", flat=True)
+    )
