@@ -13,7 +13,7 @@ from django.core.management import call_command
 from contacts.models import Contact
 from rgpd.registry import PersonalDataRegistry, Treatment, registry
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RUFF = Path(sys.executable).with_name("ruff")
 MYPY = Path(sys.executable).with_name("mypy")
 PO_FILE = ROOT / "locale" / "fr" / "LC_MESSAGES" / "django.po"
@@ -154,7 +154,7 @@ def test_the_readme_opens_with_the_two_commands_and_documents_every_variable():
     first_block = re.search(r"```\w*\n(.*?)```", readme, re.S).group(1)
     assert first_block.split("\n", 2)[:2] == ["make run", "make test"]
     assert readme.index("```") < readme.index("\n## ")
-    from tests.test_compose import settings_environment_variables
+    from tests.operations.test_compose import settings_environment_variables
 
     missing = sorted(v for v in settings_environment_variables() if f"| `{v}` |" not in readme)
     assert missing == [], "README configuration table lacks: " + ", ".join(missing)

@@ -10,8 +10,8 @@ from django.urls import reverse
 from contacts.models import Document
 from tests.factories import MINIMAL_PDF, ContactFactory, DocumentFactory, UserFactory
 from tests.support.helpers import http_get
-from tests.test_anonymisation_service import stored_keys
-from tests.test_foundation_documents import contact_form_data
+from tests.anonymisation.test_anonymisation_service import stored_keys
+from tests.contacts.test_documents import contact_form_data
 
 pytestmark = pytest.mark.django_db
 

@@ -21,7 +21,7 @@ from contacts.models import Contact
 from rgpd.models import AnonymisationRequest, AuditEvent, ExportRequest
 from tests.factories import ContactFactory, DocumentFactory, UserFactory, exported, png_image
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MAX_ID = 2**63 - 1
 OUT_OF_RANGE_IDS = [str(MAX_ID + 1), str(2**64), "9" * 40, "0"]
 DEBUG_MODES = pytest.mark.parametrize("debug", [False, True], ids=["debug off", "debug on"])
@@ -390,7 +390,7 @@ def test_an_archive_whose_file_is_gone_gets_a_404_saying_so_and_no_download_is_a
 # --- Error pages and debug mode ------------------------------------------------------------------------
 
 
-@pytest.mark.urls("tests.test_bad_input")
+@pytest.mark.urls("tests.quality.test_bad_input")
 def test_a_server_error_shows_the_back_office_500_page_without_details(db):
     response = Client(raise_request_exception=False).get("/failing/")
 

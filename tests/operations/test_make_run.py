@@ -22,7 +22,7 @@ import pytest
 
 from tests.support.embedded import embedded_env, free_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def descendants_using(var_dir: Path) -> list[psutil.Process]:

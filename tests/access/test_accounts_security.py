@@ -29,7 +29,7 @@ from rgpd.models import AnonymisationRequest, AuditEvent, ExportRequest
 from tests.conftest import database_url_of_this_run
 from tests.factories import ContactFactory, DocumentFactory, UserFactory, exported, rgpd_user
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LOGIN = "/admin/login/"
 EXPORTS = "/api/rgpd/exports/"
 ANONYMISATIONS = "/api/rgpd/anonymisations/"

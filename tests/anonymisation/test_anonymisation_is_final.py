@@ -32,9 +32,9 @@ from tests.factories import (
     rgpd_user,
 )
 from tests.support.final_on_sqlite import a_value_for
-from tests.test_foundation_documents import contact_form_data
+from tests.contacts.test_documents import contact_form_data
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PAIRS = 30
 PAIRS_AT_ONCE = 5
 REFUSED_PAGE = "Ce contact a été anonymisé : il ne peut plus être modifié."
