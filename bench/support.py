@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.support.worker import CeleryWorkerProcess  # noqa: E402
+from harness.worker import CeleryWorkerProcess  # noqa: E402
 
 BENCH_DB = os.environ.get("BENCH_DATABASE_NAME", "gdpr_bench")
 

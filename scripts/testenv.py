@@ -23,8 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support.seaweed import SeaweedFS  # noqa: E402
-from tests.support.servers import PostgresCluster, RedisServer  # noqa: E402
+from harness.seaweed import SeaweedFS  # noqa: E402
+from harness.servers import PostgresCluster, RedisServer  # noqa: E402
 
 
 def main(argv: list[str]) -> int:

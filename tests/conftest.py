@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 
+from harness.worker import CeleryWorkerProcess
 from tests.support.smtp import SmtpSink
-from tests.support.worker import CeleryWorkerProcess
 
 RUN_ID = uuid.uuid4().hex[:8]
 

@@ -22,6 +22,7 @@ from contacts.integrity import ANONYMISED_REFUSAL, ContactAnonymised
 from contacts.models import Contact, Document
 from rgpd.registry import registry
 from rgpd.services.anonymisation import contact_anonymise
+from tests.contacts.test_documents import contact_form_data
 from tests.factories import (
     MINIMAL_PDF,
     ContactFactory,
@@ -32,7 +33,6 @@ from tests.factories import (
     rgpd_user,
 )
 from tests.support.final_on_sqlite import a_value_for
-from tests.contacts.test_documents import contact_form_data
 
 ROOT = Path(__file__).resolve().parents[2]
 PAIRS = 30

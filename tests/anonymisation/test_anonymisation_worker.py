@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from contacts.models import Contact, Document
 from gdpr_portal.celery import app
+from harness.seaweed import SeaweedFS
 from rgpd.models import (
     AnonymisationRequest,
     AnonymisationSubject,
@@ -36,7 +37,6 @@ from rgpd.storage import open_archive
 from tests.factories import ContactFactory, DocumentFactory, exported, png_image, rgpd_user
 from tests.support.exports import drop_queue
 from tests.support.helpers import wait_until
-from tests.support.seaweed import SeaweedFS
 
 CHANGELIST = "admin:rgpd_rgpdcontact_changelist"
 

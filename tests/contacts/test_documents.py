@@ -14,9 +14,9 @@ from django.utils.html import escape
 from PIL import Image
 
 from contacts.models import Contact, Document
+from harness.seaweed import SeaweedFS
 from tests.factories import MINIMAL_PDF, ContactFactory, DocumentFactory, UserFactory, rgpd_user
 from tests.support.helpers import http_get
-from tests.support.seaweed import SeaweedFS
 
 
 @pytest.fixture(autouse=True)

@@ -8,10 +8,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from contacts.models import Document
-from tests.factories import MINIMAL_PDF, ContactFactory, DocumentFactory, UserFactory
-from tests.support.helpers import http_get
 from tests.anonymisation.test_anonymisation_service import stored_keys
 from tests.contacts.test_documents import contact_form_data
+from tests.factories import MINIMAL_PDF, ContactFactory, DocumentFactory, UserFactory
+from tests.support.helpers import http_get
 
 pytestmark = pytest.mark.django_db
 

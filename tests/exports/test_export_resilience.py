@@ -12,6 +12,7 @@ from django.core.files.base import ContentFile
 from django.db import connection
 from django.utils import timezone
 
+from harness.seaweed import SeaweedFS
 from rgpd.models import AuditEvent, ExportPart
 from rgpd.services.exports import export_part_build, export_request_create
 from rgpd.storage import s3_client
@@ -27,7 +28,6 @@ from tests.support.exports import (
     wait_for_request_done,
     wait_until,
 )
-from tests.support.seaweed import SeaweedFS
 
 
 @pytest.fixture(autouse=True)

@@ -18,10 +18,10 @@ import jsonschema
 import pytest
 from django.core.files.storage import storages
 
+from harness.worker import CeleryWorkerProcess, started_workers
 from rgpd.models import ExportPart, ExportRequest
 from rgpd.storage import ARCHIVES_STORAGE, is_s3, s3_client, s3_key
 from tests.support.helpers import wait_until
-from tests.support.worker import CeleryWorkerProcess, started_workers
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "rgpd" / "schemas"
 MANIFEST_SCHEMA = json.loads((SCHEMAS / "manifest.schema.json").read_text())

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class CeleryWorkerProcess:
@@ -68,11 +68,13 @@ class CeleryWorkerProcess:
 
     @property
     def pid(self) -> int:
+        assert self.process is not None, "the worker was not started"
         return self.process.pid
 
     def wait_ready(self, timeout: float) -> None:
         from gdpr_portal.celery import app
 
+        assert self.process is not None, "the worker was not started"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -96,7 +98,8 @@ class CeleryWorkerProcess:
         while time.monotonic() < deadline:
             with app.connection_for_read() as conn:
                 try:
-                    declared = conn.default_channel.queue_declare(
+                    # kombu's channels all have queue_declare; its stubs type the abstract StdChannel.
+                    declared = conn.default_channel.queue_declare(  # type: ignore[attr-defined]
                         queue=settings.CELERY_TASK_DEFAULT_QUEUE, passive=True
                     )
                     waiting = declared.message_count
