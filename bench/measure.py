@@ -18,6 +18,7 @@ from django.urls import resolve, reverse
 
 from bench import s3calls
 from contacts.models import Contact
+from harness.admin_actions import bulk_action_payload
 from rgpd.models import AnonymisationRequest, ExportPart, ExportRequest, PendingStorageDeletion
 
 CHANGELIST = "admin:rgpd_rgpdcontact_changelist"
@@ -150,13 +151,7 @@ def select_all_action(client: Client, action: str, *, params: dict, extra: dict 
     """Confirm a bulk action on "all N matching" the changelist's ``params`` (the confirmation page's
     POST); return the request's time, its query count and the id in the redirect."""
     first = Contact.objects.order_by("pk").values_list("pk", flat=True).first()
-    data = {
-        "action": action,
-        "_selected_action": [first],
-        "select_across": "1",
-        "post": "yes",
-        **(extra or {}),
-    }
+    data = bulk_action_payload(action, [first], select_across=True, confirm=True, **(extra or {}))
     result = timed_request(client, "post", changelist_url(**params), data, expect=302)
     match = resolve(result["response"]["Location"].split("?")[0])
     result["object_id"] = int(match.kwargs["object_id"])

@@ -10,6 +10,9 @@ import uuid
 import pytest
 
 from harness.worker import CeleryWorkerProcess
+
+# The export tests' fixtures (a queue and workers of their own), offered to every folder.
+from tests.support.exports import export_queue, export_workers  # noqa: F401
 from tests.support.smtp import SmtpSink
 
 RUN_ID = uuid.uuid4().hex[:8]
@@ -34,6 +37,12 @@ def fresh_throttling_counters(settings):
     settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": namespace}}
     # django-axes' handler keeps the cache it was created with: give it this test's.
     AxesProxyHandler.get_implementation(force=True)
+
+
+@pytest.fixture
+def on_s3(settings):
+    """For tests that read the bucket: they need the real S3 gateway that scripts/testenv.py starts."""
+    assert settings.AWS_STORAGE_BUCKET_NAME, "run through scripts/testenv.py: these tests need real S3"
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from contacts.models import Contact, Document
+from harness.admin_actions import bulk_action_payload
 from rgpd.models import AnonymisationRequest, ExportPart
 from rgpd.services.anonymisation import pending_deletions_process
 from tests.factories import ContactFactory, DocumentFactory, UserFactory, exported, png_image, rgpd_user
@@ -226,8 +227,8 @@ def test_without_the_right_every_page_answers_403_and_nothing_changes(client, ex
         client.get(reverse("admin:rgpd_anonymisationrequest_change", args=[anonymisation.pk])).status_code
         == 403
     )
-    bulk = {"action": "anonymise_selected", "_selected_action": [exported_contact.pk], "post": "yes"}
-    assert client.post(reverse(CHANGELIST), {**bulk, "acknowledge": "on"}).status_code == 403
+    bulk = bulk_action_payload("anonymise_selected", [exported_contact.pk], confirm=True, acknowledge="on")
+    assert client.post(reverse(CHANGELIST), bulk).status_code == 403
     assert snapshot(exported_contact) == before
     assert AnonymisationRequest.objects.count() == 1
 
@@ -244,10 +245,10 @@ def test_the_bulk_action_confirms_a_selection_and_skips_who_cannot_be_anonymised
     bystander = ContactFactory()
     exported([bystander])
     selection = [*ready, building]
-    data = {"action": "anonymise_selected", "_selected_action": [c.pk for c in selection], "index": 0}
+    data = bulk_action_payload("anonymise_selected", [c.pk for c in selection])
 
     # When the action is chosen on the RGPD page
-    response = client_rgpd.post(reverse(CHANGELIST), {**data, "select_across": "0"})
+    response = client_rgpd.post(reverse(CHANGELIST), data)
 
     # Then the intermediate page counts who will be anonymised and lists who will be skipped, and why
     page = text_of(response)
@@ -262,13 +263,9 @@ def test_the_bulk_action_confirms_a_selection_and_skips_who_cannot_be_anonymised
 
     # When it is confirmed without the box, Then a form error and nothing changes
     before = snapshot(*selection, bystander)
-    confirm = {
-        "action": "anonymise_selected",
-        "_selected_action": [c.pk for c in selection],
-        "select_across": "0",
-        "post": "yes",
-        "expected_count": "3",
-    }
+    confirm = bulk_action_payload(
+        "anonymise_selected", [c.pk for c in selection], confirm=True, expected_count="3"
+    )
     refused = client_rgpd.post(reverse(CHANGELIST), confirm)
     assert refused.status_code == 200 and "Cochez la case pour confirmer" in text_of(refused)
     assert snapshot(*selection, bystander) == before
@@ -293,12 +290,7 @@ def test_select_all_matching_carries_the_query_not_one_field_per_contact(client_
     others = ContactFactory.create_batch(3)
     exported(others)
     url = reverse(CHANGELIST) + "?q=Martinon"
-    data = {
-        "action": "anonymise_selected",
-        "_selected_action": [found[0].pk],
-        "index": 0,
-        "select_across": "1",
-    }
+    data = bulk_action_payload("anonymise_selected", [found[0].pk], select_across=True)
 
     # When "select all 4" is used with the bulk action
     page = client_rgpd.post(url, data).content.decode()
@@ -310,14 +302,14 @@ def test_select_all_matching_carries_the_query_not_one_field_per_contact(client_
     before = snapshot(*others)
 
     # When confirmed (posted to the same search URL)
-    confirm = {
-        "action": "anonymise_selected",
-        "_selected_action": [found[0].pk],
-        "select_across": "1",
-        "post": "yes",
-        "expected_count": "4",
-        "acknowledge": "on",
-    }
+    confirm = bulk_action_payload(
+        "anonymise_selected",
+        [found[0].pk],
+        select_across=True,
+        confirm=True,
+        expected_count="4",
+        acknowledge="on",
+    )
     response = client_rgpd.post(url, confirm)
 
     # Then exactly the search's contacts were processed: 3 anonymised, 1 skipped; the others untouched
@@ -334,14 +326,15 @@ def test_a_selection_that_changed_since_the_page_was_shown_is_shown_again(client
     found = [ContactFactory(last_name="Martinon") for _ in range(2)]
     exported(found)
     url = reverse(CHANGELIST) + "?q=Martinon"
-    confirm = {
-        "action": "anonymise_selected",
-        "_selected_action": [found[0].pk],
-        "select_across": "1",
-        "post": "yes",
-        "expected_count": "1",  # the page was shown when the search found one contact
-        "acknowledge": "on",
-    }
+    # expected_count: the page was shown when the search found one contact
+    confirm = bulk_action_payload(
+        "anonymise_selected",
+        [found[0].pk],
+        select_across=True,
+        confirm=True,
+        expected_count="1",
+        acknowledge="on",
+    )
 
     response = client_rgpd.post(url, confirm)
 
@@ -354,9 +347,9 @@ def test_a_selection_that_changed_since_the_page_was_shown_is_shown_again(client
 def test_a_large_selection_details_the_first_contacts_and_counts_the_rest(client_rgpd):
     contacts = ContactFactory.create_batch(14)
     exported(contacts[:12])
-    data = {"action": "anonymise_selected", "_selected_action": [contacts[0].pk], "index": 0}
+    data = bulk_action_payload("anonymise_selected", [contacts[0].pk], select_across=True)
 
-    page = text_of(client_rgpd.post(reverse(CHANGELIST), {**data, "select_across": "1"}))
+    page = text_of(client_rgpd.post(reverse(CHANGELIST), data))
 
     assert "Les données concernant 12 contact(s) vont être anonymisées" in page
     assert len(re.findall(r'<section class="module rgpd-anonymise__contact"', page)) == 10

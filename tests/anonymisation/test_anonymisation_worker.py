@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from contacts.models import Contact, Document
 from gdpr_portal.celery import app
+from harness.admin_actions import bulk_action_payload
 from harness.seaweed import SeaweedFS
 from rgpd.models import (
     AnonymisationRequest,
@@ -324,13 +325,21 @@ def test_a_bulk_of_200_with_20_not_exported_runs_in_the_background_and_reports_e
     user = rgpd_user()
     client.force_login(user)
     url = reverse(CHANGELIST) + "?q=Bulkmann"
-    action = {"action": "anonymise_selected", "_selected_action": [contacts[0].pk], "select_across": "1"}
+    action = bulk_action_payload("anonymise_selected", [contacts[0].pk], select_across=True)
 
     # When "select all 200" is anonymised through the bulk action, box ticked
-    page = text_of(client.post(url, {**action, "index": 0}))
+    page = text_of(client.post(url, action))
     assert "Les données concernant 180 contact(s) vont être anonymisées" in page
     assert "20 contacts de la sélection ne peuvent pas être anonymisés et seront ignorés" in page
-    response = client.post(url, {**action, "post": "yes", "expected_count": "200", "acknowledge": "on"})
+    confirm = bulk_action_payload(
+        "anonymise_selected",
+        [contacts[0].pk],
+        select_across=True,
+        confirm=True,
+        expected_count="200",
+        acknowledge="on",
+    )
+    response = client.post(url, confirm)
     answered_at = time.time()
 
     # Then the web request only recorded the request: every contact was processed later, by the worker

@@ -18,10 +18,7 @@ from harness.seaweed import SeaweedFS
 from tests.factories import MINIMAL_PDF, ContactFactory, DocumentFactory, UserFactory, rgpd_user
 from tests.support.helpers import http_get
 
-
-@pytest.fixture(autouse=True)
-def _on_s3(settings):
-    assert settings.AWS_STORAGE_BUCKET_NAME, "run through scripts/testenv.py: these tests need real S3"
+pytestmark = pytest.mark.usefixtures("on_s3")
 
 
 def contact_form_data(contact: Contact, **extra) -> dict:

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from harness.admin_actions import bulk_action_payload
 from rgpd.models import AuditEvent, ExportPart, ExportRequest
 from rgpd.services.exports import export_part_build, export_request_create, export_request_notify
 from tests.factories import ContactFactory, DocumentFactory, UserFactory, rgpd_user
@@ -21,9 +22,7 @@ from tests.support.helpers import http_get
 CHANGELIST = "admin:rgpd_rgpdcontact_changelist"
 
 
-@pytest.fixture(autouse=True)
-def _on_s3(settings):
-    assert settings.AWS_STORAGE_BUCKET_NAME, "run through scripts/testenv.py: these tests need real S3"
+pytestmark = pytest.mark.usefixtures("on_s3")
 
 
 def ready_export(*, requested_by=None, people: int = 1) -> ExportRequest:
@@ -66,7 +65,7 @@ def test_without_the_right_the_page_the_action_the_api_and_the_download_answer_4
         "row confirm POST": client.post(reverse("admin:rgpd_export_contact", args=[contact.pk])).status_code,
         "bulk action": client.post(
             reverse(CHANGELIST),
-            {"action": "export_selected", "index": "0", "_selected_action": [str(contact.pk)], "post": "yes"},
+            bulk_action_payload("export_selected", [contact.pk], confirm=True),
         ).status_code,
         "history": client.get(reverse("admin:rgpd_exportrequest_changelist")).status_code,
         "request page": client.get(
@@ -174,13 +173,7 @@ def test_a_get_on_the_action_urls_changes_nothing(client, db):
     assert client.get(reverse("admin:rgpd_export_contact", args=[contact.pk])).status_code == 200
     listing = client.get(
         reverse(CHANGELIST),
-        {
-            "action": "export_selected",
-            "select_across": "1",
-            "index": "0",
-            "_selected_action": contact.pk,
-            "post": "yes",
-        },
+        bulk_action_payload("export_selected", [contact.pk], select_across=True, confirm=True),
     )
     assert listing.status_code in (200, 302)
     assert ExportRequest.objects.count() == 0
@@ -197,12 +190,7 @@ def test_a_post_without_csrf_token_is_refused(db):
     assert browser.post(reverse("admin:rgpd_export_contact", args=[contact.pk])).status_code == 403
     bulk = browser.post(
         reverse(CHANGELIST),
-        {
-            "action": "export_selected",
-            "select_across": "0",
-            "_selected_action": [str(contact.pk)],
-            "post": "yes",
-        },
+        bulk_action_payload("export_selected", [contact.pk], confirm=True),
     )
     assert bulk.status_code == 403
     api = browser.post(

@@ -28,10 +28,7 @@ from tests.support.exports import (
     request_prefix,
 )
 
-
-@pytest.fixture(autouse=True)
-def _on_s3(settings):
-    assert settings.AWS_STORAGE_BUCKET_NAME, "run through scripts/testenv.py: these tests need real S3"
+pytestmark = pytest.mark.usefixtures("on_s3")
 
 
 def build(contacts, **kwargs):

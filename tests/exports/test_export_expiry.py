@@ -24,9 +24,7 @@ from tests.support.exports import archives, bucket_keys, request_prefix, wait_fo
 RETENTION = timedelta(days=10)
 
 
-@pytest.fixture(autouse=True)
-def _on_s3(settings):
-    assert settings.AWS_STORAGE_BUCKET_NAME, "run through scripts/testenv.py: these tests need real S3"
+pytestmark = pytest.mark.usefixtures("on_s3")
 
 
 def built_part(contact=None) -> ExportPart:

@@ -15,12 +15,12 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 
 from contacts.models import Contact, Document
+from harness.admin_actions import bulk_action_payload
 from rgpd.models import AuditEvent, ExportPart, ExportRequest, RgpdContact
 from rgpd.services.exports import export_part_build, export_request_create
 from rgpd.storage import s3_client
 from rgpd.tasks.exports import build_export_part, purge_expired_archives
 from tests.factories import ContactFactory, DocumentFactory, png_image, rgpd_user
-from tests.support import exports as support
 from tests.support.exports import (
     archive_bytes,
     archives,
@@ -31,10 +31,6 @@ from tests.support.exports import (
     wait_for_request_done,
     wait_until,
 )
-
-# Fixtures shared with the other export tests.
-export_queue = support.export_queue
-export_workers = support.export_workers
 
 CHANGELIST = "admin:rgpd_rgpdcontact_changelist"
 SEED_TEXTS = [
@@ -48,9 +44,7 @@ SEED_TEXTS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _on_s3(settings):
-    assert settings.AWS_STORAGE_BUCKET_NAME, "run through scripts/testenv.py: these tests need real S3"
+pytestmark = pytest.mark.usefixtures("on_s3")
 
 
 def text_of(response) -> str:
@@ -174,12 +168,7 @@ def select_all_matching(client, query: str, *, per_page_ids: list[int]):
     """What the changelist posts after "select all N matching": the page's ids and select_across."""
     return client.post(
         f"{reverse(CHANGELIST)}?q={query}",
-        {
-            "action": "export_selected",
-            "select_across": "1",
-            "index": "0",
-            "_selected_action": [str(pk) for pk in per_page_ids],
-        },
+        bulk_action_payload("export_selected", per_page_ids, select_across=True),
     )
 
 

@@ -29,10 +29,7 @@ from tests.support.exports import (
     wait_until,
 )
 
-
-@pytest.fixture(autouse=True)
-def _on_s3(settings):
-    assert settings.AWS_STORAGE_BUCKET_NAME, "run through scripts/testenv.py: these tests need real S3"
+pytestmark = pytest.mark.usefixtures("on_s3")
 
 
 def test_a_storage_outage_is_retried_and_the_archive_is_built_once_storage_is_back(celery_worker, smtp_sink):

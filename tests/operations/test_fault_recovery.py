@@ -13,11 +13,11 @@ from django.core.files.base import ContentFile
 from django.db import connection
 from django.urls import reverse
 
+from harness.admin_actions import bulk_action_payload
 from rgpd.models import AnonymisationRequest, ExportPart, ExportRequest
 from rgpd.services.exports import export_request_create
 from rgpd.storage import s3_client
 from tests.factories import ContactFactory, DocumentFactory, rgpd_user
-from tests.support import exports as support
 from tests.support.broker import broker_unreachable
 from tests.support.exports import (
     archive_bytes,
@@ -31,17 +31,12 @@ from tests.support.exports import (
 )
 from tests.support.smtp import SmtpSink
 
-export_queue = support.export_queue
-export_workers = support.export_workers
-
 QUEUED = "Enregistré et mis en file d'attente : la file des tâches est injoignable pour le moment."
 BIG = 16 * 1024 * 1024
 JSON = "application/json"
 
 
-@pytest.fixture(autouse=True)
-def _on_s3(settings):
-    assert settings.AWS_STORAGE_BUCKET_NAME, "run through scripts/testenv.py: these tests need real S3"
+pytestmark = pytest.mark.usefixtures("on_s3")
 
 
 def text_of(response) -> str:
@@ -102,12 +97,7 @@ def test_a_worker_killed_mid_export_and_restarted_finishes_it_within_three_minut
     client.force_login(user)
     client.post(
         reverse("admin:rgpd_rgpdcontact_changelist"),
-        {
-            "action": "export_selected",
-            "post": "yes",
-            "select_across": "0",
-            "_selected_action": [str(c.pk) for c in contacts],
-        },
+        bulk_action_payload("export_selected", [c.pk for c in contacts], confirm=True),
     )
     export_request = ExportRequest.objects.get()
     assert export_request.part_count == 2
@@ -175,7 +165,7 @@ def test_with_the_broker_down_a_confirmed_export_and_anonymisation_are_queued_th
             30,
             lambda: client.post(
                 reverse("admin:rgpd_rgpdcontact_changelist"),
-                {"action": "export_selected", "post": "yes", "select_across": "0", "_selected_action": ids},
+                bulk_action_payload("export_selected", ids, confirm=True),
                 follow=True,
             ),
         )

@@ -18,6 +18,7 @@ from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, path
 from django.urls.converters import IntConverter
 
 from contacts.models import Contact
+from harness.admin_actions import bulk_action_payload
 from rgpd.models import AnonymisationRequest, AuditEvent, ExportRequest
 from tests.factories import ContactFactory, DocumentFactory, UserFactory, exported, png_image
 
@@ -286,7 +287,7 @@ def test_a_selection_of_values_that_are_not_ids_runs_no_action(browser, settings
 
     response = browser.post(
         changelist,
-        {"action": action, "_selected_action": bad, "select_across": "0", "index": "0"},
+        bulk_action_payload(action, bad),
         follow=True,
     )
 
