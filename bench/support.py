@@ -22,6 +22,11 @@ if str(ROOT) not in sys.path:
 from harness.worker import CeleryWorkerProcess  # noqa: E402
 
 BENCH_DB = os.environ.get("BENCH_DATABASE_NAME", "gdpr_bench")
+MB = 1_000_000
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
 # --- Database -------------------------------------------------------------------------------------
