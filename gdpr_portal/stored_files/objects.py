@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.core.files.storage import Storage
 from django.utils.http import content_disposition_header
 from storages.backends.s3 import S3Storage
@@ -62,13 +63,19 @@ def delete_stored_files(storage: Storage, names: Sequence[str]) -> dict[str, str
 
     On S3, one DeleteObjects call per ``S3_DELETE_BATCH`` keys. It answers key by key: a key it does not
     list as an error is gone (deleting a missing key succeeds too), so no HEAD per key is needed. Other
-    storages delete one by one and are asked whether the file remains.
+    storages delete one by one and are asked whether the file remains. A name that fails is reported,
+    never raised: the others are deleted all the same.
     """
     if not is_s3(storage):
         return _delete_one_by_one(storage, names)
     errors: dict[str, str] = {}
+    names_by_key: dict[str, str] = {}
+    for name in names:
+        try:
+            names_by_key[s3_key(storage, name)] = name
+        except SuspiciousOperation as exc:  # a name outside the storage's location: reported, not deleted
+            errors[name] = type(exc).__name__[:64]
     client, bucket = s3_client(storage), storage.bucket_name
-    names_by_key = {s3_key(storage, name): name for name in names}
     keys = list(names_by_key)
     for start in range(0, len(keys), S3_DELETE_BATCH):
         batch = keys[start : start + S3_DELETE_BATCH]

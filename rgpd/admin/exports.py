@@ -172,7 +172,8 @@ class ExportRequestAdmin(RgpdReadOnlyAdmin):
             ),
             path(
                 "<id:request_id>/parts/<id:number>/download/",
-                self.admin_site.admin_view(self.download_view),
+                # cacheable only drops the admin's never_cache: the stored-file response sets no-store itself.
+                self.admin_site.admin_view(self.download_view, cacheable=True),
                 name="rgpd_exportrequest_download",
             ),
             path(
