@@ -25,10 +25,9 @@ from django.utils.text import slugify
 from faker import Faker
 from PIL import Image, ImageDraw
 
+from gdpr_portal.stored_files.objects import is_s3, s3_client, s3_key
 from rgpd.models import RGPD_PERMISSION_CODENAME
-from rgpd.storage import s3_client, s3_key
 
-from .downloads import is_object_storage
 from .models import Contact, Document, contact_photo_path, document_file_path
 
 # --- Demo accounts ---------------------------------------------------------------------------------
@@ -238,7 +237,7 @@ class DemoSeeder:
     def _store(self, name: str, content: bytes) -> str:
         """Write one new file. Its name is unique (a uuid), so on S3 one PutObject does it, without the
         existence check (HEAD) and transfer threads of ``Storage.save``: about 5x faster for small files."""
-        if is_object_storage(self.storage):
+        if is_s3(self.storage):
             s3_client(self.storage).put_object(
                 Bucket=self.storage.bucket_name,
                 Key=s3_key(self.storage, name),

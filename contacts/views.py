@@ -15,7 +15,8 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
-from .downloads import stored_file_response
+from gdpr_portal.stored_files.downloads import stored_file_response
+
 from .models import Contact, _safe_extension
 from .permissions import can_view_contact_record
 from .selectors import contact_documents, contact_for_record, document_for_download

@@ -160,6 +160,8 @@ MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "/media-not-served/"
 RGPD_ARCHIVES_ROOT = VAR_DIR / "archives"
 RGPD_ARCHIVE_PREFIX = "rgpd-archives"
+# Seconds a presigned download URL (S3) stays valid: the storages' default and every download's.
+STORAGE_URL_SECONDS = env.int("STORAGE_URL_SECONDS", default=300)
 if AWS_STORAGE_BUCKET_NAME:
     _s3_options = {
         "bucket_name": AWS_STORAGE_BUCKET_NAME,
@@ -171,8 +173,7 @@ if AWS_STORAGE_BUCKET_NAME:
         "signature_version": "s3v4",
         "default_acl": None,
         "querystring_auth": True,
-        # Presigned URLs live at most 5 minutes.
-        "querystring_expire": 300,
+        "querystring_expire": STORAGE_URL_SECONDS,
         "file_overwrite": False,
     }
     STORAGES = {

@@ -28,6 +28,11 @@ def shared_loader() -> Loader:
 
 
 class S3Storage(_S3Storage):
+    # Why an override of a private method: django-storages 1.14 has no setting to hand it a session or a
+    # client, and ``_create_session`` is its only hook. What runs inside is public API, as botocore's
+    # maintainers advise for this very cost (boto/botocore#3078): ``register_component("data_loader")``
+    # and ``boto3.Session(botocore_session=...)``. Only boto3 appending its data folder to the shared
+    # loader's ``search_paths`` at each session needs undoing. Sessions with a profile are left as is.
     def _create_session(self):
         if self.session_profile:
             return super()._create_session()

@@ -4,7 +4,8 @@ Archives are written to the ``rgpd_archives`` storage: on S3 with a multipart up
 appears under its key only when the upload completes; any failure aborts it), on a
 ``FileSystemStorage`` to a temporary name in the same directory, renamed when complete. Stored files
 (documents, photos) are read in chunks. Nothing is held whole in memory, and on S3 nothing touches
-the local disk.
+the local disk. What archives share with other stored files (S3 detection, keys, the download
+response) is ``gdpr_portal.stored_files``.
 """
 
 from __future__ import annotations
@@ -14,10 +15,15 @@ import io
 import logging
 import os
 from collections.abc import Callable, Iterator
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.core.files.storage import FileSystemStorage, Storage, default_storage, storages
+
+from gdpr_portal.stored_files.objects import is_not_found, is_s3, s3_client, s3_key
+
+if TYPE_CHECKING:
+    from gdpr_portal.stored_files.objects import ObjectStorage
 
 logger = logging.getLogger(__name__)
 
@@ -25,8 +31,6 @@ ARCHIVES_STORAGE = "rgpd_archives"
 # S3 multipart parts must be at least 5 MiB (except the last); this bounds a worker's buffer.
 UPLOAD_PART_SIZE = 8 * 1024 * 1024
 READ_CHUNK_SIZE = 1024 * 1024
-# Presigned download URLs live at most this long.
-PRESIGNED_URL_SECONDS = 300
 LIFECYCLE_RULE_ID = "rgpd-archives-expiry"
 
 # Errors of the storage layer: a build that meets one is retried with backoff.
@@ -39,31 +43,6 @@ class StoredFileMissing(Exception):
 
 def archive_storage() -> Storage:
     return storages[ARCHIVES_STORAGE]
-
-
-def is_s3(storage: Storage) -> bool:
-    try:
-        from storages.backends.s3 import S3Storage
-    except ImportError:  # pragma: no cover - django-storages is a dependency
-        return False
-    return isinstance(storage, S3Storage)
-
-
-def s3_key(storage: Storage, name: str) -> str:
-    """The bucket key of ``name`` in an S3 storage (its ``location`` prefix included)."""
-    from storages.utils import clean_name
-
-    return storage._normalize_name(clean_name(name))
-
-
-def s3_client(storage: Storage):
-    return storage.connection.meta.client
-
-
-def _is_not_found(exc: ClientError) -> bool:
-    error = exc.response.get("Error", {})
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    return status == 404 or error.get("Code") in {"NoSuchKey", "NotFound", "404"}
 
 
 # --- Reading stored files -------------------------------------------------------------------------
@@ -81,7 +60,7 @@ def iter_stored_file(name: str, *, storage: Storage | None = None) -> Iterator[b
                 "Body"
             ]
         except ClientError as exc:
-            if _is_not_found(exc):
+            if is_not_found(exc):
                 raise StoredFileMissing(name) from exc
             raise
         return _close_after(body.iter_chunks(READ_CHUNK_SIZE), body.close)
@@ -111,7 +90,7 @@ class ArchiveSink(Protocol):
 class S3MultipartSink:
     """Write an object to S3 with a multipart upload, ``UPLOAD_PART_SIZE`` bytes at a time."""
 
-    def __init__(self, storage: Storage, name: str, *, on_started: Callable[[str], None] | None = None):
+    def __init__(self, storage: ObjectStorage, name: str, *, on_started: Callable[[str], None] | None = None):
         self.client = s3_client(storage)
         self.bucket = storage.bucket_name
         self.key = s3_key(storage, name)
@@ -233,23 +212,7 @@ def delete_archive(name: str) -> None:
     archive_storage().delete(name)
 
 
-# --- Downloads ------------------------------------------------------------------------------------
-def presigned_archive_url(name: str, *, filename: str) -> str | None:
-    """A GET URL valid ``PRESIGNED_URL_SECONDS`` that downloads as ``filename``; None off S3."""
-    storage = archive_storage()
-    if not is_s3(storage):
-        return None
-    return storage.url(
-        name,
-        parameters={
-            "ResponseContentDisposition": f'attachment; filename="{filename}"',
-            "ResponseContentType": "application/zip",
-            "ResponseCacheControl": "no-store",
-        },
-        expire=PRESIGNED_URL_SECONDS,
-    )
-
-
+# --- Reading archives ------------------------------------------------------------------------------
 def open_archive(name: str):
     return archive_storage().open(name, "rb")
 
@@ -276,14 +239,14 @@ def setup_archive_bucket(*, retention_days: int) -> list[str]:
     try:
         client.head_bucket(Bucket=bucket)
     except ClientError as exc:
-        if not _is_not_found(exc) and exc.response.get("Error", {}).get("Code") != "NoSuchBucket":
+        if not is_not_found(exc) and exc.response.get("Error", {}).get("Code") != "NoSuchBucket":
             raise
         client.create_bucket(Bucket=bucket)
         done.append(f"created bucket {bucket}")
     try:
         rules = client.get_bucket_lifecycle_configuration(Bucket=bucket).get("Rules", [])
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "NoSuchLifecycleConfiguration" and not _is_not_found(
+        if exc.response.get("Error", {}).get("Code") != "NoSuchLifecycleConfiguration" and not is_not_found(
             exc
         ):
             raise

@@ -13,6 +13,7 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -171,7 +172,8 @@ class ExportRequestAdmin(RgpdReadOnlyAdmin):
             ),
             path(
                 "<id:request_id>/parts/<id:number>/download/",
-                self.admin_site.admin_view(self.download_view),
+                # cacheable only drops the admin's never_cache: the stored-file response sets no-store itself.
+                self.admin_site.admin_view(self.download_view, cacheable=True),
                 name="rgpd_exportrequest_download",
             ),
             path(
@@ -185,7 +187,7 @@ class ExportRequestAdmin(RgpdReadOnlyAdmin):
     def contact_export_view(self, request: HttpRequest, contact_id: int) -> HttpResponse:
         return contact_export_view(request, self, contact_id)
 
-    def download_view(self, request: HttpRequest, request_id: int, number: int) -> HttpResponse:
+    def download_view(self, request: HttpRequest, request_id: int, number: int) -> HttpResponseBase:
         return download_part(request, request_id=request_id, number=number, channel="admin")
 
     def resend_email_view(self, request: HttpRequest, request_id: int) -> HttpResponse:

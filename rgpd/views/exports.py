@@ -2,39 +2,37 @@
 
 An archive whose stored object is gone is a 404 saying the file is missing.
 
-On S3 the answer is a 302 to a presigned URL that lives at most 5 minutes and downloads as an
-attachment; on local storage the archive is streamed. Every successful download is audited.
+The bytes are served by the same response as a contact's documents (``gdpr_portal.stored_files``):
+on S3 a 302 to a presigned URL that lives ``STORAGE_URL_SECONDS`` and downloads as an attachment, on
+local storage the streamed archive. Every successful download is audited.
 """
 
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 
-from contacts.downloads import file_missing_response
+from gdpr_portal.stored_files.downloads import file_missing_response, stored_file_response
 
 from ..models import ExportPart
 from ..permissions import holds_rgpd_right
 from ..services.exports import ArchiveNotAvailable, download_filename, export_part_for_download
-from ..storage import open_archive, presigned_archive_url
+from ..storage import archive_storage
 
 
-def archive_response(part: ExportPart) -> HttpResponse:
+def archive_response(request: HttpRequest, part: ExportPart, *, channel: str) -> HttpResponseBase:
     """The download of a ready part: a redirect to a short-lived presigned URL, or the streamed file."""
-    filename = download_filename(part)
-    url = presigned_archive_url(part.object_key, filename=filename)
-    if url:
-        response: HttpResponse = HttpResponseRedirect(url)
-    else:
-        response = FileResponse(
-            open_archive(part.object_key),
-            as_attachment=True,
-            filename=filename,
-            content_type="application/zip",
-        )
-    response["Cache-Control"] = "no-store"
-    return response
+    return stored_file_response(
+        request=request,
+        storage=archive_storage(),
+        name=part.object_key,
+        filename=download_filename(part),
+        described_as=f"archive part {part.number} of export request {part.request_id}",
+        content_type="application/zip",
+        as_json=channel == "api",
+    )
 
 
 def unavailable_response(reason: str) -> HttpResponse:
@@ -47,7 +45,7 @@ def unavailable_response(reason: str) -> HttpResponse:
     return response
 
 
-def download_part(request: HttpRequest, *, request_id: int, number: int, channel: str) -> HttpResponse:
+def download_part(request: HttpRequest, *, request_id: int, number: int, channel: str) -> HttpResponseBase:
     """Check the right, find the part, audit the download and answer (shared by admin and API)."""
     if not holds_rgpd_right(request.user):
         raise PermissionDenied
@@ -61,4 +59,4 @@ def download_part(request: HttpRequest, *, request_id: int, number: int, channel
         if exc.reason == "missing":
             return file_missing_response(request, as_json=channel == "api")
         return unavailable_response(exc.reason)
-    return archive_response(part)
+    return archive_response(request, part, channel=channel)

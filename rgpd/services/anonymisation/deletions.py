@@ -7,7 +7,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import DefaultStorage, default_storage, storages
@@ -15,13 +14,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.functional import LazyObject
 
+from gdpr_portal.stored_files.objects import S3_DELETE_BATCH, delete_stored_files
+
 from ...models import AuditEvent, PendingStorageDeletion
-from ...storage import is_s3, s3_client, s3_key
 from ..audit import audit_event
 
 logger = logging.getLogger(__name__)
-
-S3_DELETE_BATCH = 1000  # the most keys one DeleteObjects call accepts
 
 
 # --- Storage ------------------------------------------------------------------------------------
@@ -35,41 +33,6 @@ def _storage_alias(storage) -> str:
         if storages[alias] is target:
             return alias
     raise ImproperlyConfigured("A personal file field must use a storage declared in settings.STORAGES.")
-
-
-def _delete_stored_objects(storage, names: Sequence[str]) -> dict[str, str]:
-    """Delete ``names`` from ``storage``; return {name: error code} of those that may remain.
-
-    On S3, DeleteObjects answers key by key: a key it does not list as an error is gone (deleting a
-    missing key succeeds too), so no HEAD per key is needed. Other storages are asked whether it remains.
-    """
-    errors: dict[str, str] = {}
-    if not is_s3(storage):
-        for name in names:
-            try:
-                storage.delete(name)
-                if storage.exists(name):
-                    errors[name] = "still_present"
-            except Exception as exc:  # noqa: BLE001 - any storage failure is retried later
-                errors[name] = type(exc).__name__[:64]
-        return errors
-    # The storage's own name-to-key mapping (its location included), as its save() used.
-    client, bucket = s3_client(storage), storage.bucket_name
-    keys = {s3_key(storage, name): name for name in names}
-    full_keys = list(keys)
-    for start in range(0, len(full_keys), S3_DELETE_BATCH):
-        batch = full_keys[start : start + S3_DELETE_BATCH]
-        try:
-            response = client.delete_objects(
-                Bucket=bucket, Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True}
-            )
-        except (BotoCoreError, ClientError) as exc:
-            errors.update({keys[key]: type(exc).__name__[:64] for key in batch})
-            continue
-        for error in response.get("Errors", []):
-            if error.get("Key") in keys:
-                errors[keys[error["Key"]]] = str(error.get("Code", "error"))[:64]
-    return errors
 
 
 # --- Stored files, after the commit -------------------------------------------------------------
@@ -138,7 +101,7 @@ def pending_deletions_process(
                 by_storage[row.storage].append(row)
             gone, failed = [], []
             for alias, storage_rows in by_storage.items():
-                errors = _delete_stored_objects(storages[alias], [row.key for row in storage_rows])
+                errors = delete_stored_files(storages[alias], [row.key for row in storage_rows])
                 for row in storage_rows:
                     if row.key in errors:
                         row.attempts += 1
