@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, TypeGuard
 
 from django.contrib import admin
 from django.core.files.storage import Storage
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils.http import content_disposition_header
@@ -39,11 +39,9 @@ def is_object_storage(storage: Storage) -> TypeGuard[ObjectStorage]:
     return hasattr(storage, "bucket_name") and hasattr(storage, "connection")
 
 
-def file_missing_response(request: HttpRequest, *, as_json: bool = False) -> HttpResponse:
-    """404 saying that the stored file is missing: the back office's page, or JSON for the API."""
+def file_missing_response(request: HttpRequest) -> HttpResponse:
+    """404 page saying the stored file is missing (the API raises rgpd.api.errors.ArchiveFileMissing)."""
     message = _("This file is missing from the storage: it cannot be downloaded. Tell an administrator.")
-    if as_json:
-        return JsonResponse({"detail": message}, status=404)
     context = {**admin.site.each_context(request), "title": _("File missing"), "message": message}
     return render(request, "404.html", context, status=404)
 

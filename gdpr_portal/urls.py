@@ -2,13 +2,23 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from rgpd.api.docs import api_docs, api_schema
+from rgpd.api.errors import api_page_not_found
+from rgpd.views.api_token import api_token_page
+
 from .health import healthz
+
+# Unknown URLs under /api/ answer the API's JSON error; the others the back office's 404 page.
+handler404 = api_page_not_found
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/api-token/", api_token_page, name="api-token"),
     path("admin/", admin.site.urls),
     path("contacts/", include("contacts.urls")),
     path("api/rgpd/", include("rgpd.api_urls")),
+    path("api/schema/", api_schema, name="api-schema"),
+    path("api/docs/", api_docs, name="api-docs"),
     path("healthz", healthz, name="healthz"),
 ]
