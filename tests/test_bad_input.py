@@ -151,7 +151,10 @@ def post_ids(client, endpoint: str, contacts):
 def assert_one_message(response) -> str:
     assert response.status_code == 400
     assert_no_traceback(response)
-    messages = response.json()["contacts"]
+    body = response.json()
+    # The API's one error format: a sentence, a code, and the messages per field
+    assert body["detail"] == body["errors"]["contacts"][0] and body["code"], body
+    messages = body["errors"]["contacts"]
     assert isinstance(messages, list) and len(messages) == 1 and isinstance(messages[0], str), messages
     return messages[0]
 
@@ -382,7 +385,7 @@ def test_an_archive_whose_file_is_gone_gets_a_404_saying_so_and_no_download_is_a
         api = browser.get(f"/api/rgpd/exports/{part.request_id}/parts/1/download/")
 
     assert api.status_code == 404
-    assert api.json() == {"detail": FILE_MISSING_MESSAGE}
+    assert api.json() == {"detail": FILE_MISSING_MESSAGE, "code": "file_missing"}
     assert f"archive part 1 of export request {part.request_id}" in caplog.text
     assert not AuditEvent.objects.filter(action=AuditEvent.Action.ARCHIVE_DOWNLOADED).exists()
 

@@ -28,7 +28,9 @@ class ErrorSerializer(serializers.Serializer):
 class ValidationErrorSerializer(ErrorSerializer):
     errors = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()),
-        help_text="The messages per field of the request's body (non_field_errors: the body as a whole).",
+        required=False,
+        help_text="The messages per field of the request's body (non_field_errors: the body as a whole); "
+        "absent when the body is not JSON at all (code parse_error).",
     )
     unknown_ids = serializers.ListField(
         child=serializers.IntegerField(),
