@@ -101,7 +101,7 @@ def test_an_out_of_range_id_matches_no_url(bad_id):
 
 
 @DEBUG_MODES
-def test_out_of_range_ids_in_urls_get_the_back_office_404(browser, settings, debug):
+def test_out_of_range_ids_in_urls_get_a_404_page_or_the_apis_404(browser, settings, debug):
     settings.DEBUG = debug
     for bad_id in OUT_OF_RANGE_IDS:
         for url in ID_URLS:
@@ -109,7 +109,9 @@ def test_out_of_range_ids_in_urls_get_the_back_office_404(browser, settings, deb
             response = browser.get(url.format(id=bad_id), follow=True)
             assert response.status_code == 404, url
             assert_no_traceback(response)
-            if not debug:
+            if url.startswith("/api/"):  # the API's own error format, in both modes
+                assert response.json() == {"detail": "Introuvable.", "code": "not_found"}, url
+            elif not debug:
                 assert NOT_FOUND_TITLE in response.content.decode(), url
 
     # The admin's own pages of an object: Django says the object does not exist
