@@ -1,15 +1,12 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
 from rgpd.api.docs import api_docs, api_schema
-from rgpd.api.errors import api_page_not_found
+from rgpd.api.errors import api_not_found
 from rgpd.views.api_token import api_token_page
 
 from .health import healthz
-
-# Unknown URLs under /api/ answer the API's JSON error; the others the back office's 404 page.
-handler404 = api_page_not_found
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
@@ -20,5 +17,7 @@ urlpatterns = [
     path("api/rgpd/", include("rgpd.api_urls")),
     path("api/schema/", api_schema, name="api-schema"),
     path("api/docs/", api_docs, name="api-docs"),
+    # Last under /api/: an unknown address answers the API's JSON error, not the back office's 404 page.
+    re_path(r"^api/", api_not_found),
     path("healthz", healthz, name="healthz"),
 ]

@@ -3,7 +3,7 @@
 ``detail`` is a sentence for a person (in the request's language), ``code`` a stable word for a program.
 A 400 adds ``errors``, the messages per field (``{"contacts": ["..."]}``); an export naming unknown
 contacts adds ``unknown_ids``. Set as DRF's ``EXCEPTION_HANDLER``; unknown URLs under ``/api/`` answer
-the same way (``api_page_not_found``).
+the same way (``api_not_found``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext_lazy as _
-from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -114,8 +113,9 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     return response
 
 
-def api_page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """``handler404``: a URL under /api/ that matches nothing answers in the API's format."""
-    if request.path.startswith("/api/"):
-        return JsonResponse(error_body(exceptions.NotFound()), status=404)
-    return defaults.page_not_found(request, exception)
+def api_not_found(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+    """The last URL under /api/: an address that matches no endpoint answers in the API's format
+    (also with ``DEBUG``, where Django's ``handler404`` would show its HTML page)."""
+    response = JsonResponse(error_body(exceptions.NotFound()), status=404)
+    response["Cache-Control"] = "no-store"
+    return response
