@@ -7,6 +7,8 @@ page's script is a separate file, as the Content-Security-Policy (no inline scri
 
 from __future__ import annotations
 
+from csp.constants import SELF
+from csp.decorators import csp_update
 from django.contrib.admin.views.decorators import staff_member_required
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import BasePermission
@@ -20,10 +22,13 @@ class IsBackOfficeUser(BasePermission):
 
 
 api_schema = SpectacularAPIView.as_view(permission_classes=[IsBackOfficeUser])
-api_docs = staff_member_required(
-    SpectacularSwaggerSplitView.as_view(
-        url_name="api-schema",
-        template_name="rgpd/api_docs.html",
-        permission_classes=[IsBackOfficeUser],
+# Swagger UI draws its icons as inline SVG images (data: URLs): allowed on this page only, no script.
+api_docs = csp_update({"img-src": [SELF, "data:"]})(
+    staff_member_required(
+        SpectacularSwaggerSplitView.as_view(
+            url_name="api-schema",
+            template_name="rgpd/api_docs.html",
+            permission_classes=[IsBackOfficeUser],
+        )
     )
 )

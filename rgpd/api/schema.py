@@ -25,18 +25,25 @@ class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField(help_text=ERROR_CODES_HELP)
 
 
-class ValidationErrorSerializer(ErrorSerializer):
-    errors = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        required=False,
-        help_text="The messages per field of the request's body (non_field_errors: the body as a whole); "
-        "absent when the body is not JSON at all (code parse_error).",
-    )
-    unknown_ids = serializers.ListField(
-        child=serializers.IntegerField(),
-        required=False,
-        help_text="Export only: the contact ids that do not exist.",
-    )
+# Built inline: a Serializer subclass cannot declare a field named "errors" (it is a Serializer property).
+ValidationErrorSerializer = inline_serializer(
+    name="ValidationError",
+    fields={
+        "detail": serializers.CharField(help_text="The first message, for a person."),
+        "code": serializers.CharField(help_text=ERROR_CODES_HELP),
+        "errors": serializers.DictField(
+            child=serializers.ListField(child=serializers.CharField()),
+            required=False,
+            help_text="The messages per field of the request's body (non_field_errors: the body as a "
+            "whole); absent when the body is not JSON at all (code parse_error).",
+        ),
+        "unknown_ids": serializers.ListField(
+            child=serializers.IntegerField(),
+            required=False,
+            help_text="Export only: the contact ids that do not exist.",
+        ),
+    },
+)
 
 
 def _error(description: str, detail: str, code: str, serializer=ErrorSerializer, **extra) -> OpenApiResponse:

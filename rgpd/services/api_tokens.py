@@ -6,7 +6,7 @@ The key is given back once, when it is created; afterwards only its creation dat
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
@@ -17,12 +17,12 @@ class NoRgpdRight(Exception):
     """Only holders of the right "RGPD Contacts Clients" may have a token (the API asks for it)."""
 
 
-def api_token_of(user: AbstractBaseUser) -> Token | None:
+def api_token_of(user: User) -> Token | None:
     return Token.objects.filter(user=user).first()
 
 
 @transaction.atomic
-def api_token_create(*, user: AbstractBaseUser) -> str:
+def api_token_create(*, user: User) -> str:
     """A new token for ``user``, replacing theirs if any; returns its key (never shown again)."""
     if not holds_rgpd_right(user):
         raise NoRgpdRight
@@ -30,7 +30,7 @@ def api_token_create(*, user: AbstractBaseUser) -> str:
     return Token.objects.create(user=user).key
 
 
-def api_token_revoke(*, user: AbstractBaseUser) -> bool:
+def api_token_revoke(*, user: User) -> bool:
     """Delete ``user``'s token: the API then answers 401 to it. False when there was none."""
     deleted, _ = Token.objects.filter(user=user).delete()
     return bool(deleted)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -32,11 +33,17 @@ def _denied(request: HttpRequest) -> HttpResponse:
     return render(request, "403.html", context, status=403)
 
 
+def _user(request: HttpRequest) -> User:
+    # staff_member_required let only a logged-in staff member (a User) through
+    assert isinstance(request.user, User)
+    return request.user
+
+
 def _page(request: HttpRequest, *, new_key: str | None = None) -> HttpResponse:
     context = {
         **admin.site.each_context(request),
         "title": _("My API token"),
-        "token": api_token_of(request.user),
+        "token": api_token_of(_user(request)),
         "new_key": new_key,
         "all_tokens": api_tokens_for_administrators() if request.user.is_superuser else None,
     }
@@ -60,9 +67,9 @@ def api_token_page(request: HttpRequest) -> HttpResponse:
     action = request.POST.get("action")
     if action == "create":
         # Shown in this answer only: the page reloaded or opened later shows the date, never the key.
-        return _page(request, new_key=api_token_create(user=request.user))
+        return _page(request, new_key=api_token_create(user=_user(request)))
     if action == "revoke":
-        if api_token_revoke(user=request.user):
+        if api_token_revoke(user=_user(request)):
             messages.success(request, _("Your API token is revoked: it no longer opens the API."))
         return redirect("api-token")
     if action == "revoke_user":
