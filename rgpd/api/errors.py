@@ -102,7 +102,8 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, ArchiveNotAvailable):
         exc = ARCHIVE_ERRORS.get(exc.reason, ArchiveNotReady)()
     elif isinstance(exc, Http404):
-        exc = exceptions.NotFound(*exc.args)
+        # Not get_object_or_404's English "No ExportRequest matches…": DRF's translated "Not found."
+        exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     response = drf_exception_handler(exc, context)
