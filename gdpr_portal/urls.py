@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/schema/", api_schema, name="api-schema"),
     path("api/docs/", api_docs, name="api-docs"),
     # Last under /api/: an unknown address answers the API's JSON error, not the back office's 404 page.
-    re_path(r"^api/", api_not_found),
+    # Only addresses ending in "/": one without it is first sent to its "/" form (APPEND_SLASH), as before.
+    re_path(r"^api/(?:.*/)?$", api_not_found),
     path("healthz", healthz, name="healthz"),
 ]

@@ -49,6 +49,8 @@ def test_each_kind_of_error_answers_the_same_format_in_french():
     assert_error(api.get("/api/anonymisations/nowhere/"), 404, "not_found")
     assert_error(api.delete(EXPORTS), 405, "method_not_allowed")
     assert api.get(f"{EXPORTS}999999/").json()["detail"] == "Introuvable."
+    # An address without its final "/" is still sent to the endpoint's address (APPEND_SLASH)
+    assert api.get(EXPORTS.rstrip("/"))["Location"] == EXPORTS
 
 
 def test_an_unknown_contact_in_an_export_is_named_in_unknown_ids():
