@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from our static files (no CDN)
     "axes",
     "csp",
     "contacts",
@@ -303,11 +305,43 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # One error body across the API: {"detail": ..., "code": ...} (+ "errors" per field on a 400).
+    "EXCEPTION_HANDLER": "rgpd.api.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # gdpr_portal/throttling.py: wrong tokens per client address, RGPD creations per user (DRF rates).
     "DEFAULT_THROTTLE_RATES": {
         "token_failures": env("API_TOKEN_FAILURE_RATE", default="10/hour"),
         "rgpd_exports": env("API_EXPORT_RATE", default="60/hour"),
         "rgpd_anonymisations": env("API_ANONYMISATION_RATE", default="60/hour"),
+    },
+}
+
+# OpenAPI schema (/api/schema/) and its Swagger UI (/api/docs/): rgpd/api/schema.py, gdpr_portal/urls.py.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "gdpr_portal API",
+    "DESCRIPTION": (
+        "Exports and anonymisations of client contacts (GDPR). Authenticate with "
+        '`Authorization: Token <key>`: a back-office user holding the right "RGPD Contacts Clients" '
+        'creates their token on the page "Mon jeton d\'API" (/admin/api-token/). Every error answers '
+        '`{"detail": "...", "code": "..."}`; a 400 adds `errors` per field.'
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/rgpd/",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],  # the API is documented in JSON only
+    # <id:…> in URLs (gdpr_portal/ids.py): 1..2^63-1.
+    "PATH_CONVERTER_OVERRIDES": {
+        "id": {"type": "integer", "format": "int64", "minimum": 1, "maximum": 2**63 - 1}
+    },
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ExportStatusEnum": "rgpd.models.ExportRequest.Status",
+        "ExportPartStatusEnum": "rgpd.models.ExportPart.Status",
+        "AnonymisationStatusEnum": "rgpd.models.AnonymisationRequest.Status",
+        "AnonymisationResultEnum": "rgpd.models.AnonymisationSubject.Result",
     },
 }
 

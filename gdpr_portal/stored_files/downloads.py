@@ -35,7 +35,7 @@ def file_missing_response(request: HttpRequest, *, as_json: bool = False) -> Htt
     """404 saying that the stored file is missing: the back office's page, or JSON for the API."""
     message = _("This file is missing from the storage: it cannot be downloaded. Tell an administrator.")
     if as_json:
-        return JsonResponse({"detail": message}, status=404)
+        return JsonResponse({"detail": message, "code": "file_missing"}, status=404)  # the API's error format
     context = {**admin.site.each_context(request), "title": _("File missing"), "message": message}
     return render(request, "404.html", context, status=404)
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,13 +26,15 @@ from ..permissions import HasRgpdRight
 from ..selectors import annotate_anonymisation_in_progress
 from ..services import dispatch
 from ..services.anonymisation import anonymisation_request_create, reason_message
+from . import schema
 from .fields import DatabaseIdListField
 
 
 class AnonymisationCreateSerializer(serializers.Serializer):
-    contacts = DatabaseIdListField()
+    contacts = DatabaseIdListField(help_text="The ids of the contacts to anonymise.")
     confirm = serializers.BooleanField(
-        error_messages={"required": _('Send "confirm": true to anonymise: nothing was changed.')}
+        help_text="Must be the JSON literal true: anonymisation cannot be undone.",
+        error_messages={"required": _('Send "confirm": true to anonymise: nothing was changed.')},
     )
 
     def validate_confirm(self, value: bool) -> bool:
@@ -84,6 +88,26 @@ class AnonymisationListView(APIView):
     throttle_classes = [CreationThrottle]
     throttle_scope = "rgpd_anonymisations"
 
+    @extend_schema(
+        summary="Anonymise contacts",
+        description="Each contact needs an unexpired archive (export it first). Up to "
+        "RGPD_ANONYMISATION_INLINE_MAX contacts are done during the request (201); more run in the "
+        "background (202): poll `url`. Contacts that cannot be anonymised are skipped with a reason.",
+        request=AnonymisationCreateSerializer,
+        parameters=[schema.location_header()],
+        responses={
+            201: OpenApiResponse(
+                schema.AnonymisationSerializer,
+                description="Done.",
+                examples=[OpenApiExample("done", value=schema.ANONYMISATION_EXAMPLE, response_only=True)],
+            ),
+            202: OpenApiResponse(schema.AnonymisationSerializer, description="Running in the background."),
+            **schema.CREATE_ERRORS,
+        },
+        examples=[
+            OpenApiExample("two contacts", value={"contacts": [41, 42], "confirm": True}, request_only=True)
+        ],
+    )
     def post(self, request: Request) -> Response:
         serializer = AnonymisationCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -107,8 +131,18 @@ class AnonymisationListView(APIView):
 class AnonymisationDetailView(APIView):
     permission_classes = [IsAuthenticated, HasRgpdRight]
 
+    @extend_schema(
+        summary="One anonymisation request and its results",
+        responses={
+            200: OpenApiResponse(
+                schema.AnonymisationSerializer,
+                examples=[OpenApiExample("done", value=schema.ANONYMISATION_EXAMPLE, response_only=True)],
+            ),
+            **schema.DETAIL_ERRORS,
+        },
+    )
     def get(self, request: Request, pk: int) -> Response:
         anonymisation = AnonymisationRequest.objects.filter(pk=pk).first()
         if anonymisation is None:
-            return Response({"detail": _("Not found.")}, status=status.HTTP_404_NOT_FOUND)
+            raise NotFound
         return Response(anonymisation_representation(anonymisation, request))

@@ -9,21 +9,32 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import get_language
-from rest_framework import serializers, status
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
+from rest_framework import serializers
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from gdpr_portal.ids import MAX_DATABASE_ID
 from gdpr_portal.throttling import CreationThrottle
 
 from ..models import ExportPart, ExportRequest
 from ..permissions import HasRgpdRight
 from ..selectors import export_request_progress, export_requests_visible_to, export_requests_with_progress
 from ..services import dispatch
-from ..services.exports import UnknownContactsError, export_request_create
+from ..services.exports import export_request_create
 from ..views.exports import download_part
+from . import schema
+from .errors import invalid_contacts
 from .fields import DatabaseIdListField
 
 
@@ -46,6 +57,7 @@ class ExportPartSerializer(serializers.ModelSerializer):
             "download_url",
         ]
 
+    @extend_schema_field(serializers.URLField(allow_null=True, help_text="Null until the part is ready."))
     def get_download_url(self, part: ExportPart) -> str | None:
         if part.status != ExportPart.Status.READY:
             return None
@@ -54,11 +66,19 @@ class ExportPartSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(path) if request else path
 
 
+class ExportProgressSerializer(serializers.Serializer):
+    percent = serializers.IntegerField(min_value=0, max_value=100)
+    parts_done = serializers.IntegerField()
+    parts_total = serializers.IntegerField()
+
+
 class ExportRequestSerializer(serializers.ModelSerializer):
     status = serializers.SerializerMethodField()
     progress = serializers.SerializerMethodField()
     expires_at = serializers.SerializerMethodField()
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    requested_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, help_text="Login of the user who asked."
+    )
     parts = ExportPartSerializer(many=True, read_only=True)
 
     class Meta:
@@ -78,25 +98,39 @@ class ExportRequestSerializer(serializers.ModelSerializer):
             "parts",
         ]
 
+    @extend_schema_field(serializers.ChoiceField(choices=ExportRequest.Status.choices))
     def get_status(self, obj: ExportRequest) -> str:
         return export_request_progress(obj).status
 
+    @extend_schema_field(ExportProgressSerializer)
     def get_progress(self, obj: ExportRequest) -> dict:
         progress = export_request_progress(obj)
         return {"percent": progress.percent, "parts_done": progress.done, "parts_total": progress.total}
 
+    @extend_schema_field(serializers.DateTimeField(allow_null=True, help_text="When the first part expires."))
     def get_expires_at(self, obj: ExportRequest):
         expires_at = export_request_progress(obj).expires_at
         return serializers.DateTimeField().to_representation(expires_at) if expires_at else None
 
 
 class ExportCreateSerializer(serializers.Serializer):
-    contacts = DatabaseIdListField()
+    contacts = DatabaseIdListField(help_text="The ids of the contacts to export (one archive for all).")
+
+
+class ExportCreatedSerializer(ExportRequestSerializer):
+    message = serializers.CharField(required=False, help_text="Only while the queue is unreachable.")
+
+    class Meta(ExportRequestSerializer.Meta):
+        fields = [*ExportRequestSerializer.Meta.fields, "message"]
 
 
 class ExportRequestPagination(LimitOffsetPagination):
     default_limit = 50
     max_limit = 500
+
+    def get_offset(self, request: Request) -> int:
+        # Past a 64-bit number the database refuses the OFFSET (a 500): no page is that far anyway.
+        return min(super().get_offset(request), MAX_DATABASE_ID)
 
 
 def _requests(request: Request):
@@ -115,6 +149,15 @@ class ExportRequestListCreate(APIView):
     throttle_classes = [CreationThrottle]
     throttle_scope = "rgpd_exports"
 
+    @extend_schema(
+        summary="List export requests",
+        operation_id="exports_list",
+        parameters=[
+            OpenApiParameter("limit", OpenApiTypes.INT, description="Page size (default 50, at most 500)."),
+            OpenApiParameter("offset", OpenApiTypes.INT, description="Index of the first request returned."),
+        ],
+        responses={200: schema.page_of(ExportRequestSerializer), **schema.READ_ERRORS},
+    )
     def get(self, request: Request) -> Response:
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(_requests(request), request, view=self)
@@ -122,6 +165,28 @@ class ExportRequestListCreate(APIView):
             ExportRequestSerializer(page, many=True, context={"request": request}).data
         )
 
+    @extend_schema(
+        summary="Start an export",
+        description="Builds one archive (in parts) of the contacts' data and documents; poll the answer's "
+        "request until its status is ready, then download each part.",
+        request=ExportCreateSerializer,
+        parameters=[schema.location_header()],
+        responses={
+            202: OpenApiResponse(
+                ExportCreatedSerializer,
+                description="Accepted: the archive is being built.",
+                examples=[
+                    OpenApiExample(
+                        "accepted",
+                        value=schema.EXPORT_ACCEPTED_EXAMPLE,
+                        response_only=True,
+                    )
+                ],
+            ),
+            **schema.CREATE_ERRORS,
+        },
+        examples=[OpenApiExample("two contacts", value={"contacts": [41, 42]}, request_only=True)],
+    )
     def post(self, request: Request) -> Response:
         payload = ExportCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -129,28 +194,30 @@ class ExportRequestListCreate(APIView):
             export_request = export_request_create(
                 contact_ids=payload.validated_data["contacts"], actor=request.user, language=get_language()
             )
-        except UnknownContactsError as exc:
-            return Response(
-                {
-                    "contacts": exc.messages,
-                    "unknown_ids": exc.ids,
-                },
-                status=status.HTTP_400_BAD_REQUEST,
-            )
-        except DjangoValidationError as exc:
-            return Response({"contacts": exc.messages}, status=status.HTTP_400_BAD_REQUEST)
+        except DjangoValidationError as exc:  # unknown ids (named in unknown_ids), nothing to export…
+            raise invalid_contacts(exc) from exc
         data = ExportRequestSerializer(
             _requests(request).get(pk=export_request.pk), context={"request": request}
         ).data
         if export_request.awaiting_broker:
             data["message"] = str(dispatch.QUEUED_NOTICE)
         location = reverse("rgpd_api:export-detail", args=[export_request.pk])
-        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
+        return Response(data, status=202, headers={"Location": location})
 
 
 class ExportRequestDetail(APIView):
     permission_classes = [IsAuthenticated, HasRgpdRight]
 
+    @extend_schema(
+        summary="One export request",
+        responses={
+            200: OpenApiResponse(
+                ExportRequestSerializer,
+                examples=[OpenApiExample("ready", value=schema.EXPORT_EXAMPLE, response_only=True)],
+            ),
+            **schema.DETAIL_ERRORS,
+        },
+    )
     def get(self, request: Request, pk: int) -> Response:
         export_request = get_object_or_404(_requests(request), pk=pk)
         return Response(ExportRequestSerializer(export_request, context={"request": request}).data)
@@ -161,5 +228,14 @@ class ExportPartDownload(APIView):
 
     permission_classes = [IsAuthenticated, HasRgpdRight]
 
+    @extend_schema(
+        summary="Download a part of an export",
+        description="Audited. On S3 storage a 302 to a presigned URL valid 5 minutes; else the ZIP itself.",
+        responses={
+            (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description="The archive (ZIP)."),
+            302: OpenApiResponse(description="Redirect to the archive's presigned URL (`Location`)."),
+            **schema.DOWNLOAD_ERRORS,
+        },
+    )
     def get(self, request: Request, pk: int, number: int):
         return download_part(request, request_id=pk, number=number, channel="api")

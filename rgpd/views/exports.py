@@ -56,7 +56,9 @@ def download_part(request: HttpRequest, *, request_id: int, number: int, channel
     except ExportPart.DoesNotExist as exc:
         raise Http404(_("No such archive.")) from exc
     except ArchiveNotAvailable as exc:
+        if channel == "api":
+            raise  # the API's exception handler answers in its error format (rgpd/api/errors.py)
         if exc.reason == "missing":
-            return file_missing_response(request, as_json=channel == "api")
+            return file_missing_response(request)
         return unavailable_response(exc.reason)
     return archive_response(request, part, channel=channel)

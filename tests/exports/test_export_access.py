@@ -226,7 +226,8 @@ def test_the_api_starts_an_export_with_a_token_and_names_bad_ids(db, django_capt
     )
     assert response.status_code == 400
     assert response.json()["unknown_ids"] == [999998, 999999]
-    assert "999998" in response.json()["contacts"][0] and "999999" in response.json()["contacts"][0]
+    message = response.json()["errors"]["contacts"][0]
+    assert "999998" in message and "999999" in message and response.json()["code"] == "unknown_contacts"
     for bad in ([], ["x"], "12", [0]):
         assert (
             api.post(

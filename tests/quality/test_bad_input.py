@@ -102,7 +102,7 @@ def test_an_out_of_range_id_matches_no_url(bad_id):
 
 
 @DEBUG_MODES
-def test_out_of_range_ids_in_urls_get_the_back_office_404(browser, settings, debug):
+def test_out_of_range_ids_in_urls_get_a_404_page_or_the_apis_404(browser, settings, debug):
     settings.DEBUG = debug
     for bad_id in OUT_OF_RANGE_IDS:
         for url in ID_URLS:
@@ -110,7 +110,9 @@ def test_out_of_range_ids_in_urls_get_the_back_office_404(browser, settings, deb
             response = browser.get(url.format(id=bad_id), follow=True)
             assert response.status_code == 404, url
             assert_no_traceback(response)
-            if not debug:
+            if url.startswith("/api/"):  # the API's own error format, in both modes
+                assert response.json() == {"detail": "Introuvable.", "code": "not_found"}, url
+            elif not debug:
                 assert NOT_FOUND_TITLE in response.content.decode(), url
 
     # The admin's own pages of an object: Django says the object does not exist
@@ -152,7 +154,10 @@ def post_ids(client, endpoint: str, contacts):
 def assert_one_message(response) -> str:
     assert response.status_code == 400
     assert_no_traceback(response)
-    messages = response.json()["contacts"]
+    body = response.json()
+    # The API's one error format: a sentence, a code, and the messages per field
+    assert body["detail"] == body["errors"]["contacts"][0] and body["code"], body
+    messages = body["errors"]["contacts"]
     assert isinstance(messages, list) and len(messages) == 1 and isinstance(messages[0], str), messages
     return messages[0]
 
@@ -383,7 +388,7 @@ def test_an_archive_whose_file_is_gone_gets_a_404_saying_so_and_no_download_is_a
         api = browser.get(f"/api/rgpd/exports/{part.request_id}/parts/1/download/")
 
     assert api.status_code == 404
-    assert api.json() == {"detail": FILE_MISSING_MESSAGE}
+    assert api.json() == {"detail": FILE_MISSING_MESSAGE, "code": "file_missing"}
     assert f"archive part 1 of export request {part.request_id}" in caplog.text
     assert not AuditEvent.objects.filter(action=AuditEvent.Action.ARCHIVE_DOWNLOADED).exists()
 
