@@ -47,6 +47,8 @@ PYTHON = sys.executable
 QUEUE = "gdpr_portal"
 EXPORT_QUEUE = "gdpr_portal.exports"
 ADMIN_USERNAME = "admin"
+# What run() starts before the processes, under docker-compose.yml's service names.
+BACKING_SERVICES = ("postgres", "redis", "s3", "mailpit")
 
 logger = logging.getLogger("run_stack")
 
