@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from celery.schedules import maybe_schedule
+from celery.schedules import BaseSchedule, maybe_schedule
 from django.conf import settings
 from django.db.models import Count, Min, Q
 from django.utils import timezone
@@ -23,7 +23,7 @@ LATE_GRACE = timedelta(minutes=2)
 
 def periodic_task_names() -> set[str]:
     """The tasks celery beat sends (``CELERY_BEAT_SCHEDULE``)."""
-    return {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    return {str(entry["task"]) for entry in settings.CELERY_BEAT_SCHEDULE.values()}
 
 
 def periodic_run_record(*, task: str, succeeded: bool, now: datetime | None = None) -> None:
@@ -62,6 +62,7 @@ def _is_late(entry: dict, last_run_at: datetime | None) -> bool:
     from gdpr_portal.celery import app  # noqa: PLC0415 - the Celery app imports Django's settings
 
     schedule = maybe_schedule(entry["schedule"], app=app)
+    assert isinstance(schedule, BaseSchedule)  # a number of seconds or a timedelta becomes a schedule
     # Negative when the next run after ``last_run_at`` is already past.
     remaining = schedule.remaining_estimate(last_run_at)
     return remaining < -LATE_GRACE
@@ -70,7 +71,8 @@ def _is_late(entry: dict, last_run_at: datetime | None) -> bool:
 def workers_state() -> WorkersState:
     recorded = {run.task: run for run in PeriodicTaskRun.objects.all()}
     runs = []
-    for entry in sorted(settings.CELERY_BEAT_SCHEDULE.values(), key=lambda entry: entry["task"]):
+    entries: list[dict] = list(settings.CELERY_BEAT_SCHEDULE.values())
+    for entry in sorted(entries, key=lambda entry: entry["task"]):
         run = recorded.get(entry["task"])
         last_run_at = run.last_run_at if run else None
         runs.append(
