@@ -52,14 +52,14 @@ def test_the_sweep_run_by_a_worker_and_the_backlog_are_shown_to_a_superuser(clie
         assert ">1</td>" in html.split('id="rgpd-unfinished-anonymisations"', 1)[1]
 
 
-def test_a_sweep_that_stopped_running_is_shown_late_and_one_that_never_ran_too(db, client, superuser):
+def test_a_sweep_that_stopped_running_is_shown_late_and_one_that_never_ran_as_such(db, client, superuser):
     PeriodicTaskRun.objects.create(task=SWEEP, last_run_at=timezone.now() - timedelta(hours=1))
     client.force_login(superuser)
     html = panel(client, "/admin/")
     sweep_row = html.split(f'data-task="{SWEEP}"', 1)[1].split("</tr>", 1)[0]
     assert "rgpd-workers-state__late" in sweep_row
     purge_row = html.split('data-task="rgpd.purge_expired_archives"', 1)[1].split("</tr>", 1)[0]
-    assert "rgpd-workers-state__late" in purge_row and "<time" not in purge_row
+    assert "jamais exécutée" in purge_row and "<time" not in purge_row
 
 
 def test_a_run_with_arguments_is_not_the_sweep(db):

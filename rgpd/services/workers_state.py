@@ -37,7 +37,7 @@ class PeriodicRun:
     task: str
     last_run_at: datetime | None
     succeeded: bool
-    late: bool  # never ran, or overdue by more than LATE_GRACE
+    late: bool  # overdue by more than LATE_GRACE (one that never ran is not: the stack may have just started)
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class WorkersState:
 
 def _is_late(entry: dict, last_run_at: datetime | None) -> bool:
     if last_run_at is None:
-        return True
+        return False
     from gdpr_portal.celery import app  # noqa: PLC0415 - the Celery app imports Django's settings
 
     schedule = maybe_schedule(entry["schedule"], app=app)
