@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test bench screenshots lint format deps services chromium libmagic clean
+.PHONY: run run-stack test bench screenshots lint format deps services chromium libmagic clean
 
 $(BIN)/.synced: pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ libmagic:
 ## Start the app on embedded defaults (SQLite, local files, filesystem queue, console email).
 run: deps
 	$(BIN)/python scripts/run.py
+
+## The production stack without Docker (gunicorn, 2 Celery workers, beat; throwaway PostgreSQL, Redis, S3).
+run-stack: deps
+	$(BIN)/python scripts/run_stack.py
 
 ## The whole test suite on PostgreSQL, Redis, SeaweedFS S3, a real Celery worker and Chromium.
 test: deps chromium

@@ -299,3 +299,24 @@ class PendingStorageDeletion(models.Model):
 
     def __str__(self) -> str:
         return _("Pending deletion #%(id)s") % {"id": self.pk}
+
+
+class PeriodicTaskRun(models.Model):
+    """When a periodic (beat) task last ran on a worker, and whether it succeeded: the workers' state.
+
+    A database row, not a cache key: the embedded cache is one per process (the web process would never
+    see what a worker wrote) and a Redis cache may be flushed or evict it; the row is shared by every
+    process and survives restarts. It holds a task name and dates only.
+    """
+
+    task = models.CharField(_("task"), max_length=100, unique=True)
+    last_run_at = models.DateTimeField(_("last run"))
+    succeeded = models.BooleanField(_("succeeded"), default=True)
+
+    class Meta:
+        verbose_name = _("periodic task run")
+        verbose_name_plural = _("periodic task runs")
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return self.task

@@ -13,7 +13,7 @@ from harness.worker import CeleryWorkerProcess
 
 # The export tests' fixtures (a queue and workers of their own), offered to every folder.
 from tests.support.exports import export_queue, export_workers  # noqa: F401
-from tests.support.smtp import SmtpSink
+from harness.smtp import SmtpSink
 
 RUN_ID = uuid.uuid4().hex[:8]
 

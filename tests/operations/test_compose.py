@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-APP_SERVICES = ("web", "worker", "beat")
+APP_SERVICES = ("web", "worker", "export-worker", "beat")
 
 
 def settings_environment_variables() -> set[str]:
@@ -41,8 +41,9 @@ def test_the_stack_has_web_worker_beat_and_the_services_they_use(compose):
     services = compose["services"]
     assert {"web", "worker", "beat", "postgres", "redis", "s3", "mailpit"} <= set(services)
     assert "gunicorn gdpr_portal.wsgi" in services["web"]["command"]
-    assert "celery -A gdpr_portal worker" in services["worker"]["command"]
-    assert "celery -A gdpr_portal beat" in services["beat"]["command"]
+    assert "celery -A gdpr_portal --quiet worker" in services["worker"]["command"]
+    assert "-Q gdpr_portal.exports" in services["export-worker"]["command"]
+    assert "celery -A gdpr_portal --quiet beat" in services["beat"]["command"]
     assert services["postgres"]["image"].startswith("postgres:")
     assert services["redis"]["image"].startswith("redis:")
     assert "seaweedfs" in services["s3"]["image"] and "-s3" in services["s3"]["command"]

@@ -29,7 +29,7 @@ from tests.support.exports import (
     wait_for_request_done,
     wait_until,
 )
-from tests.support.smtp import SmtpSink
+from harness.smtp import SmtpSink
 
 QUEUED = "Enregistré et mis en file d'attente : la file des tâches est injoignable pour le moment."
 BIG = 16 * 1024 * 1024
