@@ -504,3 +504,35 @@ def test_the_api_answers_404_401_and_403():
     assert api().get(LIST_URL).status_code == 401
     assert api(outsider).get(LIST_URL).status_code == 403
     assert api(outsider).post(LIST_URL, {}, format="json").status_code == 403
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("bad_id", [str(2**64), "abc", "0"])
+def test_out_of_range_or_malformed_ids_are_404(officer_client, bad_id):
+    request = record(ContactFactory(), received_on=timezone.localdate(), today=None)
+    urls = [
+        f"{ADMIN_LIST}{bad_id}/change/",
+        f"{ADMIN_LIST}{bad_id}/step/start/",
+        f"{ADMIN_LIST}correspondence/{bad_id}/download/",
+        f"{LIST_URL}{bad_id}/",
+        f"{LIST_URL}{bad_id}/extend/",
+    ]
+    for url in urls:
+        assert officer_client.get(url, follow=True).status_code == 404, url
+    assert officer_client.post(f"{LIST_URL}{bad_id}/extend/", {"months": 1, "reason": "x"}).status_code == 404
+    request.refresh_from_db()
+    assert request.status == Status.RECEIVED
+
+
+@pytest.mark.django_db
+def test_oversized_or_out_of_range_extension_fields_are_400():
+    request = record(ContactFactory(), received_on=timezone.localdate() - timedelta(days=5), today=None)
+    client = api(rgpd_user())
+    url = f"{LIST_URL}{request.pk}/extend/"
+    too_long = client.post(url, {"months": 1, "reason": "x" * 2001}, format="json")
+    assert too_long.status_code == 400 and "reason" in too_long.json()
+    before = (request.received_on - timedelta(days=1)).isoformat()
+    early = client.post(url, {"months": 1, "reason": "Complexe", "informed_on": before}, format="json")
+    assert early.status_code == 400 and "informed_on" in early.json()
+    request.refresh_from_db()
+    assert request.extension_months == 0
