@@ -140,6 +140,11 @@ class SubjectRequestAdmin(BoundedInputAdminMixin, admin.ModelAdmin):
             )
         return str(left)
 
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        return super().changelist_view(
+            request, {"title": self.opts.verbose_name_plural, **(extra_context or {})}
+        )
+
     def get_urls(self):
         return [
             path(

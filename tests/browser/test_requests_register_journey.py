@@ -7,12 +7,23 @@ from playwright.sync_api import expect
 
 from rgpd.models import SubjectRequest
 from rgpd.subject_requests import clock
+from rgpd.subject_requests.services import subject_request_record
 from tests.factories import ContactFactory, rgpd_user
 
 
-def test_an_officer_records_an_erasure_request_pauses_for_identity_and_answers_it_on_time(page, login):
-    # Given an RGPD officer and the contact who wrote to ask for erasure three days ago
+def test_an_officer_records_an_erasure_request_pauses_for_identity_and_answers_it_on_time(
+    page, login, screenshot
+):
+    # Given an RGPD officer, an access request left unanswered for two months, and the contact who wrote
+    # to ask for erasure three days ago
     officer = rgpd_user(username="claire.dpo")
+    late = subject_request_record(
+        kind="access",
+        received_on=timezone.localdate() - timedelta(days=62),
+        contact_ids=[],
+        actor=None,
+        unmatched_email="demandeur@example.org",
+    )
     contact = ContactFactory(last_name="Beaumarchais")
     received = timezone.localdate() - timedelta(days=3)
     due = clock.due_date(received)
@@ -32,6 +43,7 @@ def test_an_officer_records_an_erasure_request_pauses_for_identity_and_answers_i
     expect(page.locator("#request-status")).to_contain_text("reçue")
     expect(page.locator("#request-due")).to_have_text(f"{due:%d/%m/%Y}")
     expect(page.locator("#request-people")).to_contain_text(f"Contact n° {contact.pk}")
+    screenshot("subject-request")
 
     # When the officer asks for proof of identity: the clock pauses
     page.get_by_role("link", name="En attente de justificatif d'identité (suspend le délai)").click()
@@ -52,5 +64,12 @@ def test_an_officer_records_an_erasure_request_pauses_for_identity_and_answers_i
     expect(page.locator("#request-status")).to_contain_text("répondue")
     expect(page.locator("#request-answered")).to_contain_text("dans les délais")
     expect(page.locator(".rgpd-request-steps a")).to_have_text(["Joindre un courrier"])
-    request = SubjectRequest.objects.get()
-    assert (request.kind, request.channel, request.answered_on_time) == ("erasure", "post", True)
+    request = SubjectRequest.objects.get(kind="erasure")
+    assert (request.channel, request.answered_on_time) == ("post", True)
+
+    # And the register lists both: the answered one without days left, the forgotten one highlighted
+    page.get_by_role("link", name="Demandes des personnes").last.click()
+    late_row = page.locator("#result_list tr", has_text=f"Demande n° {late.pk}")
+    expect(late_row.locator(".rgpd-overdue")).to_contain_text("en retard de")
+    expect(page.locator("#result_list tr", has_text=f"Demande n° {request.pk}")).to_contain_text("répondue")
+    screenshot("subject-requests")
