@@ -314,6 +314,18 @@ def test_the_list_shows_status_due_date_and_highlights_overdue_requests(officer_
 
 
 @pytest.mark.django_db
+def test_the_gdpr_home_counts_overdue_and_soon_due_requests(officer_client):
+    today = timezone.localdate()
+    record(ContactFactory(), received_on=today - timedelta(days=60), today=None)
+    record(ContactFactory(), received_on=today - timedelta(days=61), today=None)
+    record(ContactFactory(), received_on=today - timedelta(days=27), today=None)
+    page = officer_client.get("/admin/rgpd/").content.decode()
+    assert "2 demandes en retard" in page
+    assert "1 demande à échéance dans les 7 jours" in page
+    assert f"{ADMIN_LIST}?deadline=overdue" in page
+
+
+@pytest.mark.django_db
 def test_an_officer_records_a_request_and_sees_its_due_date(officer_client):
     contact = ContactFactory()
     received = timezone.localdate() - timedelta(days=2)
