@@ -173,6 +173,35 @@ def test_ten_days_waiting_for_identity_push_the_due_date_by_ten_days():
 
 
 @pytest.mark.django_db
+def test_a_refusal_while_waiting_for_identity_counts_the_days_paused():
+    request = record(ContactFactory())
+    request = services.subject_request_wait_for_identity(
+        subject_request=request, on=date(2027, 3, 20), actor=None, today=TODAY
+    )
+    # A date before the pause began is refused on its field
+    with pytest.raises(ValidationError) as refused:
+        services.subject_request_refuse(
+            subject_request=request,
+            refusal_reason="manifestly_unfounded",
+            answered_on=date(2027, 3, 19),
+            actor=None,
+            today=TODAY,
+        )
+    assert "answered_on" in refused.value.message_dict
+    request = services.subject_request_refuse(
+        subject_request=request,
+        refusal_reason="manifestly_unfounded",
+        answered_on=date(2027, 4, 20),
+        actor=None,
+        today=TODAY,
+    )
+    assert (request.status, request.paused_days, request.paused_since) == (Status.REFUSED, 31, None)
+    # Due on 18 May once the 31 days paused are counted (16 April + 31 days is Whit Monday)
+    assert request.due_on == date(2027, 5, 18)
+    assert request.answered_on_time is True
+
+
+@pytest.mark.django_db
 def test_an_extension_of_two_months_moves_the_due_date_and_is_audited():
     request = record(ContactFactory(), received_on=date(2027, 1, 31))
     request = services.subject_request_extend(

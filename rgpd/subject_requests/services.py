@@ -204,20 +204,25 @@ def subject_request_start(
 ) -> SubjectRequest:
     """Work on the request; coming back from a pause, the due date moves by the days paused."""
     subject_request = _locked(subject_request)
-    if subject_request.paused_since is not None and subject_request.status == Status.AWAITING_IDENTITY:
-        _check_date("on", on, not_before=subject_request.paused_since, today=_today(today))
-        subject_request.paused_days += (on - subject_request.paused_since).days
-        subject_request.paused_since = None
-        _refresh_due(subject_request)
+    _end_pause(subject_request, "on", on, today)
     _move(subject_request, Status.IN_PROGRESS, actor)
     return subject_request
 
 
+def _end_pause(subject_request: SubjectRequest, field: str, on: date, today: date | None) -> None:
+    """Check the date ``on`` of a step; a paused clock restarts then, the due date moved by the pause."""
+    paused_since = subject_request.paused_since
+    _check_date(field, on, not_before=paused_since or subject_request.received_on, today=_today(today))
+    if paused_since is not None:
+        subject_request.paused_days += (on - paused_since).days
+        subject_request.paused_since = None
+        _refresh_due(subject_request)
+
+
 def _close(subject_request: SubjectRequest, *, to: str, on: date, actor, today: date | None) -> None:
-    _check_date("answered_on", on, not_before=subject_request.received_on, today=_today(today))
+    _end_pause(subject_request, "answered_on", on, today)
     subject_request.answered_on = on
     subject_request.answered_on_time = on <= subject_request.due_on
-    subject_request.paused_since = None
     _move(subject_request, to, actor)
 
 
