@@ -161,6 +161,7 @@ class AuditEvent(models.Model):
         ANONYMISATION_REFUSED = "anonymisation_refused", _("anonymisation refused")
         FILES_DELETED = "files_deleted", _("files deleted")
         REQUEST_RECORDED = "request_recorded", _("request from an individual recorded")
+        REQUEST_MATCHED = "request_matched", _("request matched to contacts")
         REQUEST_EXTENDED = "request_extended", _("request's deadline extended")
         REQUEST_STATUS_CHANGED = "request_status_changed", _("request's status changed")
         CORRESPONDENCE_ADDED = "correspondence_added", _("correspondence attached to a request")

@@ -119,6 +119,28 @@ def test_an_unmatched_person_stays_out_of_the_audit_log():
 
 
 @pytest.mark.django_db
+def test_a_person_matched_later_joins_the_request_and_their_identity_as_given_is_forgotten(officer_client):
+    # Given a request from someone not matched to a contact yet
+    request = record(unmatched_name="Jeanne Martin", unmatched_email="jeanne@example.org")
+    contact = ContactFactory()
+
+    # When the officer matches the request to the contact, forgetting the identity as given
+    url = reverse("admin:rgpd_subjectrequest_step", args=[request.pk, "match"])
+    response = officer_client.post(url, {"contacts": f"{contact.pk}", "forget_identity": "on"})
+
+    # Then the contact is named, the name and email are gone, and the audit row holds ids only
+    assert response.status_code == 302
+    request.refresh_from_db()
+    assert list(request.people.values_list("subject_id", flat=True)) == [contact.pk]
+    assert (request.unmatched_name, request.unmatched_email) == ("", "")
+    event = AuditEvent.objects.get(action=AuditEvent.Action.REQUEST_MATCHED)
+    assert event.subject_ids == [contact.pk] and event.details["identity_forgotten"] is True
+    # An unknown contact is named on the form
+    page = officer_client.post(url, {"contacts": "999999"})
+    assert "999999" in page.context["form"].errors["contacts"][0]
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     "about, field",
     [

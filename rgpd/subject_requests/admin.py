@@ -82,6 +82,17 @@ STEPS: dict[str, Step] = {
         services.subject_request_start,
         (Status.RECEIVED, Status.AWAITING_IDENTITY),
     ),
+    "match": Step(
+        _("Match to contacts"),
+        request_forms.MatchForm,
+        lambda *, subject_request, contacts, forget_identity, actor: services.subject_request_match(
+            subject_request=subject_request,
+            contact_ids=contacts,
+            forget_identity=forget_identity,
+            actor=actor,
+        ),
+        OPEN,
+    ),
     "extend": Step(_("Extend the deadline"), request_forms.ExtendForm, services.subject_request_extend, OPEN),
     "answer": Step(
         _("Close as answered"),

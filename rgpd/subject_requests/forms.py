@@ -35,27 +35,17 @@ def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
         form.add_error(field if field in form.fields else None, errors)
 
 
-class SubjectRequestForm(forms.Form):
-    kind = forms.ChoiceField(label=_("kind of request"), choices=SubjectRequest.Kind.choices)
-    channel = forms.ChoiceField(label=_("channel"), choices=SubjectRequest.Channel.choices)
-    received_on = date_field(_("received on"))
-    contacts = forms.CharField(
-        label=_("contacts concerned"),
-        required=False,
-        max_length=2000,
-        help_text=_("The contacts' numbers, separated by commas (see the RGPD page)."),
-    )
-    unmatched_name = forms.CharField(
-        label=_("name as given"),
-        required=False,
-        max_length=200,
-        help_text=_("When the person is not matched to a contact yet."),
-    )
-    unmatched_email = forms.EmailField(label=_("email as given"), required=False)
-    notes = forms.CharField(label=_("notes"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
+class ContactIdsField(forms.CharField):
+    """Contact numbers typed as ``12, 15``: a list of ids, the bad entries named."""
 
-    def clean_contacts(self) -> list[int]:
-        values = [v.strip() for v in self.cleaned_data["contacts"].replace(";", ",").split(",") if v.strip()]
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("contacts concerned"))
+        kwargs.setdefault("help_text", _("The contacts' numbers, separated by commas (see the RGPD page)."))
+        super().__init__(max_length=2000, **kwargs)
+
+    def clean(self, value) -> list[int]:
+        text = super().clean(value)
+        values = [v.strip() for v in text.replace(";", ",").split(",") if v.strip()]
         ids = [parse_database_id(v) for v in values]
         bad = [v for v, number in zip(values, ids, strict=True) if number is None]
         if bad:
@@ -64,6 +54,21 @@ class SubjectRequestForm(forms.Form):
                 % {"ids": ids_summary(bad), "rule": invalid_id_message()}
             )
         return [number for number in ids if number is not None]
+
+
+class SubjectRequestForm(forms.Form):
+    kind = forms.ChoiceField(label=_("kind of request"), choices=SubjectRequest.Kind.choices)
+    channel = forms.ChoiceField(label=_("channel"), choices=SubjectRequest.Channel.choices)
+    received_on = date_field(_("received on"))
+    contacts = ContactIdsField(required=False)
+    unmatched_name = forms.CharField(
+        label=_("name as given"),
+        required=False,
+        max_length=200,
+        help_text=_("When the person is not matched to a contact yet."),
+    )
+    unmatched_email = forms.EmailField(label=_("email as given"), required=False)
+    notes = forms.CharField(label=_("notes"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
 
 
 class ExtendForm(forms.Form):
@@ -100,6 +105,16 @@ class RefuseForm(forms.Form):
         label=_("reason for the refusal"), choices=SubjectRequest.RefusalReason.choices
     )
     answered_on = date_field(_("person told of the refusal on"))
+
+
+class MatchForm(forms.Form):
+    contacts = ContactIdsField()
+    forget_identity = forms.BooleanField(
+        label=_("forget the name and email as given"),
+        required=False,
+        initial=True,
+        help_text=_("The person is now known by their contact record: keep no other copy."),
+    )
 
 
 class AttachForm(forms.Form):

@@ -63,13 +63,32 @@ def unknown_contact_ids(contact_ids: Iterable[int]) -> list[int]:
     return sorted(wanted - found)
 
 
+def _check_contacts_exist(contact_ids: list[int]) -> None:
+    unknown = unknown_contact_ids(contact_ids)
+    if unknown:
+        raise ValidationError(
+            {"contacts": _("No contact has these ids: %(ids)s.") % {"ids": ids_summary(unknown)}},
+            code="unknown_contacts",
+        )
+
+
+def _add_people(subject_request: SubjectRequest, contact_ids: list[int]) -> None:
+    SubjectRequestPerson.objects.bulk_create(
+        (
+            SubjectRequestPerson(request=subject_request, population=CONTACTS_POPULATION, subject_id=pk)
+            for pk in contact_ids
+        ),
+        ignore_conflicts=True,  # a contact already named stays named once
+    )
+
+
 def _contact_ids(subject_request: SubjectRequest) -> list[int]:
     return list(
         subject_request.people.filter(population=CONTACTS_POPULATION).values_list("subject_id", flat=True)
     )
 
 
-def _audit(subject_request: SubjectRequest, action: str, actor, **details: str | int) -> None:
+def _audit(subject_request: SubjectRequest, action: str, actor, **details: str | int | bool) -> None:
     audit_record(
         action=action,
         actor=actor,
@@ -111,12 +130,7 @@ def subject_request_record(
             {"contacts": _("Name at least one contact, or the person's name or email as given.")},
             code="no_person",
         )
-    unknown = unknown_contact_ids(contact_ids)
-    if unknown:
-        raise ValidationError(
-            {"contacts": _("No contact has these ids: %(ids)s.") % {"ids": ids_summary(unknown)}},
-            code="unknown_contacts",
-        )
+    _check_contacts_exist(contact_ids)
     subject_request = SubjectRequest(
         kind=kind,
         channel=channel,
@@ -129,11 +143,27 @@ def subject_request_record(
     _refresh_due(subject_request)
     subject_request.full_clean(exclude=["due_on"])
     subject_request.save()
-    SubjectRequestPerson.objects.bulk_create(
-        SubjectRequestPerson(request=subject_request, population=CONTACTS_POPULATION, subject_id=pk)
-        for pk in contact_ids
-    )
+    _add_people(subject_request, contact_ids)
     _audit(subject_request, AuditEvent.Action.REQUEST_RECORDED, actor)
+    return subject_request
+
+
+@transaction.atomic
+def subject_request_match(
+    *, subject_request: SubjectRequest, contact_ids: Iterable[int], forget_identity: bool, actor
+) -> SubjectRequest:
+    """Add the contacts the person turned out to be; once matched, the name and email as given may be
+    forgotten (they are kept nowhere else)."""
+    subject_request = _locked(subject_request)
+    contact_ids = sorted(set(contact_ids))
+    if not contact_ids:
+        raise ValidationError({"contacts": _("Name at least one contact.")}, code="no_person")
+    _check_contacts_exist(contact_ids)
+    _add_people(subject_request, contact_ids)
+    if forget_identity:
+        subject_request.unmatched_name = subject_request.unmatched_email = ""
+        subject_request.save(update_fields=["unmatched_name", "unmatched_email"])
+    _audit(subject_request, AuditEvent.Action.REQUEST_MATCHED, actor, identity_forgotten=forget_identity)
     return subject_request
 
 
