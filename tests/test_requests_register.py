@@ -365,6 +365,14 @@ def test_the_list_shows_status_due_date_and_highlights_overdue_requests(officer_
 
 
 @pytest.mark.django_db
+def test_the_register_speaks_english_when_chosen(officer_client, settings):
+    record(ContactFactory(), received_on=timezone.localdate() - timedelta(days=60), today=None)
+    officer_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = officer_client.get(ADMIN_LIST).content.decode()
+    assert "Requests from individuals" in page and "Erasure (Art. 17)" in page and "overdue by" in page
+
+
+@pytest.mark.django_db
 def test_the_gdpr_home_counts_overdue_and_soon_due_requests(officer_client):
     today = timezone.localdate()
     record(ContactFactory(), received_on=today - timedelta(days=60), today=None)

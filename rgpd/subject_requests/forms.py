@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from gdpr_portal.ids import ids_summary, invalid_id_message, parse_database_id
@@ -35,6 +36,15 @@ def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
         form.add_error(field if field in form.fields else None, errors)
 
 
+class RegisterForm(forms.Form):
+    """A form of the register: labels start with a capital, as on the admin's own forms."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.label = capfirst(field.label)
+
+
 class ContactIdsField(forms.CharField):
     """Contact numbers typed as ``12, 15``: a list of ids, the bad entries named."""
 
@@ -56,7 +66,7 @@ class ContactIdsField(forms.CharField):
         return [number for number in ids if number is not None]
 
 
-class SubjectRequestForm(forms.Form):
+class SubjectRequestForm(RegisterForm):
     kind = forms.ChoiceField(label=_("kind of request"), choices=SubjectRequest.Kind.choices)
     channel = forms.ChoiceField(label=_("channel"), choices=SubjectRequest.Channel.choices)
     received_on = date_field(_("received on"))
@@ -71,7 +81,7 @@ class SubjectRequestForm(forms.Form):
     notes = forms.CharField(label=_("notes"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
 
 
-class ExtendForm(forms.Form):
+class ExtendForm(RegisterForm):
     months = forms.TypedChoiceField(
         label=_("extension"),
         coerce=int,
@@ -88,26 +98,26 @@ class ExtendForm(forms.Form):
     informed_on = date_field(_("person informed of the extension on"))
 
 
-class WaitForIdentityForm(forms.Form):
+class WaitForIdentityForm(RegisterForm):
     on = date_field(_("proof of identity asked for on"))
 
 
-class StartForm(forms.Form):
+class StartForm(RegisterForm):
     on = date_field(_("work started (or proof of identity received) on"))
 
 
-class AnswerForm(forms.Form):
+class AnswerForm(RegisterForm):
     answered_on = date_field(_("answered on"))
 
 
-class RefuseForm(forms.Form):
+class RefuseForm(RegisterForm):
     refusal_reason = forms.ChoiceField(
         label=_("reason for the refusal"), choices=SubjectRequest.RefusalReason.choices
     )
     answered_on = date_field(_("person told of the refusal on"))
 
 
-class MatchForm(forms.Form):
+class MatchForm(RegisterForm):
     contacts = ContactIdsField()
     forget_identity = forms.BooleanField(
         label=_("forget the name and email as given"),
@@ -117,5 +127,5 @@ class MatchForm(forms.Form):
     )
 
 
-class AttachForm(forms.Form):
+class AttachForm(RegisterForm):
     file = forms.FileField(label=_("correspondence (letter, email, proof)"))
