@@ -607,3 +607,21 @@ def test_oversized_or_out_of_range_extension_fields_are_400():
     assert early.status_code == 400 and "informed_on" in early.json()
     request.refresh_from_db()
     assert request.extension_months == 0
+
+
+@pytest.mark.django_db
+def test_an_extension_told_after_the_first_month_is_refused():
+    # Received on 16 March 2027, due on 16 April: the person must hear of an extension by then
+    request = record(ContactFactory())
+    with pytest.raises(ValidationError) as refused:
+        services.subject_request_extend(
+            subject_request=request,
+            months=1,
+            reason="Demande complexe",
+            informed_on=date(2027, 4, 19),
+            actor=None,
+            today=TODAY,
+        )
+    assert refused.value.message_dict["informed_on"] == [
+        "La personne doit être informée d'une prolongation dans le premier mois, au plus tard le 2027-04-16."
+    ]

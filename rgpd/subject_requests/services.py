@@ -191,6 +191,18 @@ def subject_request_extend(
             code="reason_required",
         )
     _check_date("informed_on", informed_on, not_before=subject_request.received_on, today=_today(today))
+    # Art. 12(3): the person is told of the extension within one month of receipt.
+    first_due = clock.due_date(subject_request.received_on, paused_days=subject_request.paused_days)
+    if informed_on > first_due:
+        raise ValidationError(
+            {
+                "informed_on": _(
+                    "The person must be told of an extension within the first month, by %(date)s."
+                )
+                % {"date": first_due.isoformat()}
+            },
+            code="informed_too_late",
+        )
     subject_request.extension_months = months
     subject_request.extension_reason = reason.strip()
     subject_request.extension_informed_on = informed_on
