@@ -92,6 +92,17 @@ def record(
     )
 
 
+def extend(request: SubjectRequest, *, months: int, reason: str, informed_on: date) -> SubjectRequest:
+    return services.subject_request_extend(
+        subject_request=request,
+        months=months,
+        reason=reason,
+        informed_on=informed_on,
+        actor=None,
+        today=TODAY,
+    )
+
+
 @pytest.mark.django_db
 def test_a_recorded_request_is_received_with_its_due_date_and_audited_by_ids_only():
     # Given a contact and an officer
@@ -226,14 +237,7 @@ def test_a_refusal_while_waiting_for_identity_counts_the_days_paused():
 @pytest.mark.django_db
 def test_an_extension_of_two_months_moves_the_due_date_and_is_audited():
     request = record(ContactFactory(), received_on=date(2027, 1, 31))
-    request = services.subject_request_extend(
-        subject_request=request,
-        months=2,
-        reason="Demande complexe",
-        informed_on=date(2027, 2, 20),
-        actor=None,
-        today=TODAY,
-    )
+    request = extend(request, months=2, reason="Demande complexe", informed_on=date(2027, 2, 20))
     assert request.due_on == date(2027, 4, 30)
     assert request.extension_reason == "Demande complexe"
     event = AuditEvent.objects.get(action=AuditEvent.Action.REQUEST_EXTENDED)
@@ -241,14 +245,7 @@ def test_an_extension_of_two_months_moves_the_due_date_and_is_audited():
 
     # A second extension is refused: the law allows two further months in all
     with pytest.raises(ValidationError) as refused:
-        services.subject_request_extend(
-            subject_request=request,
-            months=1,
-            reason="Encore",
-            informed_on=date(2027, 3, 1),
-            actor=None,
-            today=TODAY,
-        )
+        extend(request, months=1, reason="Encore", informed_on=date(2027, 3, 1))
     assert "months" in refused.value.message_dict
 
 
@@ -256,9 +253,7 @@ def test_an_extension_of_two_months_moves_the_due_date_and_is_audited():
 def test_an_extension_without_a_reason_is_refused():
     request = record(ContactFactory())
     with pytest.raises(ValidationError) as refused:
-        services.subject_request_extend(
-            subject_request=request, months=1, reason="  ", informed_on=date(2027, 3, 20), actor=None
-        )
+        extend(request, months=1, reason="  ", informed_on=date(2027, 3, 20))
     assert "reason" in refused.value.message_dict
     request.refresh_from_db()
     assert (request.extension_months, request.due_on) == (0, date(2027, 4, 16))
@@ -308,9 +303,7 @@ def test_invalid_transitions_are_refused_with_a_clear_message():
     with pytest.raises(ValidationError):
         services.subject_request_start(subject_request=request, on=TODAY, actor=None, today=TODAY)
     with pytest.raises(ValidationError):
-        services.subject_request_extend(
-            subject_request=request, months=1, reason="x", informed_on=TODAY, actor=None, today=TODAY
-        )
+        extend(request, months=1, reason="x", informed_on=TODAY)
     request.refresh_from_db()
     assert request.status == Status.REFUSED
 
@@ -614,14 +607,7 @@ def test_an_extension_told_after_the_first_month_is_refused():
     # Received on 16 March 2027, due on 16 April: the person must hear of an extension by then
     request = record(ContactFactory())
     with pytest.raises(ValidationError) as refused:
-        services.subject_request_extend(
-            subject_request=request,
-            months=1,
-            reason="Demande complexe",
-            informed_on=date(2027, 4, 19),
-            actor=None,
-            today=TODAY,
-        )
+        extend(request, months=1, reason="Demande complexe", informed_on=date(2027, 4, 19))
     assert refused.value.message_dict["informed_on"] == [
         "La personne doit être informée d'une prolongation dans le premier mois, au plus tard le 2027-04-16."
     ]
