@@ -13,7 +13,7 @@ from django.db import IntegrityError
 from django.db.models.fields.files import FieldFile
 from django.utils.translation import gettext_lazy as _
 
-from .uploads import is_new_upload
+from gdpr_portal.uploads import is_new_upload
 
 # Text of the triggers' error (contacts/migrations/0003_anonymisation_is_final.py).
 ANONYMISED_REFUSAL = "gdpr_portal: anonymised contact is final"

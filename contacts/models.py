@@ -7,28 +7,24 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .integrity import refused_if_anonymised
-from .uploads import (
+from gdpr_portal.uploads import (
     detected_type,
     is_new_upload,
+    safe_extension,
     served_type,
     validate_document_upload,
     validate_photo_upload,
 )
 
-
-def _safe_extension(filename: str) -> str:
-    """Keep a short alphanumeric extension only: the stored name never carries user text."""
-    suffix = PurePath(filename or "").suffix.lower()
-    return suffix if 1 < len(suffix) <= 8 and suffix[1:].isalnum() else ""
+from .integrity import refused_if_anonymised
 
 
 def contact_photo_path(contact: "Contact", filename: str) -> str:
-    return f"contacts/{contact.storage_key}/photo/{uuid.uuid4().hex}{_safe_extension(filename)}"
+    return f"contacts/{contact.storage_key}/photo/{uuid.uuid4().hex}{safe_extension(filename)}"
 
 
 def document_file_path(document: "Document", filename: str) -> str:
-    return f"contacts/{document.contact.storage_key}/documents/{uuid.uuid4().hex}{_safe_extension(filename)}"
+    return f"contacts/{document.contact.storage_key}/documents/{uuid.uuid4().hex}{safe_extension(filename)}"
 
 
 class Contact(models.Model):

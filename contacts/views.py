@@ -16,8 +16,9 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
 from gdpr_portal.stored_files.downloads import stored_file_response
+from gdpr_portal.uploads import safe_extension
 
-from .models import Contact, _safe_extension
+from .models import Contact
 from .permissions import can_view_contact_record
 from .selectors import contact_documents, contact_for_record, document_for_download
 
@@ -93,7 +94,7 @@ def document_download(request: HttpRequest, document_id: int) -> HttpResponseBas
     name = document.file.name
     if not name:  # an empty file field
         raise Http404
-    filename = document.original_name or f"document-{document.pk}{_safe_extension(name)}"
+    filename = document.original_name or f"document-{document.pk}{safe_extension(name)}"
     return stored_file_response(
         request=request,
         storage=document.file.storage,
@@ -116,6 +117,6 @@ def photo_download(request: HttpRequest, contact_id: int) -> HttpResponseBase:
         storage=contact.photo.storage,
         name=name,
         # Also the record's <img>: browsers ignore "attachment" for images embedded in a page.
-        filename=f"photo-{contact.pk}{_safe_extension(name)}",
+        filename=f"photo-{contact.pk}{safe_extension(name)}",
         described_as=f"photo of contact {contact.pk}",
     )

@@ -3,6 +3,7 @@ from django.urls import path
 import gdpr_portal.ids  # noqa: F401 - registers the <id:…> URL converter
 
 from .api import anonymisations, exports
+from .subject_requests import api as subject_requests
 
 app_name = "rgpd_api"
 urlpatterns: list = [
@@ -19,4 +20,7 @@ urlpatterns: list = [
         anonymisations.AnonymisationDetailView.as_view(),
         name="anonymisation-detail",
     ),
+    path("requests/", subject_requests.SubjectRequestListCreate.as_view(), name="request-list"),
+    path("requests/<id:pk>/", subject_requests.SubjectRequestDetail.as_view(), name="request-detail"),
+    path("requests/<id:pk>/extend/", subject_requests.SubjectRequestExtend.as_view(), name="request-extend"),
 ]

@@ -160,6 +160,12 @@ class AuditEvent(models.Model):
         ANONYMISED = "anonymised", _("contact anonymised")
         ANONYMISATION_REFUSED = "anonymisation_refused", _("anonymisation refused")
         FILES_DELETED = "files_deleted", _("files deleted")
+        REQUEST_RECORDED = "request_recorded", _("request from an individual recorded")
+        REQUEST_MATCHED = "request_matched", _("request matched to contacts")
+        REQUEST_EXTENDED = "request_extended", _("request's deadline extended")
+        REQUEST_STATUS_CHANGED = "request_status_changed", _("request's status changed")
+        CORRESPONDENCE_ADDED = "correspondence_added", _("correspondence attached to a request")
+        CORRESPONDENCE_DOWNLOADED = "correspondence_downloaded", _("correspondence downloaded")
 
     class Outcome(models.TextChoices):
         SUCCESS = "success", _("success")
@@ -320,3 +326,11 @@ class PeriodicTaskRun(models.Model):
 
     def __str__(self) -> str:
         return self.task
+
+
+# The register of data subjects' requests (app label "rgpd": its page sits in the "Gestion RGPD" section).
+from .subject_requests.models import (  # noqa: E402, F401
+    SubjectRequest,
+    SubjectRequestCorrespondence,
+    SubjectRequestPerson,
+)

@@ -7,7 +7,8 @@ uses (their data lives in a temporary folder and is deleted at the end), then, w
 - migrates, creates the bucket and its lifecycle rule, collects the static files,
 - catches the e-mails on a local SMTP server (as the compose file's Mailpit) and logs their subjects,
 - creates an administrator with a generated password and its API token, and a few fake contacts,
-- runs the processes of ``docker-compose.yml`` (``PROCESSES``, kept in sync by ``tests/operations/test_stack_sync.py``):
+- runs the processes of ``docker-compose.yml`` (``PROCESSES``, kept in step by
+  ``tests/operations/test_stack_sync.py``):
   gunicorn, a Celery worker on the default queue, one on the export queue, and celery beat,
 - prints the address and the administrator's login once ``/healthz`` answers 200.
 
@@ -38,10 +39,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gdpr_portal.log_format import JsonFormatter  # noqa: E402
-from scripts.run import Child, answers, stop_all  # noqa: E402
 from harness.seaweed import SeaweedFS  # noqa: E402
 from harness.servers import PostgresCluster, RedisServer  # noqa: E402
 from harness.smtp import SmtpSink  # noqa: E402
+from scripts.run import Child, answers, stop_all  # noqa: E402
 
 PYTHON = sys.executable
 QUEUE = "gdpr_portal"

@@ -9,11 +9,11 @@ import uuid
 
 import pytest
 
+from harness.smtp import SmtpSink
 from harness.worker import CeleryWorkerProcess
 
 # The export tests' fixtures (a queue and workers of their own), offered to every folder.
 from tests.support.exports import export_queue, export_workers  # noqa: F401
-from harness.smtp import SmtpSink
 
 RUN_ID = uuid.uuid4().hex[:8]
 

@@ -16,7 +16,7 @@ SQLite loses triggers when Django rebuilds a table: that test runs on SQLite too
 from django.db import migrations, models
 
 import contacts.models
-import contacts.uploads
+import gdpr_portal.uploads
 
 REFUSAL = "gdpr_portal: anonymised contact is final"
 PERSONAL_COLUMNS = (
@@ -129,7 +129,7 @@ class Migration(migrations.Migration):
                 blank=True,
                 max_length=255,
                 upload_to=contacts.models.contact_photo_path,
-                validators=[contacts.uploads.validate_photo_upload],
+                validators=[gdpr_portal.uploads.validate_photo_upload],
                 verbose_name="photo",
             ),
         ),
@@ -139,7 +139,7 @@ class Migration(migrations.Migration):
             field=models.FileField(
                 max_length=255,
                 upload_to=contacts.models.document_file_path,
-                validators=[contacts.uploads.validate_document_upload],
+                validators=[gdpr_portal.uploads.validate_document_upload],
                 verbose_name="file",
             ),
         ),

@@ -14,6 +14,7 @@ from django.db import connection
 from django.urls import reverse
 
 from harness.admin_actions import bulk_action_payload
+from harness.smtp import SmtpSink
 from rgpd.models import AnonymisationRequest, ExportPart, ExportRequest
 from rgpd.services.exports import export_request_create
 from rgpd.storage import s3_client
@@ -29,7 +30,6 @@ from tests.support.exports import (
     wait_for_request_done,
     wait_until,
 )
-from harness.smtp import SmtpSink
 
 QUEUED = "Enregistré et mis en file d'attente : la file des tâches est injoignable pour le moment."
 BIG = 16 * 1024 * 1024

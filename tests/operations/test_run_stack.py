@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.helpers import wait_until
 from harness.servers import answers, free_port
+from tests.support.helpers import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 # This run's services are not the stack's: it starts its own.

@@ -5,6 +5,8 @@ Validators run in the forms' validation, before anything reaches the storage.
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 import magic
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -93,3 +95,9 @@ def validate_photo_upload(value: FieldFile) -> None:
     if is_new_upload(value):
         _check_size(value.file)
         _check_type(value.file, PHOTO_TYPES, str(_("JPEG, PNG, GIF or WebP images")))
+
+
+def safe_extension(filename: str) -> str:
+    """Keep a short alphanumeric extension only: the stored name never carries user text."""
+    suffix = PurePath(filename or "").suffix.lower()
+    return suffix if 1 < len(suffix) <= 8 and suffix[1:].isalnum() else ""
