@@ -27,11 +27,11 @@ ID_CHECK_BATCH = 5000  # ids per existence query
 
 
 def inline_max() -> int:
-    return getattr(settings, "RGPD_ANONYMISATION_INLINE_MAX", 10)
+    return settings.RGPD_ANONYMISATION_INLINE_MAX
 
 
 def chunk_size() -> int:
-    return getattr(settings, "RGPD_ANONYMISATION_CHUNK_SIZE", 250)
+    return settings.RGPD_ANONYMISATION_CHUNK_SIZE
 
 
 # --- Requests -------------------------------------------------------------------------------------
