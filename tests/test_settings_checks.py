@@ -89,7 +89,8 @@ def test_a_good_configuration_passes_and_is_used(tmp_path):
             "-c",
             "import django; django.setup(); from django.conf import settings as s; "
             "print(s.RGPD_EXPORT_PART_SIZE, s.RGPD_EXPORT_LEASE_SECONDS, s.RGPD_ANONYMISATION_INLINE_MAX, "
-            "s.UPLOAD_MAX_BYTES, s.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES']['rgpd_exports'], s.RGPD_API_MAX_IDS)",
+            "s.UPLOAD_MAX_BYTES, s.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES']['rgpd_exports'], "
+            "s.RGPD_API_MAX_IDS)",
         ],
         DJANGO_SETTINGS_MODULE="gdpr_portal.settings",
         **good,
