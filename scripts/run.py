@@ -160,11 +160,16 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
 
-    manage("migrate", "--noinput")
-    if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
-        # On S3: the bucket and the archives' lifecycle rule (the 10-day safety net).
-        manage("rgpd_setup_storage")
-    seeded_now = seed_once(options.contacts, options.documents_per_contact)
+    try:
+        # migrate runs the system checks first: a bad setting stops here, named, before anything starts.
+        manage("migrate", "--noinput")
+        if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
+            # On S3: the bucket and the archives' lifecycle rule (the 10-day safety net).
+            manage("rgpd_setup_storage")
+        seeded_now = seed_once(options.contacts, options.documents_per_contact)
+    except subprocess.CalledProcessError as exc:
+        print(f"run: `manage.py {exc.cmd[2]}` failed (see above); nothing was started.", file=sys.stderr)
+        return 1
 
     import django
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.embedded import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -114,3 +116,22 @@ def test_gunicorn_workers_refuse_to_boot_on_a_bad_value(tmp_path):
     assert result.returncode != 0
     assert "gunicorn refuses to start" in result.stderr
     assert "UPLOAD_MAX_MB='big' is not valid" in result.stderr
+
+
+def test_runserver_refuses_to_start_on_a_bad_value(tmp_path):
+    server = [sys.executable, "manage.py", "runserver_embedded", f"127.0.0.1:{free_port()}", "--noreload"]
+    result = run(tmp_path, server, timeout=60, RGPD_ARCHIVE_RETENTION_DAYS="ten")
+
+    assert result.returncode != 0
+    assert "RGPD_ARCHIVE_RETENTION_DAYS='ten' is not valid" in result.stderr
+
+
+def test_make_run_stops_before_starting_anything_naming_the_variable(tmp_path):
+    make_run = [sys.executable, "scripts/run.py", "--port", str(free_port()), "--contacts", "1"]
+    result = run(tmp_path, make_run, timeout=120, RGPD_EXPORT_PART_SIZE="zero")
+
+    assert result.returncode == 1
+    output = result.stdout + result.stderr
+    assert "RGPD_EXPORT_PART_SIZE='zero' is not valid: expected a whole number of at least 1" in output
+    assert "nothing was started" in output and "Traceback" not in output
+    assert "gdpr_portal is running" not in output
