@@ -29,7 +29,7 @@ def environment_values(app_configs: Sequence[AppConfig] | None = None, **kwargs:
     ]
 
 
-def refuse_to_start_on_errors(process: str) -> None:
+def refuse_to_start_on_errors(process: str, exit_code: int = 1) -> None:
     """Exit with the errors on stderr when a system check fails (as runserver does)."""
     errors = [
         message for message in checks.run_checks() if message.is_serious() and not message.is_silenced()
@@ -43,4 +43,4 @@ def refuse_to_start_on_errors(process: str) -> None:
             flush=True,
         )
         # SystemExit, not an exception: Celery's signal dispatch would log an exception and carry on.
-        raise SystemExit(1)
+        raise SystemExit(exit_code)

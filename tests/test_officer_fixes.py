@@ -56,7 +56,7 @@ def test_the_export_list_shows_the_expiry_in_local_time_like_the_request_page(of
     listing = text_of(officer_client.get(reverse("admin:rgpd_exportrequest_changelist")))
     detail = text_of(officer_client.get(reverse("admin:rgpd_exportrequest_change", args=[part.request_id])))
 
-    assert "1 juillet 2031 12:00" in listing and "10:00" not in listing
+    assert "1 juillet 2031 12:00" in listing and "1 juillet 2031 10:00" not in listing
     assert "1 juillet 2031 12:00" in detail
 
 

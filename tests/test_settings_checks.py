@@ -109,11 +109,20 @@ def test_the_celery_worker_refuses_to_start_on_a_bad_value(tmp_path):
     assert "RGPD_EXPORT_LEASE_SECONDS='soon' is not valid" in result.stderr
 
 
-def test_gunicorn_workers_refuse_to_boot_on_a_bad_value(tmp_path):
-    # gunicorn imports this module in each worker; it runs no system check of its own.
-    result = run(tmp_path, [sys.executable, "-c", "import gdpr_portal.wsgi"], UPLOAD_MAX_MB="big")
+def test_gunicorn_refuses_to_start_on_a_bad_value(tmp_path):
+    # gunicorn runs no system check of its own: its workers do (gdpr_portal/wsgi.py), and fail to boot.
+    gunicorn = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "gdpr_portal.wsgi:application",
+        "--config",
+        "gunicorn.conf.py",
+    ]
+    gunicorn += ["--bind", f"127.0.0.1:{free_port()}", "--workers", "1"]
+    result = run(tmp_path, gunicorn, timeout=60, UPLOAD_MAX_MB="big")
 
-    assert result.returncode != 0
+    assert result.returncode != 0  # the master stops too: no worker restarted again and again
     assert "gunicorn refuses to start" in result.stderr
     assert "UPLOAD_MAX_MB='big' is not valid" in result.stderr
 
