@@ -47,11 +47,10 @@ class EnvironmentReader:
         raw = self._raw(variable)
         if raw is None:
             return None
-        expected = (
-            f"a whole number from {minimum} to {maximum}"
-            if maximum is not None
-            else (f"a whole number of at least {minimum}")
-        )
+        if maximum is None:
+            expected = f"a whole number of at least {minimum}"
+        else:
+            expected = f"a whole number from {minimum} to {maximum}"
         try:
             value = int(raw)
         except ValueError:
@@ -73,4 +72,5 @@ class EnvironmentReader:
                 )
             )
             return default
-        return raw
+        # As DRF reads it: "<number>/<period>", no spaces (DRF looks at the period's first character).
+        return f"{int(match.group(1))}/{match.group(2)}"

@@ -77,7 +77,7 @@ def test_a_good_configuration_passes_and_is_used(tmp_path):
         "RGPD_ANONYMISATION_INLINE_MAX": "0",
         "RGPD_EMAIL_MAX_RETRIES": "0",
         "UPLOAD_MAX_MB": "3",
-        "API_EXPORT_RATE": "5/minute",
+        "API_EXPORT_RATE": " 5 / minute",  # read as DRF needs it: "5/minute"
         "RGPD_API_MAX_IDS": "",  # empty = unset: the default
     }
     result = manage_check(tmp_path, **good)
