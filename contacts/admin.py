@@ -101,8 +101,11 @@ class DocumentAdminForm(forms.ModelForm):
             field.widget.display_name = self.instance.original_name or _("Download")
 
 
+# ImageField too: the admin looks overrides up by the field's exact class first (its own default for
+# ImageField would win over a FileField entry and link the photo to its storage URL).
 FILE_WIDGETS: Mapping[type[models.Field], Mapping[str, Any]] = {
-    models.FileField: {"widget": ProtectedFileWidget}
+    models.FileField: {"widget": ProtectedFileWidget},
+    models.ImageField: {"widget": ProtectedFileWidget},
 }
 
 

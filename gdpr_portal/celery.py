@@ -1,9 +1,9 @@
 import logging
 import logging.config
 import os
+from typing import Any
 
-from celery import Celery
-from celery.signals import celeryd_init, setup_logging
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gdpr_portal.settings")
 
@@ -23,5 +23,17 @@ def use_the_settings_logging(**kwargs) -> None:
 
 
 # celeryd_init comes before the worker's first warning, setup_logging replaces Celery's own setup.
-celeryd_init.connect(use_the_settings_logging, weak=False)
-setup_logging.connect(use_the_settings_logging, weak=False)
+signals.celeryd_init.connect(use_the_settings_logging, weak=False)
+signals.setup_logging.connect(use_the_settings_logging, weak=False)
+
+
+@signals.worker_init.connect
+@signals.beat_init.connect
+def check_configuration(sender: Any = None, **kwargs: Any) -> None:
+    """Celery runs Django's system checks but ignores their result: refuse to start on an error."""
+    import django  # noqa: PLC0415
+
+    django.setup()
+    from gdpr_portal.checks import refuse_to_start_on_errors  # noqa: PLC0415 - needs the apps loaded
+
+    refuse_to_start_on_errors("celery")

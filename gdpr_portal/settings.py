@@ -4,6 +4,7 @@ Embedded defaults (``make run``): SQLite, local files, Celery on a filesystem qu
 console and ``var/mail/``. Every default is switched off by its environment variable (see README).
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -15,9 +16,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from gdpr_portal.log_format import LOG_FORMATS, logging_config
+from gdpr_portal.environment import EnvironmentReader
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
+# Numbers and rates: a bad value is reported by a system check naming the variable (gdpr_portal/checks.py).
+tunables = EnvironmentReader(os.environ)
 
 VAR_DIR = Path(env("GDPR_PORTAL_VAR_DIR", default=str(BASE_DIR / "var")))
 
@@ -50,6 +54,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files, served from our static files (no CDN)
+    "gdpr_portal.apps.PortalConfig",
     "axes",
     "csp",
     "contacts",
@@ -112,7 +117,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "admin:login"
 # A back-office session over personal data lasts a working day at most.
-SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
+SESSION_COOKIE_AGE = tunables.integer("SESSION_COOKIE_AGE", 8 * 3600, minimum=60)
 
 # --- Caches ----------------------------------------------------------------------------------------
 # Login and API throttling count in this cache, which every process serving the site must share.
@@ -132,8 +137,8 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
-AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
-AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_FAILURE_LIMIT = tunables.integer("AXES_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=tunables.integer("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "gdpr_portal.lockout.lockout_response"
@@ -142,7 +147,7 @@ AXES_VERBOSE = False
 # The client's address: REMOTE_ADDR unless a trusted proxy's header is named here (django-ipware),
 # e.g. HTTP_X_REAL_IP behind a proxy that sets it. X-Forwarded-For is never trusted by default.
 AXES_IPWARE_META_PRECEDENCE_ORDER = env.list("AXES_IPWARE_META_PRECEDENCE_ORDER", default=["REMOTE_ADDR"])
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=None)
+AXES_IPWARE_PROXY_COUNT = tunables.optional_integer("AXES_IPWARE_PROXY_COUNT", minimum=0)
 
 # French first, English available.
 LANGUAGE_CODE = "fr"
@@ -165,7 +170,8 @@ MEDIA_URL = "/media-not-served/"
 RGPD_ARCHIVES_ROOT = VAR_DIR / "archives"
 RGPD_ARCHIVE_PREFIX = "rgpd-archives"
 # Seconds a presigned download URL (S3) stays valid: the storages' default and every download's.
-STORAGE_URL_SECONDS = env.int("STORAGE_URL_SECONDS", default=300)
+# S3 refuses a presigned URL living more than 7 days.
+STORAGE_URL_SECONDS = tunables.integer("STORAGE_URL_SECONDS", 300, maximum=7 * 24 * 3600)
 if AWS_STORAGE_BUCKET_NAME:
     _s3_options = {
         "bucket_name": AWS_STORAGE_BUCKET_NAME,
@@ -204,14 +210,14 @@ else:
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Largest document or photo accepted (checked before the file reaches the storage).
-UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_MB", default=25) * 1024 * 1024
+UPLOAD_MAX_BYTES = tunables.integer("UPLOAD_MAX_MB", 25) * 1024 * 1024
 
 # --- Email -------------------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="gdpr_portal <no-reply@gdpr-portal.local>")
 EMAIL_HOST = env("EMAIL_HOST", default="")
 if EMAIL_HOST:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+    EMAIL_PORT = tunables.integer("EMAIL_PORT", 25, maximum=65535)
     EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
     EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
     EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
@@ -237,7 +243,7 @@ if CELERY_BROKER_URL == "filesystem://":
 else:
     # A task whose worker dies is redelivered after this delay (acks_late).
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+        "visibility_timeout": tunables.integer("CELERY_VISIBILITY_TIMEOUT", 3600),
         # Several deployments (or test runs) may share one Redis: each keeps its keys apart.
         "global_keyprefix": env("CELERY_REDIS_KEY_PREFIX", default=""),
         # A broker that is down or does not answer fails a publish within seconds instead of hanging
@@ -279,26 +285,26 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- RGPD ----------------------------------------------------------------------------------------
-RGPD_EXPORT_PART_SIZE = env.int("RGPD_EXPORT_PART_SIZE", default=200)
+RGPD_EXPORT_PART_SIZE = tunables.integer("RGPD_EXPORT_PART_SIZE", 200)
 # A "select all" of more people than this is stored by the web request and recorded by a worker.
-RGPD_EXPORT_INLINE_MAX = env.int("RGPD_EXPORT_INLINE_MAX", default=10000)
-RGPD_ARCHIVE_RETENTION_DAYS = env.int("RGPD_ARCHIVE_RETENTION_DAYS", default=10)
+RGPD_EXPORT_INLINE_MAX = tunables.integer("RGPD_EXPORT_INLINE_MAX", 10000, minimum=0)
+RGPD_ARCHIVE_RETENTION_DAYS = tunables.integer("RGPD_ARCHIVE_RETENTION_DAYS", 10)
 # Anonymisation: up to INLINE_MAX contacts are processed during the request (a row, a small API call);
 # larger selections run in the background, CHUNK_SIZE contacts per task.
-RGPD_ANONYMISATION_INLINE_MAX = env.int("RGPD_ANONYMISATION_INLINE_MAX", default=10)
-RGPD_ANONYMISATION_CHUNK_SIZE = env.int("RGPD_ANONYMISATION_CHUNK_SIZE", default=250)
+RGPD_ANONYMISATION_INLINE_MAX = tunables.integer("RGPD_ANONYMISATION_INLINE_MAX", 10, minimum=0)
+RGPD_ANONYMISATION_CHUNK_SIZE = tunables.integer("RGPD_ANONYMISATION_CHUNK_SIZE", 250)
 # A part RUNNING without a heartbeat for this long belongs to a dead worker and may be rebuilt. A worker
 # restarted under its node name takes its parts back at once (export_parts_reclaim); one that does not come
 # back is covered by this lease and the sweep every minute: about three minutes at worst.
-RGPD_EXPORT_LEASE_SECONDS = env.int("RGPD_EXPORT_LEASE_SECONDS", default=120)
+RGPD_EXPORT_LEASE_SECONDS = tunables.integer("RGPD_EXPORT_LEASE_SECONDS", 120)
 # Attempts at the requester's email after the first, with exponential backoff (5 s to 5 min).
-RGPD_EMAIL_MAX_RETRIES = env.int("RGPD_EMAIL_MAX_RETRIES", default=8)
+RGPD_EMAIL_MAX_RETRIES = tunables.integer("RGPD_EMAIL_MAX_RETRIES", 8, minimum=0, maximum=100)
 # Queue of the archive-building tasks ("" = the default queue); lets heavy exports run on their own workers.
 RGPD_EXPORT_QUEUE = env("RGPD_EXPORT_QUEUE", default="")
 
 # --- API -----------------------------------------------------------------------------------------
 # At most this many ids in one API request's list (export, anonymisation).
-RGPD_API_MAX_IDS = env.int("RGPD_API_MAX_IDS", default=1000)
+RGPD_API_MAX_IDS = tunables.integer("RGPD_API_MAX_IDS", 1000)
 REST_FRAMEWORK = {
     # Token first: a missing or wrong token is then a 401 with "WWW-Authenticate: Token" (a 403 otherwise).
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -312,9 +318,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # gdpr_portal/throttling.py: wrong tokens per client address, RGPD creations per user (DRF rates).
     "DEFAULT_THROTTLE_RATES": {
-        "token_failures": env("API_TOKEN_FAILURE_RATE", default="10/hour"),
-        "rgpd_exports": env("API_EXPORT_RATE", default="60/hour"),
-        "rgpd_anonymisations": env("API_ANONYMISATION_RATE", default="60/hour"),
+        "token_failures": tunables.rate("API_TOKEN_FAILURE_RATE", "10/hour"),
+        "rgpd_exports": tunables.rate("API_EXPORT_RATE", "60/hour"),
+        "rgpd_anonymisations": tunables.rate("API_ANONYMISATION_RATE", "60/hour"),
     },
 }
 
@@ -356,7 +362,7 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
 # Health checks come from inside (load balancer, container runtime), often in plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600 if PRODUCTION else 0)
+SECURE_HSTS_SECONDS = tunables.integer("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if PRODUCTION else 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=PRODUCTION)
 # Behind a TLS-terminating proxy: "HTTP_X_FORWARDED_PROTO,https" (only if the proxy always sets it).
@@ -390,3 +396,6 @@ LOG_FORMAT = env("LOG_FORMAT", default="text")
 if LOG_FORMAT not in LOG_FORMATS:
     raise ImproperlyConfigured(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}.")
 LOGGING = logging_config(LOG_FORMAT, env("LOG_LEVEL", default="INFO"))
+
+# Read last: every number and rate above has been read by now.
+ENVIRONMENT_PROBLEMS = tunables.problems

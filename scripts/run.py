@@ -10,7 +10,8 @@ prints the address and the demo logins, then runs together:
 Ctrl-C stops all of them. No external server is needed.
 
 Options: ``--port`` (or ``PORT``), ``--contacts`` / ``--documents-per-contact`` for the first seed,
-``--noreload``. ``GDPR_PORTAL_VAR_DIR`` moves ``var/`` elsewhere.
+``--noreload``. ``GDPR_PORTAL_VAR_DIR`` moves ``var/`` elsewhere. Links in emails point to the port served
+(``SITE_URL`` is set to ``http://127.0.0.1:<port>`` unless given).
 """
 
 from __future__ import annotations
@@ -105,6 +106,20 @@ def stop_all(children: list[Child], grace: float = 10.0) -> None:
         child.process.wait()
 
 
+def site_url_default(port: int) -> None:
+    """Links in emails (built by workers from ``SITE_URL``) lead to the port this run serves."""
+    os.environ.setdefault("SITE_URL", f"http://127.0.0.1:{port}")
+
+
+def mail_line() -> str:
+    """Where emails go, read from the settings (``GDPR_PORTAL_VAR_DIR`` or ``EMAIL_HOST`` move them)."""
+    from django.conf import settings  # noqa: PLC0415 - needs Django settings configured
+
+    if settings.EMAIL_HOST:
+        return f"  Emails are sent through {settings.EMAIL_HOST}:{settings.EMAIL_PORT}."
+    return f"  Emails are printed here and kept in {settings.EMAIL_FILE_PATH}/."
+
+
 def banner(port: int, seeded_now: bool) -> str:
     from contacts.demo import DEMO_ACCOUNTS  # noqa: PLC0415 - needs Django settings configured
 
@@ -116,7 +131,8 @@ def banner(port: int, seeded_now: bool) -> str:
         *(f"    {a.username:<11} / {a.password:<11} {a.role}" for a in DEMO_ACCOUNTS),
         "  Demo data: "
         + ("just seeded." if seeded_now else f"seeded before (delete {var_dir()} to start over)."),
-        "  Emails are printed here and kept in var/mail/. Press Ctrl-C to stop everything.",
+        mail_line(),
+        "  Press Ctrl-C to stop everything.",
         "=" * 72,
         "",
     ]
@@ -136,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     os.chdir(ROOT)
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gdpr_portal.settings")
+    site_url_default(options.port)
     var_dir().mkdir(parents=True, exist_ok=True)
     if answers(options.port):
         print(
@@ -143,11 +160,16 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
 
-    manage("migrate", "--noinput")
-    if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
-        # On S3: the bucket and the archives' lifecycle rule (the 10-day safety net).
-        manage("rgpd_setup_storage")
-    seeded_now = seed_once(options.contacts, options.documents_per_contact)
+    try:
+        # migrate runs the system checks first: a bad setting stops here, named, before anything starts.
+        manage("migrate", "--noinput")
+        if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
+            # On S3: the bucket and the archives' lifecycle rule (the 10-day safety net).
+            manage("rgpd_setup_storage")
+        seeded_now = seed_once(options.contacts, options.documents_per_contact)
+    except subprocess.CalledProcessError as exc:
+        print(f"run: `manage.py {exc.cmd[2]}` failed (see above); nothing was started.", file=sys.stderr)
+        return 1
 
     import django
 

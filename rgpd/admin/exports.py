@@ -30,6 +30,7 @@ from ..permissions import RgpdReadOnlyAdmin, holds_rgpd_right
 from ..selectors import export_request_progress, export_requests_with_progress
 from ..services import confirmation, dispatch
 from ..services.exports import export_request_create, export_request_email_resend
+from ..services.exports.notify import NO_EMAIL_ADDRESS
 from ..views.exports import download_part
 
 BOX_ICON = "rgpd/icons/box.svg"
@@ -233,7 +234,8 @@ class ExportRequestAdmin(RgpdReadOnlyAdmin):
     @admin.display(description=_("expires at"))
     def expiry_column(self, obj: ExportRequest) -> str:
         expires_at = export_request_progress(obj).expires_at
-        return date_format(expires_at, "DATETIME_FORMAT") if expires_at else "—"
+        # In the local time zone, as templates show dates (date_format alone would print UTC).
+        return date_format(timezone.localtime(expires_at), "DATETIME_FORMAT") if expires_at else "—"
 
     @admin.display(description=_("download"))
     def downloads_column(self, obj: ExportRequest) -> str:
@@ -272,6 +274,7 @@ class ExportRequestAdmin(RgpdReadOnlyAdmin):
             "refresh_seconds": 3 if not progress.is_done else None,
             "queued_notice": dispatch.QUEUED_NOTICE if obj.awaiting_broker else "",
             "email_failed": obj.notified_at is None and obj.email_failed_at is not None,
+            "no_email_address": obj.notified_at is None and obj.email_error == NO_EMAIL_ADDRESS,
             "missing_files": sum(part.missing_file_count for part in obj.parts.all()),
         }
         request.current_app = self.admin_site.name

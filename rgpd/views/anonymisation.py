@@ -193,6 +193,12 @@ def request_result_view(request: HttpRequest, model_admin, object_id: str) -> Ht
         "opts": model_admin.model._meta,
         "anonymisation": anonymisation,
         "done": done,
+        # "Done" only once the stored files are gone too: never beside rows still "in progress".
+        "status_label": (
+            _("finishing: stored files being deleted")
+            if done and files_pending
+            else anonymisation.get_status_display()
+        ),
         "percent": percent,
         "files_pending": files_pending,
         "rows": rows,

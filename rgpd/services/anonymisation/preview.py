@@ -115,7 +115,8 @@ def _contact_previews(contact_ids: list[int]) -> list[ContactPreview]:
                 new=_new_value_label(spec, name),
             )
             for name, treatment in spec.personal.items()
-            if treatment != Treatment.KEEP
+            # An empty file field has nothing to delete: no "Photo — deleted" line without a photo.
+            if treatment != Treatment.KEEP and (treatment != Treatment.DELETE_FILE or getattr(contact, name))
         ]
         removals = []
         for rspec, row in related_rows[contact_id]:

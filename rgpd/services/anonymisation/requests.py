@@ -27,11 +27,11 @@ ID_CHECK_BATCH = 5000  # ids per existence query
 
 
 def inline_max() -> int:
-    return getattr(settings, "RGPD_ANONYMISATION_INLINE_MAX", 10)
+    return settings.RGPD_ANONYMISATION_INLINE_MAX
 
 
 def chunk_size() -> int:
-    return getattr(settings, "RGPD_ANONYMISATION_CHUNK_SIZE", 250)
+    return settings.RGPD_ANONYMISATION_CHUNK_SIZE
 
 
 # --- Requests -------------------------------------------------------------------------------------
@@ -123,7 +123,7 @@ def anonymisation_request_enqueue(*, request_id: int) -> int:
     if not pending:  # e.g. a chunk died after its last contact, before recording the progress
         _progress_record(request_id=request_id)
         return 0
-    size = max(1, chunk_size())
+    size = chunk_size()
     for start in range(0, len(pending), size):
         chunk = pending[start : start + size]
         dispatch.anonymisation_chunk(request_id, chunk[0], chunk[-1])
@@ -266,7 +266,7 @@ def anonymisation_request_process(
         pending = pending.filter(pk__lte=last_subject_id)
     subject_ids = list(pending.order_by("pk").values_list("pk", flat=True))
     anonymised = []
-    size = max(1, chunk_size())
+    size = chunk_size()
     for start in range(0, len(subject_ids), size):
         batch = subject_ids[start : start + size]
         chunk = pending.filter(pk__gte=batch[0], pk__lte=batch[-1])

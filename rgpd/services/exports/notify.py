@@ -20,6 +20,9 @@ class EmailNotSent(Exception):
     (the error's own text may quote an address, and Celery logs what a task raises)."""
 
 
+# ``email_error`` of a request whose requester has no email address: nothing was sent, its page says why.
+NO_EMAIL_ADDRESS = "NoEmailAddress"
+
 # What sending an email raises when the server is down, refuses, or drops the connection.
 EMAIL_ERRORS = (smtplib.SMTPException, OSError)
 
@@ -50,6 +53,10 @@ def export_request_notify(*, request_id: int) -> bool:
                 return False
             user = export_request.requested_by
             if user is None or not user.email:
+                # Recorded as not sent (never as "email sent at"), with why; the periodic sweep leaves it.
+                ExportRequest.objects.filter(pk=request_id).update(
+                    notified_at=None, email_failed_at=timezone.now(), email_error=NO_EMAIL_ADDRESS
+                )
                 logger.warning(
                     "rgpd: export request %s finished, but its requester has no email address", request_id
                 )

@@ -33,7 +33,7 @@ def retention() -> timedelta:
 
 
 def lease_seconds() -> int:
-    return max(1, int(settings.RGPD_EXPORT_LEASE_SECONDS))
+    return settings.RGPD_EXPORT_LEASE_SECONDS
 
 
 def archive_name(part: ExportPart, attempt: int) -> str:

@@ -214,7 +214,7 @@ def _subjects_record(
     export_request: ExportRequest, *, count: int, ids: list[int] | None, selection: tuple[str, list] | None
 ) -> _Recorded:
     """Create the request's parts and put its people into them; set its counts (in the database too)."""
-    part_size = max(1, int(settings.RGPD_EXPORT_PART_SIZE))
+    part_size = settings.RGPD_EXPORT_PART_SIZE
     parts = _parts_create(export_request, count, part_size)
     if ids is not None:
         inserted = _subjects_insert_ids(parts, ids, part_size)
@@ -244,7 +244,7 @@ def _subjects_record(
 
 
 def inline_max() -> int:
-    return int(getattr(settings, "RGPD_EXPORT_INLINE_MAX", 10000))
+    return settings.RGPD_EXPORT_INLINE_MAX
 
 
 def _selection_for_worker(selection: QuerySet) -> tuple[str, list] | None:
