@@ -15,8 +15,8 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from gdpr_portal.log_format import LOG_FORMATS, logging_config
 from gdpr_portal.environment import EnvironmentReader
+from gdpr_portal.log_format import LOG_FORMATS, logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
