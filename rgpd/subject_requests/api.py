@@ -1,7 +1,7 @@
 """REST API of the register: ``/api/rgpd/requests/`` (thin callers of ``services`` and ``selectors``).
 
 Same authentication (token or session) and right as the other RGPD endpoints. A broken rule answers
-400 with the field at fault as key; an unknown id answers 404.
+400 in the API's one error format, naming the field in ``errors``; an unknown id answers 404.
 """
 
 from __future__ import annotations
@@ -82,9 +82,10 @@ def _requests():
     return SubjectRequest.objects.prefetch_related("people").order_by("due_on", "id")
 
 
-def _rule_broken(exc: DjangoValidationError) -> Response:
-    body = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
-    return Response(body, status=status.HTTP_400_BAD_REQUEST)
+def _rule_broken(exc: DjangoValidationError) -> serializers.ValidationError:
+    """The service's refusal as the API's 400 (``rgpd/api/errors.py`` gives it the one error format)."""
+    detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+    return serializers.ValidationError(detail, code=getattr(exc, "code", None) or "invalid")
 
 
 class SubjectRequestListCreate(APIView):
@@ -97,9 +98,7 @@ class SubjectRequestListCreate(APIView):
         overdue = request.query_params.get("overdue")
         if overdue is not None:
             if overdue not in ("true", "false"):
-                return Response(
-                    {"overdue": [_("Use overdue=true or overdue=false.")]}, status=status.HTTP_400_BAD_REQUEST
-                )
+                raise serializers.ValidationError({"overdue": [_("Use overdue=true or overdue=false.")]})
             late = subject_requests_overdue(timezone.localdate(), queryset)
             queryset = late if overdue == "true" else queryset.exclude(pk__in=late.values("pk"))
         paginator = SubjectRequestPagination()
@@ -119,7 +118,7 @@ class SubjectRequestListCreate(APIView):
                 actor=request.user,
             )
         except DjangoValidationError as exc:
-            return _rule_broken(exc)
+            raise _rule_broken(exc) from exc
         location = reverse("rgpd_api:request-detail", args=[subject_request.pk])
         body = SubjectRequestSerializer(_requests().get(pk=subject_request.pk)).data
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": location})
@@ -151,5 +150,5 @@ class SubjectRequestExtend(APIView):
                 actor=request.user,
             )
         except DjangoValidationError as exc:
-            return _rule_broken(exc)
+            raise _rule_broken(exc) from exc
         return Response(SubjectRequestSerializer(_requests().get(pk=pk)).data)

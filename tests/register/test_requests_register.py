@@ -516,7 +516,7 @@ def test_bad_input_is_a_400_naming_the_field(payload, field):
     payload = {k: ([contact.pk] if v == ["C"] else v) for k, v in payload.items()}
     response = api(rgpd_user()).post(LIST_URL, payload, format="json")
     assert response.status_code == 400
-    assert field in response.json()
+    assert field in response.json()["errors"]
     assert not SubjectRequest.objects.exists()
 
 
@@ -530,7 +530,7 @@ def test_overdue_requests_are_listed_with_overdue_true():
     assert late.pk not in [r["id"] for r in client.get(LIST_URL, {"overdue": "false"}).json()["results"]]
     assert client.get(LIST_URL).json()["count"] == 2
     refused = client.get(LIST_URL, {"overdue": "yes"})
-    assert refused.status_code == 400 and "overdue" in refused.json()
+    assert refused.status_code == 400 and "overdue" in refused.json()["errors"]
 
 
 @pytest.mark.django_db
@@ -540,11 +540,11 @@ def test_the_api_extends_a_request_and_refuses_an_extension_without_a_reason():
     url = f"{LIST_URL}{request.pk}/extend/"
 
     no_reason = client.post(url, {"months": 2}, format="json")
-    assert no_reason.status_code == 400 and "reason" in no_reason.json()
+    assert no_reason.status_code == 400 and "reason" in no_reason.json()["errors"]
     blank = client.post(url, {"months": 2, "reason": ""}, format="json")
-    assert blank.status_code == 400 and "reason" in blank.json()
+    assert blank.status_code == 400 and "reason" in blank.json()["errors"]
     three = client.post(url, {"months": 3, "reason": "Complexe"}, format="json")
-    assert three.status_code == 400 and "months" in three.json()
+    assert three.status_code == 400 and "months" in three.json()["errors"]
 
     response = client.post(url, {"months": 2, "reason": "Demande complexe"}, format="json")
     assert response.status_code == 200
@@ -552,7 +552,7 @@ def test_the_api_extends_a_request_and_refuses_an_extension_without_a_reason():
     assert response.json()["extension_months"] == 2
 
     again = client.post(url, {"months": 1, "reason": "Encore"}, format="json")
-    assert again.status_code == 400 and "months" in again.json()
+    assert again.status_code == 400 and "months" in again.json()["errors"]
 
 
 @pytest.mark.django_db
@@ -594,10 +594,10 @@ def test_oversized_or_out_of_range_extension_fields_are_400():
     client = api(rgpd_user())
     url = f"{LIST_URL}{request.pk}/extend/"
     too_long = client.post(url, {"months": 1, "reason": "x" * 2001}, format="json")
-    assert too_long.status_code == 400 and "reason" in too_long.json()
+    assert too_long.status_code == 400 and "reason" in too_long.json()["errors"]
     before = (request.received_on - timedelta(days=1)).isoformat()
     early = client.post(url, {"months": 1, "reason": "Complexe", "informed_on": before}, format="json")
-    assert early.status_code == 400 and "informed_on" in early.json()
+    assert early.status_code == 400 and "informed_on" in early.json()["errors"]
     request.refresh_from_db()
     assert request.extension_months == 0
 

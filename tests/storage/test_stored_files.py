@@ -166,7 +166,10 @@ def test_a_missing_document_or_archive_is_a_404_saying_so(storage_kind, officer)
         response = browser.get(url)
         assert response.status_code == 404 and FILE_MISSING_MESSAGE in response.content.decode()
     response = api_client(officer).get(api_url)
-    assert response.status_code == 404 and response.json() == {"detail": FILE_MISSING_MESSAGE}
+    assert response.status_code == 404 and response.json() == {
+        "detail": FILE_MISSING_MESSAGE,
+        "code": "file_missing",
+    }
 
 
 # --- Presigned URLs ---------------------------------------------------------------------------------------
