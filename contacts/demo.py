@@ -25,11 +25,10 @@ from django.utils.text import slugify
 from faker import Faker
 from PIL import Image, ImageDraw
 
-from rgpd.models import RGPD_PERMISSION_CODENAME
 from rgpd.storage import s3_client, s3_key
 
 from .downloads import is_object_storage
-from .models import Contact, Document, contact_photo_path, document_file_path
+from .models import RGPD_PERMISSION_CODENAME, Contact, Document, contact_photo_path, document_file_path
 
 # --- Demo accounts ---------------------------------------------------------------------------------
 

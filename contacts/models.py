@@ -156,3 +156,25 @@ class Document(models.Model):
         self.content_type = detected_type(upload)[:120]
         self.size = size
         self.sha256 = digest.hexdigest()
+
+
+# The right "RGPD Contacts Clients": its codename is what existing security groups hold, never renamed.
+RGPD_PERMISSION_CODENAME = "rgpd_contacts_clients"
+RGPD_PERMISSION = f"rgpd.{RGPD_PERMISSION_CODENAME}"
+
+
+class RgpdContact(Contact):
+    """The RGPD page's view of contacts; carries the right "RGPD Contacts Clients".
+
+    Declared here, by the population it shows, but in the ``rgpd`` app (``app_label``): the permission
+    stays ``rgpd.rgpd_contacts_clients`` and the page ``/admin/rgpd/rgpdcontact/``, as before the engine
+    stopped naming contacts (its migration stays rgpd's 0001).
+    """
+
+    class Meta:
+        app_label = "rgpd"
+        proxy = True
+        default_permissions = ()
+        permissions = [(RGPD_PERMISSION_CODENAME, "RGPD Contacts Clients")]
+        verbose_name = _("client contact (GDPR)")
+        verbose_name_plural = _("GDPR management: client contacts")

@@ -160,7 +160,7 @@ def _part_fail(part: ExportPart, lease: _Lease, exc: BaseException) -> bool:
         audit_record(
             action=AuditEvent.Action.PART_FAILED,
             actor=part.request.requested_by,
-            subject_ids=part.subjects.values_list("contact_id", flat=True),
+            subject_ids=part.subjects.values_list("subject_id", flat=True),
             export_request=part.request,
             outcome=AuditEvent.Outcome.FAILURE,
             counts={"subjects": part.subject_count},
