@@ -78,6 +78,7 @@ CONTACTS = declare(
             url_segment="contact",
         ),
         api_key="contacts",
+        api_item_key="contact",
         archive_prefix="contact",
         heading=_("GDPR management: client contacts"),
     )

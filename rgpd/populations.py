@@ -56,6 +56,7 @@ class Population:
     permission_label: str  # e.g. "RGPD Contacts Clients"
     page: RgpdPage
     api_key: str  # the list's key in the API: {"contacts": [ids]}
+    api_item_key: str  # a person's id in the API's results: {"contact": 12, "result": …}
     archive_prefix: str  # a person's folder in the archive: "<prefix>-<id>/"
     heading: Label  # the confirmation pages' heading (breadcrumb to the RGPD page)
 

@@ -56,7 +56,8 @@ def annotate_anonymisation_eligibility(queryset: QuerySet, *, now: datetime | No
         queryset = annotate_has_ready_archive(queryset, now=now)
     building = subjects.filter(part__status__in=[ExportPart.Status.PENDING, ExportPart.Status.RUNNING])
     # A large "select all" accepted but not yet split into parts names no one yet: until a worker has
-    # recorded it (seconds), every person of its population counts as being exported, so none is anonymised in between.
+    # recorded it (seconds), everyone of its population counts as being exported, so none is anonymised
+    # in between.
     unrecorded = ExportRequest.objects.exclude(pending_selection_sql="").filter(
         population=population_of(queryset.model).key
     )
@@ -159,4 +160,15 @@ def export_request_progress(export_request: ExportRequest) -> ExportProgress:
         expired=export_request.parts_expired,
         with_warnings=export_request.parts_with_warnings,
         expires_at=export_request.parts_expires_at,
+    )
+
+
+def subjects_with_files_pending(population_key: str, subject_ids: Any) -> QuerySet:
+    """Which of ``subject_ids`` (ids, or a query of ids) of a population still have stored files being
+    deleted ("anonymisation en cours"): a query of distinct ids."""
+    return (
+        PendingStorageDeletion.objects.filter(population=population_key, subject_id__in=subject_ids)
+        .order_by()
+        .values_list("subject_id", flat=True)
+        .distinct()
     )

@@ -5,6 +5,7 @@ Session or token authentication (``Authorization: Token …``); the same right a
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -19,12 +20,12 @@ from rest_framework.views import APIView
 from gdpr_portal.throttling import CreationThrottle
 
 from ..models import ExportPart, ExportRequest
-from ..permissions import HasRgpdRight
+from ..permissions import HasRgpdRight, holds_rgpd_right
 from ..selectors import export_request_progress, export_requests_visible_to, export_requests_with_progress
 from ..services import dispatch
-from ..services.exports import UnknownContactsError, export_request_create
+from ..services.exports import UnknownSubjectsError, export_request_create
 from ..views.exports import download_part
-from .fields import DatabaseIdListField
+from .people import PeopleSerializer
 
 
 class ExportPartSerializer(serializers.ModelSerializer):
@@ -90,10 +91,6 @@ class ExportRequestSerializer(serializers.ModelSerializer):
         return serializers.DateTimeField().to_representation(expires_at) if expires_at else None
 
 
-class ExportCreateSerializer(serializers.Serializer):
-    contacts = DatabaseIdListField()
-
-
 class ExportRequestPagination(LimitOffsetPagination):
     default_limit = 50
     max_limit = 500
@@ -108,7 +105,8 @@ def _requests(request: Request):
 
 
 class ExportRequestListCreate(APIView):
-    """GET: the export requests visible to the caller. POST ``{"contacts": [ids]}``: start an export (202)."""
+    """GET: the export requests visible to the caller. POST ``{"contacts": [ids]}`` (any population's
+    API key): start an export (202)."""
 
     permission_classes = [IsAuthenticated, HasRgpdRight]
     pagination_class = ExportRequestPagination
@@ -123,22 +121,24 @@ class ExportRequestListCreate(APIView):
         )
 
     def post(self, request: Request) -> Response:
-        payload = ExportCreateSerializer(data=request.data)
+        payload = PeopleSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
+        population = payload.validated_data["population"]
+        if not holds_rgpd_right(request.user, population):
+            raise PermissionDenied
         try:
             export_request = export_request_create(
-                contact_ids=payload.validated_data["contacts"], actor=request.user, language=get_language()
+                population=population,
+                subject_ids=payload.validated_data["subject_ids"],
+                actor=request.user,
+                language=get_language(),
             )
-        except UnknownContactsError as exc:
+        except UnknownSubjectsError as exc:
             return Response(
-                {
-                    "contacts": exc.messages,
-                    "unknown_ids": exc.ids,
-                },
-                status=status.HTTP_400_BAD_REQUEST,
+                {population.api_key: exc.messages, "unknown_ids": exc.ids}, status=status.HTTP_400_BAD_REQUEST
             )
         except DjangoValidationError as exc:
-            return Response({"contacts": exc.messages}, status=status.HTTP_400_BAD_REQUEST)
+            return Response({population.api_key: exc.messages}, status=status.HTTP_400_BAD_REQUEST)
         data = ExportRequestSerializer(
             _requests(request).get(pk=export_request.pk), context={"request": request}
         ).data

@@ -16,6 +16,7 @@ from contacts.downloads import file_missing_response
 
 from ..models import ExportPart
 from ..permissions import holds_rgpd_right
+from ..selectors import export_requests_visible_to
 from ..services.exports import ArchiveNotAvailable, download_filename, export_part_for_download
 from ..storage import open_archive, presigned_archive_url
 
@@ -51,6 +52,9 @@ def download_part(request: HttpRequest, *, request_id: int, number: int, channel
     """Check the right, find the part, audit the download and answer (shared by admin and API)."""
     if not holds_rgpd_right(request.user):
         raise PermissionDenied
+    # An archive of a population whose right the user lacks is not theirs to see.
+    if not export_requests_visible_to(request.user).filter(pk=request_id).exists():
+        raise Http404(_("No such archive."))
     try:
         part = export_part_for_download(
             request_id=request_id, number=number, actor=request.user, channel=channel

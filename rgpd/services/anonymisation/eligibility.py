@@ -50,12 +50,6 @@ class AnonymisationNotConfirmed(Exception):
     """The caller did not confirm (checkbox / ``"confirm": true``): nothing is done."""
 
 
-class AnonymisationRefused(Exception):
-    def __init__(self, reason: Reason):
-        super().__init__(reason.value)
-        self.reason = reason
-
-
 # --- Eligibility --------------------------------------------------------------------------------
 
 
