@@ -116,7 +116,7 @@ class Bench:
         from django.contrib.auth.models import Group, Permission, User
 
         from bench import measure
-        from rgpd.models import RGPD_PERMISSION_CODENAME
+        from contacts.models import RGPD_PERMISSION_CODENAME
 
         self.scale = scale
         self.workers = Workers(worker_env)
@@ -619,7 +619,7 @@ class Bench:
         from django.db import connection
 
         from bench import measure
-        from rgpd.models import RgpdContact
+        from contacts.models import RgpdContact
 
         indexes = importlib.import_module("contacts.migrations.0002_search_indexes")
         admin_class = type(admin.site._registry[RgpdContact])

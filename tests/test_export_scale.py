@@ -63,7 +63,7 @@ def _parts_of(export_request) -> list[tuple[int, int, list[int]]]:
         (
             part.number,
             part.subject_count,
-            list(part.subjects.order_by("contact_id").values_list("contact_id", flat=True)),
+            list(part.subjects.order_by("subject_id").values_list("subject_id", flat=True)),
         )
         for part in export_request.parts.order_by("number")
     ]
@@ -239,5 +239,7 @@ def test_many_parts_are_enqueued_by_one_fan_out_task_and_a_few_directly(
     # When a request of a few parts commits, Then their builds are sent directly
     sent.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        small = export_request_create(contact_ids=[c.pk for c in few], actor=rgpd_user())
+        small = export_request_create(
+            population="contacts", subject_ids=[c.pk for c in few], actor=rgpd_user()
+        )
     assert sent == [("build", (pk,)) for pk in small.parts.order_by("number").values_list("pk", flat=True)]

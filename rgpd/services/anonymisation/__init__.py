@@ -23,9 +23,9 @@ deletion. Rules:
   keys, pooled across the chunks of a request; S3 answers key by key) or ``storage.delete`` removed
   them; the periodic task ``rgpd.finish_pending_deletions`` retries. Until then the contact is
   "anonymisation en cours".
-- Modules: ``core`` (one set of people of one population: treatments, history rewrite), ``former``
-  (former values), ``check`` (the check after it), ``eligibility`` (reasons), ``requests`` (requests, chunks, progress),
-  ``deletions`` (stored objects after the commit), ``preview`` (the dry run). Tasks are sent by
+- Modules: ``core`` (one set of people of one population: treatments, history rewrite), ``former`` (former
+  values), ``check`` (the check after it), ``eligibility`` (reasons), ``requests`` (requests, chunks,
+  progress), ``deletions`` (stored objects after the commit), ``preview`` (the dry run). Tasks are sent by
   ``..dispatch``.
 - Small requests (``RGPD_ANONYMISATION_INLINE_MAX`` contacts) are processed at once, larger ones by a
   Celery task in chunks of ``RGPD_ANONYMISATION_CHUNK_SIZE``; object deletions always run in a worker.

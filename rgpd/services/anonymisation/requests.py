@@ -148,12 +148,12 @@ def anonymisation_request_create(
     """Anonymise people: the single entry point of the row icon, the bulk action and the API.
 
     The people are ids of ``population`` as given (``subject_ids``) or a ``selection`` queryset of a
-    population's model (the admin's selection, recorded without reading it into Python). Nothing
-    happens without ``confirmed`` (the checkbox, or ``"confirm": true``). Up to
-    ``RGPD_ANONYMISATION_INLINE_MAX`` people are processed before returning; a larger request is processed in the background in chunks and the caller shows its
-    progress. Stored files are always deleted by a worker after the commit. A ``confirmation_token``
-    (the confirmation page's) makes it idempotent: the same confirmation sent twice, even at the same
-    moment, returns the request of the first (which that first send processes).
+    population's model (the admin's selection, recorded without reading it into Python). Nothing happens
+    without ``confirmed`` (the checkbox, or ``"confirm": true``). Up to ``RGPD_ANONYMISATION_INLINE_MAX``
+    people are processed before returning; a larger request is processed in the background in chunks and the
+    caller shows its progress. Stored files are always deleted by a worker after the commit. A
+    ``confirmation_token`` (the confirmation page's) makes it idempotent: the same confirmation sent twice,
+    even at the same moment, returns the request of the first (which that first send processes).
     """
     if (subject_ids is None) == (selection is None):
         raise TypeError("Give exactly one of subject_ids or selection.")
