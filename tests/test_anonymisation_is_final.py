@@ -21,7 +21,7 @@ from django.utils.html import escape
 from contacts.integrity import ANONYMISED_REFUSAL, ContactAnonymised
 from contacts.models import Contact, Document
 from rgpd.populations import population
-from rgpd.services.anonymisation import anonymisation_request_create
+from rgpd.services.anonymisation import subjects_anonymise
 from tests.factories import (
     MINIMAL_PDF,
     ContactFactory,
@@ -50,9 +50,7 @@ def an_anonymised_contact() -> Contact:
     contact = ContactFactory(photo=png_image())
     DocumentFactory(contact=contact)
     exported([contact])
-    anonymisation_request_create(
-        population="contacts", subject_ids=[contact.pk], actor=rgpd_user(), confirmed=True
-    )
+    assert subjects_anonymise(population="contacts", subject_ids=[contact.pk], actor=rgpd_user()).anonymised
     return Contact.objects.get(pk=contact.pk)
 
 
@@ -120,9 +118,7 @@ def test_a_stale_save_and_a_new_document_are_refused_and_the_new_files_are_remov
     contact = ContactFactory()
     exported([contact])
     stale = Contact.objects.get(pk=contact.pk)
-    anonymisation_request_create(
-        population="contacts", subject_ids=[contact.pk], actor=rgpd_user(), confirmed=True
-    )
+    assert subjects_anonymise(population="contacts", subject_ids=[contact.pk], actor=rgpd_user()).anonymised
 
     # When it is saved back with a new photo
     stale.photo = png_image("new.png")
@@ -191,9 +187,7 @@ def test_change_form_saves_racing_anonymisations_never_re_identify_anyone():
         return post
 
     def anonymise(contact: Contact):
-        return lambda: anonymisation_request_create(
-            population="contacts", subject_ids=[contact.pk], actor=officer, confirmed=True
-        )
+        return lambda: subjects_anonymise(population="contacts", subject_ids=[contact.pk], actor=officer)
 
     # When each form is saved at the same moment as the officer anonymises that contact
     errors = run_in_pairs([(save_form(c), anonymise(c)) for c in contacts])
@@ -232,9 +226,7 @@ def test_document_uploads_racing_anonymisations_leave_no_document_on_anyone_anon
         [
             (
                 upload(c),
-                lambda c=c: anonymisation_request_create(
-                    population="contacts", subject_ids=[c.pk], actor=officer, confirmed=True
-                ),
+                lambda c=c: subjects_anonymise(population="contacts", subject_ids=[c.pk], actor=officer),
             )
             for c in contacts
         ]
@@ -254,9 +246,7 @@ def test_a_form_opened_before_the_anonymisation_says_so_when_saved():
     exported([contact])
     editor = logged_in_client(UserFactory(is_superuser=True))
     data = contact_form_data(contact, first_name="Retour")
-    anonymisation_request_create(
-        population="contacts", subject_ids=[contact.pk], actor=rgpd_user(), confirmed=True
-    )
+    assert subjects_anonymise(population="contacts", subject_ids=[contact.pk], actor=rgpd_user()).anonymised
 
     # When the form is saved
     response = editor.post(reverse("admin:contacts_contact_change", args=[contact.pk]), data, follow=True)

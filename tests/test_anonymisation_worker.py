@@ -30,7 +30,7 @@ from rgpd.models import (
     ExportPart,
     PendingStorageDeletion,
 )
-from rgpd.services.anonymisation import anonymisation_request_create
+from rgpd.services.anonymisation import subjects_anonymise
 from rgpd.services.exports import export_part_build, export_request_create
 from rgpd.storage import open_archive
 from tests.factories import ContactFactory, DocumentFactory, exported, png_image, rgpd_user
@@ -243,9 +243,7 @@ def test_an_anonymisation_waits_for_a_reader_holding_the_contact_and_the_reader_
 
     def anonymise():
         try:
-            anonymisation_request_create(
-                population="contacts", subject_ids=[contact.pk], actor=None, confirmed=True
-            )
+            subjects_anonymise(population="contacts", subject_ids=[contact.pk], actor=None)
             done.set()
         finally:
             connection.close()

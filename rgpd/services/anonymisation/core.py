@@ -12,7 +12,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from ...models import AuditEvent, PendingStorageDeletion
-from ...populations import Population
+from ...populations import Population, resolve_population
 from ...registry import MASK, ModelSpec, Treatment
 from ..audit import audit_event
 from .check import _check_database, _History, _Person
@@ -75,7 +75,7 @@ def _apply_treatments(
 
 @transaction.atomic
 def subjects_anonymise(
-    *, population: Population, subject_ids: Iterable[int], actor, request_id: int | None = None
+    *, population: Population | str, subject_ids: Iterable[int], actor, request_id: int | None = None
 ) -> BatchOutcome:
     """Anonymise a set of people at once, all or nothing, in a bounded number of queries whatever its size.
 
@@ -84,6 +84,7 @@ def subjects_anonymise(
     old and new values. Refused people are left unchanged and returned with their reason. Raise
     ``VerificationFailed`` (nothing changed) when the check finds a former value.
     """
+    population = resolve_population(population)
     spec = population.subject
     model = spec.model
     ids = sorted({int(pk) for pk in subject_ids})
