@@ -80,7 +80,7 @@ def test_the_worker_records_the_selection_up_to_the_confirmation_in_parts_and_fo
     parts = list(export_request.parts.order_by("number"))
     assert [(p.number, p.subject_count, p.status) for p in parts] == [(n, 4, "pending") for n in (1, 2, 3)]
     recorded = list(
-        ExportSubject.objects.filter(part__request=export_request).order_by("part__number", "contact")
+        ExportSubject.objects.filter(part__request=export_request).order_by("part__number", "subject_id")
     )
     assert [s.subject_id for s in recorded] == sorted(c.pk for c in selected)
     assert later.pk not in {s.subject_id for s in recorded}

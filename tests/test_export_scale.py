@@ -40,7 +40,7 @@ def test_an_export_of_100000_contacts_is_recorded_in_parts_without_loading_them(
     assert (export_request.subject_count, export_request.part_count) == (PEOPLE, 500)
     assert ExportPart.objects.filter(request=export_request, subject_count=200).count() == 500
     assert (
-        ExportSubject.objects.filter(part__request=export_request).values("contact").distinct().count()
+        ExportSubject.objects.filter(part__request=export_request).values("subject_id").distinct().count()
         == PEOPLE
     )
     assert AuditEvent.objects.get(export_request=export_request).counts == {"subjects": PEOPLE, "parts": 500}
