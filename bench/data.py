@@ -21,7 +21,8 @@ from faker import Faker
 
 from contacts.models import Contact, Document, document_file_path
 from rgpd.models import ExportPart, ExportRequest, ExportSubject
-from rgpd.registry import MASK, Treatment, registry
+from rgpd.populations import population
+from rgpd.registry import MASK, Treatment
 from rgpd.storage import s3_key
 
 MB = 1_000_000
@@ -248,7 +249,10 @@ def mark_exported(contact_ids: list[int], *, actor, part_size: int = 200) -> int
     now = timezone.now()
     with transaction.atomic():
         request = ExportRequest.objects.create(
-            requested_by=actor, subject_count=len(contact_ids), part_count=-(-len(contact_ids) // part_size)
+            requested_by=actor,
+            population="contacts",
+            subject_count=len(contact_ids),
+            part_count=-(-len(contact_ids) // part_size),
         )
         parts = ExportPart.objects.bulk_create(
             ExportPart(
@@ -264,7 +268,10 @@ def mark_exported(contact_ids: list[int], *, actor, part_size: int = 200) -> int
             for n, start in enumerate(range(0, len(contact_ids), part_size))
         )
         ExportSubject.objects.bulk_create(
-            (ExportSubject(part=parts[i // part_size], contact_id=pk) for i, pk in enumerate(contact_ids)),
+            (
+                ExportSubject(part=parts[i // part_size], population="contacts", subject_id=pk)
+                for i, pk in enumerate(contact_ids)
+            ),
             batch_size=5000,
         )
     return request.pk
@@ -274,7 +281,7 @@ def mark_exported(contact_ids: list[int], *, actor, part_size: int = 200) -> int
 def anonymisation_floor(contact_ids: list[int]) -> dict:
     """The least work anonymising ``contact_ids`` can take: one UPDATE of the contacts, one DELETE of
     their documents' rows, and their objects removed with DeleteObjects, 1,000 keys per call."""
-    spec = registry.subject
+    spec = population("contacts").subject
     assignments, params = [], []
     for name, treatment in spec.personal.items():
         column = spec.model._meta.get_field(name).column

@@ -105,7 +105,7 @@ def export_and_wait(contact_ids: list[int], *, actor, timeout: float, on_ready=N
     from rgpd.services.exports import export_request_create
 
     started = time.perf_counter()
-    request = export_request_create(actor=actor, contact_ids=contact_ids)
+    request = export_request_create(actor=actor, population="contacts", subject_ids=contact_ids)
     finished = wait_until(lambda: parts_done(request.pk), timeout=timeout, what=f"export {request.pk}")
     result = {"request_id": request.pk, "seconds": finished - started, **export_outcome(request.pk)}
     return result
@@ -121,7 +121,7 @@ def web_client(user) -> Client:
     client.force_login(user)
     if client.get(changelist_url()).status_code != 200:
         raise BenchError("the RGPD page does not answer")
-    finish_pending_deletions.delay(contact_ids=[])  # a message that deletes nothing
+    finish_pending_deletions.delay(population="contacts", subject_ids=[])  # a message that deletes nothing
     return client
 
 
@@ -223,7 +223,7 @@ def anonymisation_sample(contact_ids: list[int], *, actor, profile_path=None) ->
     )
 
     request = anonymisation_request_create(
-        contact_ids=contact_ids, actor=actor, confirmed=True, source=Request.Source.API
+        population="contacts", subject_ids=contact_ids, actor=actor, confirmed=True, source=Request.Source.API
     )
     before = Counter(s3calls.COUNTS)
     with profiled(profile_path), capture_queries() as rows_queries:
@@ -232,7 +232,7 @@ def anonymisation_sample(contact_ids: list[int], *, actor, profile_path=None) ->
         rows_seconds = time.perf_counter() - started
     with capture_queries() as files_queries:
         started = time.perf_counter()
-        pending_deletions_process(contact_ids=anonymised)
+        pending_deletions_process(people=("contacts", anonymised))
         files_seconds = time.perf_counter() - started
     calls = Counter(s3calls.COUNTS)
     calls.subtract(before)
@@ -255,7 +255,7 @@ def export_sample(contact_ids: list[int], *, actor, profile_path=None) -> dict:
     """Build one part of ``contact_ids`` in this process, counting SQL queries and S3 calls."""
     from rgpd.services.exports import export_part_build, export_request_create
 
-    request = export_request_create(actor=actor, contact_ids=contact_ids)
+    request = export_request_create(actor=actor, population="contacts", subject_ids=contact_ids)
     part = ExportPart.objects.get(request=request)
     before = Counter(s3calls.COUNTS)
     with profiled(profile_path), capture_queries() as queries:

@@ -70,7 +70,7 @@ class PageFigures:
         from django.db import connection
 
         from bench import measure
-        from rgpd.models import RgpdContact
+        from contacts.models import RgpdContact
 
         indexes = importlib.import_module("contacts.migrations.0002_search_indexes")
         admin_class = type(admin.site._registry[RgpdContact])

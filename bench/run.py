@@ -114,7 +114,7 @@ class Bench(ExportFigures, AnonymisationFigures, SampledFigures, PageFigures):
         from django.contrib.auth.models import Group, Permission, User
 
         from bench import measure
-        from rgpd.models import RGPD_PERMISSION_CODENAME
+        from contacts.models import RGPD_PERMISSION_CODENAME
 
         self.scale = scale
         self.workers = Workers(worker_env)

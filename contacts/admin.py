@@ -21,6 +21,7 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from gdpr_portal.admin_input import BoundedInputAdminMixin, bound_every_admin
+from rgpd.filters import AnonymisedListFilter
 
 from .integrity import ContactAnonymised
 from .models import Contact, Document
@@ -155,19 +156,6 @@ class DocumentInline(admin.TabularInline):
     @admin.display(description=_("uploaded at"))
     def uploaded_at_display(self, obj: Document):
         return date_format(localtime(obj.uploaded_at), "SHORT_DATETIME_FORMAT") if obj.pk else "—"
-
-
-class AnonymisedListFilter(admin.SimpleListFilter):
-    title = _("anonymised")
-    parameter_name = "anonymised"
-
-    def lookups(self, request, model_admin):
-        return [("yes", _("Yes")), ("no", _("No"))]
-
-    def queryset(self, request, queryset):
-        if self.value() in ("yes", "no"):
-            return queryset.filter(anonymised_at__isnull=self.value() == "no")
-        return queryset
 
 
 def _record_link(contact_id: int):

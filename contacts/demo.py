@@ -26,9 +26,8 @@ from faker import Faker
 from PIL import Image, ImageDraw
 
 from gdpr_portal.stored_files.objects import is_s3, s3_client, s3_key
-from rgpd.models import RGPD_PERMISSION_CODENAME
 
-from .models import Contact, Document, contact_photo_path, document_file_path
+from .models import RGPD_PERMISSION_CODENAME, Contact, Document, contact_photo_path, document_file_path
 
 # --- Demo accounts ---------------------------------------------------------------------------------
 

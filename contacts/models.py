@@ -2,7 +2,6 @@ import hashlib
 import uuid
 from pathlib import PurePath
 
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -12,6 +11,7 @@ from gdpr_portal.uploads import (
     is_new_upload,
     safe_extension,
     served_type,
+    uploader_field,
     validate_document_upload,
     validate_photo_upload,
 )
@@ -108,15 +108,7 @@ class Document(models.Model):
     size = models.BigIntegerField(_("size"), default=0, editable=False)
     sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True, editable=False)
     uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now, editable=False)
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("uploaded by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        editable=False,
-    )
+    uploaded_by = uploader_field()
 
     class Meta:
         verbose_name = _("document")
@@ -152,3 +144,25 @@ class Document(models.Model):
         self.content_type = detected_type(upload)[:120]
         self.size = size
         self.sha256 = digest.hexdigest()
+
+
+# The right "RGPD Contacts Clients": its codename is what existing security groups hold, never renamed.
+RGPD_PERMISSION_CODENAME = "rgpd_contacts_clients"
+RGPD_PERMISSION = f"rgpd.{RGPD_PERMISSION_CODENAME}"
+
+
+class RgpdContact(Contact):
+    """The RGPD page's view of contacts; carries the right "RGPD Contacts Clients".
+
+    Declared here, by the population it shows, but in the ``rgpd`` app (``app_label``): the permission
+    stays ``rgpd.rgpd_contacts_clients`` and the page ``/admin/rgpd/rgpdcontact/``, as before the engine
+    stopped naming contacts (its migration stays rgpd's 0001).
+    """
+
+    class Meta:
+        app_label = "rgpd"
+        proxy = True
+        default_permissions = ()
+        permissions = [(RGPD_PERMISSION_CODENAME, "RGPD Contacts Clients")]
+        verbose_name = _("client contact (GDPR)")
+        verbose_name_plural = _("GDPR management: client contacts")

@@ -74,3 +74,12 @@ class EnvironmentReader:
             return default
         # As DRF reads it: "<number>/<period>", no spaces (DRF looks at the period's first character).
         return f"{int(match.group(1))}/{match.group(2)}"
+
+    def choice(self, variable: str, default: str, choices: tuple[str, ...]) -> str:
+        raw = self._raw(variable)
+        if raw is None:
+            return default
+        if raw not in choices:
+            self.problems.append(Problem(variable, raw, "one of " + ", ".join(choices)))
+            return default
+        return raw

@@ -392,9 +392,7 @@ CONTENT_SECURITY_POLICY = {
 
 # LOG_FORMAT=json: one JSON object per line (gdpr_portal/log_format.py), also for Celery
 # (gdpr_portal/celery.py) and gunicorn (gunicorn.conf.py). Query strings are stripped in both formats.
-LOG_FORMAT = env("LOG_FORMAT", default="text")
-if LOG_FORMAT not in LOG_FORMATS:
-    raise ImproperlyConfigured(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}.")
+LOG_FORMAT = tunables.choice("LOG_FORMAT", "text", LOG_FORMATS)
 LOGGING = logging_config(LOG_FORMAT, env("LOG_LEVEL", default="INFO"))
 
 # Read last: every number and rate above has been read by now.

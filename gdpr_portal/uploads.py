@@ -11,6 +11,7 @@ import magic
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
+from django.db import models
 from django.db.models.fields.files import FieldFile
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
@@ -101,3 +102,16 @@ def safe_extension(filename: str) -> str:
     """Keep a short alphanumeric extension only: the stored name never carries user text."""
     suffix = PurePath(filename or "").suffix.lower()
     return suffix if 1 < len(suffix) <= 8 and suffix[1:].isalnum() else ""
+
+
+def uploader_field() -> models.ForeignKey:
+    """Who uploaded a stored file: kept when the account goes (a file outlives its uploader's account)."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )

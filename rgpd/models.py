@@ -3,10 +3,13 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from contacts.models import Contact
+# A request's people are (population key, subject id): the engine holds no foreign key to a subject
+# model, so any declared population (rgpd/populations.py) fits these tables as they are.
+POPULATION_KEY_LENGTH = 32
 
-RGPD_PERMISSION_CODENAME = "rgpd_contacts_clients"
-RGPD_PERMISSION = f"rgpd.{RGPD_PERMISSION_CODENAME}"
+
+def population_field() -> models.CharField:
+    return models.CharField(_("population"), max_length=POPULATION_KEY_LENGTH, editable=False)
 
 
 def confirmation_token_field() -> models.CharField:
@@ -20,17 +23,6 @@ def unique_confirmation_token(name: str) -> models.UniqueConstraint:
     return models.UniqueConstraint(
         fields=["confirmation_token"], condition=~models.Q(confirmation_token=""), name=name
     )
-
-
-class RgpdContact(Contact):
-    """The RGPD page's view of contacts; carries the right "RGPD Contacts Clients"."""
-
-    class Meta:
-        proxy = True
-        default_permissions = ()
-        permissions = [(RGPD_PERMISSION_CODENAME, "RGPD Contacts Clients")]
-        verbose_name = _("client contact (GDPR)")
-        verbose_name_plural = _("GDPR management: client contacts")
 
 
 class ExportRequest(models.Model):
@@ -52,6 +44,7 @@ class ExportRequest(models.Model):
         on_delete=models.SET_NULL,
         related_name="rgpd_export_requests",
     )
+    population = population_field()
     language = models.CharField(_("language"), max_length=8, default="fr")
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
     subject_count = models.PositiveIntegerField(_("number of people"), default=0)
@@ -136,15 +129,20 @@ class ExportSubject(models.Model):
     """Which archive part covers which person: answers "has this person a ready, unexpired archive?"."""
 
     part = models.ForeignKey(ExportPart, on_delete=models.CASCADE, related_name="subjects")
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="rgpd_exports")
+    # The request's population, repeated here so that "has this person a ready archive?" is one index
+    # lookup (population, subject_id) joined to its part, as it was with a foreign key.
+    population = population_field()
+    subject_id = models.BigIntegerField(_("person id"))
 
     class Meta:
         default_permissions = ()
-        constraints = [models.UniqueConstraint(fields=["part", "contact"], name="export_subject_unique")]
-        indexes = [models.Index(fields=["contact", "part"], name="export_subject_contact_idx")]
+        constraints = [models.UniqueConstraint(fields=["part", "subject_id"], name="export_subject_unique")]
+        indexes = [
+            models.Index(fields=["population", "subject_id", "part"], name="export_subject_person_idx")
+        ]
 
     def __str__(self) -> str:
-        return f"{self.part} / {self.contact}"
+        return f"{self.part} / {self.population} #{self.subject_id}"
 
 
 class AuditEvent(models.Model):
@@ -221,6 +219,7 @@ class AnonymisationRequest(models.Model):
         on_delete=models.SET_NULL,
         related_name="rgpd_anonymisation_requests",
     )
+    population = population_field()
     source = models.CharField(_("source"), max_length=8, choices=Source.choices, default=Source.ROW)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
@@ -256,11 +255,10 @@ class AnonymisationSubject(models.Model):
         SKIPPED = "skipped", _("skipped")
 
     request = models.ForeignKey(AnonymisationRequest, on_delete=models.CASCADE, related_name="subjects")
-    # The id as asked (an API caller may name a contact that does not exist).
-    requested_id = models.BigIntegerField(_("contact id"))
-    contact = models.ForeignKey(
-        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="rgpd_anonymisations"
-    )
+    # The id as asked (an API caller may name a person that does not exist), and the same id when that
+    # person existed when the request was recorded (its population is the request's).
+    requested_id = models.BigIntegerField(_("person id"))
+    subject_id = models.BigIntegerField(_("existing person id"), null=True, blank=True)
     result = models.CharField(_("result"), max_length=16, choices=Result.choices, default=Result.PENDING)
     reason = models.CharField(_("reason"), max_length=32, blank=True)
     processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
@@ -285,9 +283,9 @@ class PendingStorageDeletion(models.Model):
 
     storage = models.CharField(_("storage"), max_length=32, default="default")
     key = models.CharField(_("object key"), max_length=1024)
-    contact = models.ForeignKey(
-        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="rgpd_pending_deletions"
-    )
+    # Whose files they are: while a row remains, that person's anonymisation is "in progress".
+    population = population_field()
+    subject_id = models.BigIntegerField(_("person id"), null=True, blank=True)
     # The anonymisation's audit row: it records the storage check once every object of it is gone.
     audit_event = models.ForeignKey(
         AuditEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -302,6 +300,7 @@ class PendingStorageDeletion(models.Model):
         verbose_name_plural = _("pending storage deletions")
         ordering = ["id"]
         default_permissions = ()
+        indexes = [models.Index(fields=["population", "subject_id"], name="pending_deletion_person_idx")]
 
     def __str__(self) -> str:
         return _("Pending deletion #%(id)s") % {"id": self.pk}

@@ -1,55 +1,72 @@
-"""The right "RGPD Contacts Clients", checked the same way by every page, action, API view and download."""
+"""The rights of the populations ("RGPD Contacts Clients", …), checked the same way by every page,
+action, API view and download.
+
+Each population has its own right (``Population.permission``); the pages shared by every population
+(export history, anonymisation results, audit log, the API's lists) need any of them, and what they
+show of a request needs the right of that request's population.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from rest_framework.permissions import BasePermission
 
-from contacts.permissions import is_back_office_user
+from gdpr_portal.access import is_back_office_user
 from gdpr_portal.admin_input import BoundedInputAdminMixin
 
-from .models import RGPD_PERMISSION
+from .populations import Population, all_populations
 
 
-def holds_rgpd_right(user) -> bool:
-    """Whether ``user`` holds the right (administrators grant it to security groups).
+def populations_of(user: Any) -> list[Population]:
+    """The populations whose right ``user`` holds (administrators grant rights to security groups).
 
-    Only back-office (staff) users do: the API and the downloads refuse whom the admin refuses.
+    Only back-office (staff) users hold any: the API and the downloads refuse whom the admin refuses.
     """
-    return is_back_office_user(user) and user.has_perm(RGPD_PERMISSION)
+    if not is_back_office_user(user):
+        return []
+    return [population for population in all_populations() if user.has_perm(population.permission)]
 
 
-def require_rgpd_right(request: HttpRequest) -> None:
-    if not holds_rgpd_right(request.user):
+def holds_rgpd_right(user: Any, population: Population | None = None) -> bool:
+    """Whether ``user`` holds the right of ``population`` (of any population when None)."""
+    if population is None:
+        return bool(populations_of(user))
+    return is_back_office_user(user) and user.has_perm(population.permission)
+
+
+def require_rgpd_right(request: HttpRequest, population: Population | None = None) -> None:
+    if not holds_rgpd_right(request.user, population):
         raise PermissionDenied
 
 
 class HasRgpdRight(BasePermission):
-    """DRF: the right "RGPD Contacts Clients"."""
+    """DRF: the right of at least one population (a view checks the one it acts on)."""
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Any, view: Any) -> bool:
         return holds_rgpd_right(request.user)
 
 
 class RgpdReadOnlyAdmin(BoundedInputAdminMixin, admin.ModelAdmin):
-    """An admin page shown only to holders of the right, where nothing is added, changed or deleted."""
+    """An admin page shown only to holders of a right, where nothing is added, changed or deleted."""
 
-    def has_rgpd_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_rgpd_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return holds_rgpd_right(request.user)
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return self.has_rgpd_permission(request)
 
-    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self.has_rgpd_permission(request)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

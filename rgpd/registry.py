@@ -6,7 +6,9 @@ Export and anonymisation read this registry; they never name a model's fields th
 
 A model is either the *subject* (the person itself, e.g. ``Contact``) or *related* to it through
 ``subject_field`` (e.g. ``Document.contact``). Related rows are either anonymised field by field or
-deleted as a whole (``delete_rows=True``, with their files).
+deleted as a whole (``delete_rows=True``, with their files). A population (``rgpd/populations.py``)
+groups one subject spec with its related specs; this registry holds the specs of every population,
+for the completeness test.
 """
 
 from __future__ import annotations
@@ -97,17 +99,6 @@ class PersonalDataRegistry:
             )
         self.specs[model] = spec
         return spec
-
-    @property
-    def subject(self) -> ModelSpec:
-        subjects = [spec for spec in self.specs.values() if spec.is_subject]
-        if len(subjects) != 1:
-            raise LookupError("The registry must declare exactly one subject model.")
-        return subjects[0]
-
-    @property
-    def related(self) -> list[ModelSpec]:
-        return [spec for spec in self.specs.values() if not spec.is_subject]
 
     def __iter__(self):
         return iter(self.specs.values())

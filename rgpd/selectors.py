@@ -1,54 +1,66 @@
-"""Reads of the RGPD engine, returning QuerySets."""
+"""Reads of the RGPD engine, returning QuerySets.
+
+A queryset of people may be of any declared population: its population is found from its model
+(``population_of``), and the engine's rows are matched on (population key, subject id).
+"""
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from contacts.models import Contact
+from .models import ExportPart, ExportRequest, ExportSubject, PendingStorageDeletion
+from .permissions import populations_of
+from .populations import population_of
 
-from .models import RGPD_PERMISSION, ExportPart, ExportRequest, ExportSubject, PendingStorageDeletion
 
-
-def ready_archive_subjects(*, now=None) -> QuerySet[ExportSubject]:
+def ready_archive_subjects(*, now: datetime | None = None) -> QuerySet[ExportSubject]:
     """Archive memberships whose part is ready and not yet expired."""
     now = now or timezone.now()
     return ExportSubject.objects.filter(part__status=ExportPart.Status.READY, part__expires_at__gt=now)
 
 
-def contacts_with_ready_archive(*, now=None) -> QuerySet[Contact]:
-    """Contacts covered by a ready, unexpired archive: the seed's condition to anonymise them."""
-    covered = ready_archive_subjects(now=now).filter(contact_id=OuterRef("pk"))
-    return Contact.objects.filter(Exists(covered))
+def _memberships_of_row(queryset: QuerySet) -> QuerySet[ExportSubject]:
+    """The archive memberships of the outer query's person (index export_subject_person_idx)."""
+    key = population_of(queryset.model).key
+    return ExportSubject.objects.filter(population=key, subject_id=OuterRef("pk"))
 
 
-def annotate_has_ready_archive(queryset: QuerySet[Contact], *, now=None) -> QuerySet[Contact]:
-    covered = ready_archive_subjects(now=now).filter(contact_id=OuterRef("pk"))
+def annotate_has_ready_archive(queryset: QuerySet, *, now: datetime | None = None) -> QuerySet:
+    """``has_ready_archive``: covered by a ready, unexpired archive (the seed's condition to anonymise)."""
+    covered = _memberships_of_row(queryset).filter(
+        part__status=ExportPart.Status.READY, part__expires_at__gt=now or timezone.now()
+    )
     return queryset.annotate(has_ready_archive=Exists(covered))
 
 
-def annotate_anonymisation_in_progress(queryset: QuerySet[Contact]) -> QuerySet[Contact]:
+def annotate_anonymisation_in_progress(queryset: QuerySet) -> QuerySet:
     """``anonymisation_in_progress``: anonymised, but some of its stored files are not deleted yet."""
-    pending = PendingStorageDeletion.objects.filter(contact_id=OuterRef("pk"))
+    key = population_of(queryset.model).key
+    pending = PendingStorageDeletion.objects.filter(population=key, subject_id=OuterRef("pk"))
     return queryset.annotate(anonymisation_in_progress=Exists(pending))
 
 
-def annotate_anonymisation_eligibility(queryset: QuerySet[Contact], *, now=None) -> QuerySet[Contact]:
-    """Everything that decides whether each contact may be anonymised, in the same query as the list.
+def annotate_anonymisation_eligibility(queryset: QuerySet, *, now: datetime | None = None) -> QuerySet:
+    """Everything that decides whether each person may be anonymised, in the same query as the list.
 
     ``has_ready_archive``, ``has_export_in_progress`` (a part covering it is pending or running),
     ``has_expired_archive`` (it was archived, but no ready archive remains) and
     ``anonymisation_in_progress``.
     """
     now = now or timezone.now()
-    subjects = ExportSubject.objects.filter(contact_id=OuterRef("pk"))
+    subjects = _memberships_of_row(queryset)
     if "has_ready_archive" not in queryset.query.annotations:
         queryset = annotate_has_ready_archive(queryset, now=now)
     building = subjects.filter(part__status__in=[ExportPart.Status.PENDING, ExportPart.Status.RUNNING])
     # A large "select all" accepted but not yet split into parts names no one yet: until a worker has
-    # recorded it (seconds), every contact counts as being exported, so none is anonymised in between.
-    unrecorded = ExportRequest.objects.exclude(pending_selection_sql="")
+    # recorded it (seconds), everyone of its population counts as being exported, so none is anonymised
+    # in between.
+    unrecorded = ExportRequest.objects.exclude(pending_selection_sql="").filter(
+        population=population_of(queryset.model).key
+    )
     # Read together with has_ready_archive: a ready part past its expiry, or one already purged.
     archived = subjects.filter(part__status__in=[ExportPart.Status.READY, ExportPart.Status.EXPIRED])
     return annotate_anonymisation_in_progress(queryset).annotate(
@@ -127,11 +139,10 @@ def export_requests_with_progress(queryset: QuerySet[ExportRequest] | None = Non
     )
 
 
-def export_requests_visible_to(user) -> QuerySet[ExportRequest]:
-    """The export requests a user may see: all of them with the RGPD right, none otherwise."""
-    if user.is_active and user.has_perm(RGPD_PERMISSION):
-        return ExportRequest.objects.all()
-    return ExportRequest.objects.none()
+def export_requests_visible_to(user: Any) -> QuerySet[ExportRequest]:
+    """The export requests a user may see: those of the populations whose right the user holds."""
+    keys = [population.key for population in populations_of(user)]
+    return ExportRequest.objects.filter(population__in=keys) if keys else ExportRequest.objects.none()
 
 
 def export_request_progress(export_request: ExportRequest) -> ExportProgress:
@@ -149,4 +160,15 @@ def export_request_progress(export_request: ExportRequest) -> ExportProgress:
         expired=export_request.parts_expired,
         with_warnings=export_request.parts_with_warnings,
         expires_at=export_request.parts_expires_at,
+    )
+
+
+def subjects_with_files_pending(population_key: str, subject_ids: Any) -> QuerySet:
+    """Which of ``subject_ids`` (ids, or a query of ids) of a population still have stored files being
+    deleted ("anonymisation en cours"): a query of distinct ids."""
+    return (
+        PendingStorageDeletion.objects.filter(population=population_key, subject_id__in=subject_ids)
+        .order_by()
+        .values_list("subject_id", flat=True)
+        .distinct()
     )

@@ -5,8 +5,7 @@ from django.contrib.auth.models import Group, Permission, User
 from django.core.files.base import ContentFile
 from factory.django import DjangoModelFactory
 
-from contacts.models import Contact, Document
-from rgpd.models import RGPD_PERMISSION_CODENAME
+from contacts.models import RGPD_PERMISSION_CODENAME, Contact, Document
 
 factory.Faker._DEFAULT_LOCALE = "fr_FR"
 
@@ -98,7 +97,11 @@ def exported(contacts, *, status: str = "ready", expires_in=None, requested_by=N
     contacts = list(contacts)
     now = timezone.now()
     request = ExportRequest.objects.create(
-        requested_by=requested_by, subject_count=len(contacts), part_count=1, created_at=now
+        requested_by=requested_by,
+        population="contacts",
+        subject_count=len(contacts),
+        part_count=1,
+        created_at=now,
     )
     ready = status in (ExportPart.Status.READY, ExportPart.Status.EXPIRED)
     part = ExportPart.objects.create(
@@ -110,7 +113,9 @@ def exported(contacts, *, status: str = "ready", expires_in=None, requested_by=N
         ready_at=now if ready else None,
         expires_at=now + (expires_in if expires_in is not None else timedelta(days=10)) if ready else None,
     )
-    ExportSubject.objects.bulk_create(ExportSubject(part=part, contact=contact) for contact in contacts)
+    ExportSubject.objects.bulk_create(
+        ExportSubject(part=part, population="contacts", subject_id=contact.pk) for contact in contacts
+    )
     return part
 
 

@@ -11,10 +11,13 @@ from django.utils.translation import gettext_lazy as _
 import gdpr_portal.ids  # noqa: F401 - registers the <id:…> URL converter
 
 from ..models import AnonymisationRequest
-from ..permissions import RgpdReadOnlyAdmin
+from ..permissions import RgpdReadOnlyAdmin, populations_of
+from ..populations import Population, all_populations
+from ..populations import population as population_by_key
 from ..selectors import annotate_anonymisation_eligibility
 from ..services.anonymisation import ANONYMISED_AT_FIELD, reason_message, refusal_reason
 from ..views import anonymisation as views
+from .row_actions import RowAction
 
 DETECTIVE_ICON = "rgpd/icons/detective.svg"
 ROW_ACTION_LABEL = _("Anonymise the data")
@@ -40,17 +43,25 @@ class AnonymisationRequestAdmin(RgpdReadOnlyAdmin):
     date_hierarchy = "created_at"
 
     def get_urls(self):
+        # One row-action URL per population: <segment>/<id>/ (contact/12/).
         urls = [
             path(
-                "contact/<id:contact_id>/",
-                self.admin_site.admin_view(self.contact_confirmation_view),
-                name="rgpd_anonymise_contact",
-            ),
+                f"{population.page.url_segment}/<id:subject_id>/",
+                self.admin_site.admin_view(self.subject_confirmation_view),
+                {"population_key": population.key},
+                name=population.url_name("anonymise"),
+            )
+            for population in all_populations()
         ]
         return urls + super().get_urls()
 
-    def contact_confirmation_view(self, request: HttpRequest, contact_id: int):
-        return views.contact_confirmation_view(request, self, contact_id)
+    def subject_confirmation_view(self, request: HttpRequest, population_key: str, subject_id: int):
+        return views.subject_confirmation_view(request, self, population_by_key(population_key), subject_id)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AnonymisationRequest]:
+        # The requests of the populations whose right the user holds.
+        keys = [population.key for population in populations_of(request.user)]
+        return super().get_queryset(request).filter(population__in=keys)
 
     def change_view(self, request: HttpRequest, object_id, form_url="", extra_context=None):
         return views.request_result_view(request, self, object_id)
@@ -64,12 +75,10 @@ def annotate_for_anonymisation(queryset: QuerySet) -> QuerySet:
     return annotate_anonymisation_eligibility(queryset)
 
 
-def anonymise_row_action(obj):
-    """The detective icon of a row: a link when the contact can be anonymised, else why not."""
-    from .rgpd_page import RowAction
-
-    url = reverse("admin:rgpd_anonymise_contact", args=[obj.pk])
-    if not hasattr(obj, "has_export_in_progress"):  # not annotated: read the one contact
+def anonymise_row_action(population: Population, obj) -> RowAction:
+    """The detective icon of a row: a link when the person can be anonymised, else why not."""
+    url = reverse(f"admin:{population.url_name('anonymise')}", args=[obj.pk])
+    if not hasattr(obj, "has_export_in_progress"):  # not annotated: read the one person
         obj = annotate_for_anonymisation(type(obj).objects.filter(pk=obj.pk)).get()
     reason = refusal_reason(obj)
     if reason is None:

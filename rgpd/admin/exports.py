@@ -23,15 +23,17 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 import gdpr_portal.ids  # noqa: F401 - registers the <id:…> URL converter
-from contacts.models import Contact
 
-from ..models import ExportPart, ExportRequest, RgpdContact
+from ..models import ExportPart, ExportRequest
 from ..permissions import RgpdReadOnlyAdmin, holds_rgpd_right
-from ..selectors import export_request_progress, export_requests_with_progress
+from ..populations import Population, all_populations
+from ..populations import population as population_by_key
+from ..selectors import export_request_progress, export_requests_visible_to, export_requests_with_progress
 from ..services import confirmation, dispatch
 from ..services.exports import export_request_create, export_request_email_resend
 from ..services.exports.notify import NO_EMAIL_ADDRESS
 from ..views.exports import download_part
+from .row_actions import RowAction
 
 BOX_ICON = "rgpd/icons/box.svg"
 EXPORT_LABEL = _("Export the data")
@@ -50,19 +52,16 @@ def _downloadable(part: ExportPart, now) -> bool:
 
 
 # --- The RGPD page's entry points (used by rgpd/admin/rgpd_page.py) -----------------------------------
-def export_row_action(obj):
-    """The box icon of a row: the export confirmation page of that one contact."""
-    from .rgpd_page import RowAction
-
-    return RowAction(
-        url=reverse("admin:rgpd_export_contact", args=[obj.pk]), label=EXPORT_LABEL, icon=BOX_ICON
-    )
+def export_row_action(population: Population, obj) -> RowAction:
+    """The box icon of a row: the export confirmation page of that one person."""
+    url = reverse(f"admin:{population.url_name('export')}", args=[obj.pk])
+    return RowAction(url=url, label=EXPORT_LABEL, icon=BOX_ICON)
 
 
 def _confirmation(
-    request: HttpRequest, model_admin, *, count: int, hidden: list[tuple[str, str]]
+    request: HttpRequest, model_admin, population: Population, *, count: int, hidden: list[tuple[str, str]]
 ) -> TemplateResponse:
-    opts = RgpdContact._meta
+    opts = population.page.model._meta
     context = {
         **model_admin.admin_site.each_context(request),
         "title": EXPORT_LABEL,
@@ -73,7 +72,8 @@ def _confirmation(
         # One-time token of this confirmation: sent twice (a double click), it starts one export.
         "hidden_fields": [*hidden, (confirmation.FIELD, confirmation.new_token())],
         "form_url": request.get_full_path(),
-        "changelist_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
+        "changelist_url": population.changelist_url(),
+        "heading": population.heading,
     }
     request.current_app = model_admin.admin_site.name
     return TemplateResponse(request, "rgpd/export_confirm.html", context)
@@ -102,19 +102,21 @@ def _start_export(request: HttpRequest, model_admin, **selection) -> HttpRespons
     return HttpResponseRedirect(export_request_url(export_request))
 
 
-def contact_export_view(request: HttpRequest, model_admin, contact_id: int) -> HttpResponse:
+def subject_export_view(
+    request: HttpRequest, model_admin, population: Population, subject_id: int
+) -> HttpResponse:
     """The box icon of one row: GET shows the confirmation (and changes nothing), POST starts the export."""
-    if not holds_rgpd_right(request.user):
+    if not holds_rgpd_right(request.user, population):
         raise PermissionDenied
     if request.method not in ("GET", "HEAD", "POST"):
         return HttpResponse(status=405, headers={"Allow": "GET, HEAD, POST"})
-    if not Contact.objects.filter(pk=contact_id).exists():
+    if not population.model._default_manager.filter(pk=subject_id).exists():
         raise Http404(_("No contact has this id."))
     if request.method == "POST":
-        response = _start_export(request, model_admin, contact_ids=[contact_id])
+        response = _start_export(request, model_admin, population=population, subject_ids=[subject_id])
         if response is not None:
             return response
-    return _confirmation(request, model_admin, count=1, hidden=[])
+    return _confirmation(request, model_admin, population, count=1, hidden=[])
 
 
 @admin.action(permissions=["rgpd"], description=_("Export the data >>"))
@@ -125,7 +127,7 @@ def export_selected(modeladmin, request: HttpRequest, queryset: QuerySet):
     changelist's own URL (its search and filters), so Django hands this action the full filtered
     queryset again: never one field per id.
     """
-    if not holds_rgpd_right(request.user):
+    if not holds_rgpd_right(request.user, modeladmin.population):
         raise PermissionDenied
     if request.POST.get("post") == "yes":
         return _start_export(request, modeladmin, queryset=queryset)
@@ -137,7 +139,7 @@ def export_selected(modeladmin, request: HttpRequest, queryset: QuerySet):
         hidden += [("select_across", "1"), (helpers.ACTION_CHECKBOX_NAME, selected[0] if selected else "0")]
     else:
         hidden += [("select_across", "0")] + [(helpers.ACTION_CHECKBOX_NAME, pk) for pk in selected]
-    return _confirmation(request, modeladmin, count=queryset.count(), hidden=hidden)
+    return _confirmation(request, modeladmin, modeladmin.population, count=queryset.count(), hidden=hidden)
 
 
 # --- Export history and a request's page ------------------------------------------------------------
@@ -162,15 +164,23 @@ class ExportRequestAdmin(RgpdReadOnlyAdmin):
     list_per_page = 50
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ExportRequest]:
-        return export_requests_with_progress(super().get_queryset(request)).prefetch_related("parts")
+        # The requests of the populations whose right the user holds.
+        visible = super().get_queryset(request) & export_requests_visible_to(request.user)
+        return export_requests_with_progress(visible).prefetch_related("parts")
 
     def get_urls(self):
-        return [
+        # One row-action URL per population: <segment>/<id>/export/ (contact/12/export/).
+        row_actions = [
             path(
-                "contact/<id:contact_id>/export/",
-                self.admin_site.admin_view(self.contact_export_view),
-                name="rgpd_export_contact",
-            ),
+                f"{population.page.url_segment}/<id:subject_id>/export/",
+                self.admin_site.admin_view(self.subject_export_view),
+                {"population_key": population.key},
+                name=population.url_name("export"),
+            )
+            for population in all_populations()
+        ]
+        return [
+            *row_actions,
             path(
                 "<id:request_id>/parts/<id:number>/download/",
                 # cacheable only drops the admin's never_cache: the stored-file response sets no-store itself.
@@ -185,8 +195,8 @@ class ExportRequestAdmin(RgpdReadOnlyAdmin):
             *super().get_urls(),
         ]
 
-    def contact_export_view(self, request: HttpRequest, contact_id: int) -> HttpResponse:
-        return contact_export_view(request, self, contact_id)
+    def subject_export_view(self, request: HttpRequest, population_key: str, subject_id: int) -> HttpResponse:
+        return subject_export_view(request, self, population_by_key(population_key), subject_id)
 
     def download_view(self, request: HttpRequest, request_id: int, number: int) -> HttpResponseBase:
         return download_part(request, request_id=request_id, number=number, channel="admin")
@@ -197,7 +207,7 @@ class ExportRequestAdmin(RgpdReadOnlyAdmin):
             raise PermissionDenied
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        if not ExportRequest.objects.filter(pk=request_id).exists():
+        if not export_requests_visible_to(request.user).filter(pk=request_id).exists():
             raise Http404(_("No export request has this id."))
         try:
             resent = export_request_email_resend(request_id=request_id)

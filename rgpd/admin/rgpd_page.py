@@ -1,150 +1,141 @@
-"""The RGPD page ("Gestion - RGPD : Contacts Clients"): the contacts, with the seed's actions on each row.
+"""The RGPD pages ("Gestion - RGPD : Contacts Clients", …): one per declared population, the people
+with the seed's actions on each row.
 
-Visible and usable only with the right "RGPD Contacts Clients" (``RGPD_PERMISSION``), held through a
-security group. Read-only: nobody adds, changes or deletes contacts here.
+Built from the population's declaration (``rgpd/populations.py``): its proxy model, columns, search,
+filters and record link. Visible and usable only with that population's right, held through a
+security group. Read-only: nobody adds, changes or deletes people here.
 
-Extension points for the export and anonymisation features:
+Extension points:
 
-- ``RgpdContactAdmin.row_actions(obj)`` returns the icons of a row as ``RowAction``\\ s; append yours
-  (box "Exporter les données", detective "Anonymiser les données") by extending that method. A
-  ``RowAction`` with ``enabled=False`` is rendered as a non-link carrying ``reason`` as its tooltip.
-- ``RgpdContactAdmin.actions`` is a list: add bulk admin actions to it
+- ``RgpdPageAdmin.row_actions(obj)`` returns the icons of a row as ``RowAction``\\ s (record, box
+  "Exporter les données", detective "Anonymiser les données"). A ``RowAction`` with ``enabled=False``
+  is rendered as a non-link carrying ``reason`` as its tooltip.
+- ``RgpdPageAdmin.actions`` is a list of bulk admin actions
   (``@admin.action(permissions=["rgpd"])`` is checked by ``has_rgpd_permission``).
-- ``RgpdContactAdmin.list_fields`` lists the columns loaded from the database (``only()``): add the
-  fields your icons need there, or annotate in ``get_queryset``.
+- The population's ``RgpdPage.list_fields`` lists the columns loaded from the database (``only()``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponseRedirect
-from django.templatetags.static import static
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from contacts.admin import AnonymisedListFilter
 from rgpd.admin.anonymisations import annotate_for_anonymisation, anonymise_row_action, anonymise_selected
 from rgpd.admin.exports import export_row_action, export_selected
 from rgpd.admin.pagination import LargeTablePaginator, set_full_result_count
-from rgpd.models import RgpdContact
-from rgpd.permissions import RgpdReadOnlyAdmin
+from rgpd.admin.row_actions import RowAction
+from rgpd.filters import ANONYMISED_AT_FIELD
+from rgpd.permissions import RgpdReadOnlyAdmin, holds_rgpd_right
+from rgpd.populations import Population, all_populations
+
+RECORD_ICON = "rgpd/icons/loupe-plus.svg"
 
 
-@dataclass(frozen=True)
-class RowAction:
-    """One icon of a row of the RGPD page."""
+class RgpdPageAdmin(RgpdReadOnlyAdmin):
+    """The RGPD page of one population (``population``, set by ``page_admin_class``)."""
 
-    url: str
-    label: str  # accessible name: the link's title and aria-label
-    icon: str  # static path, e.g. "rgpd/icons/box.svg"
-    enabled: bool = True
-    reason: str = ""  # why the action is disabled (tooltip), when enabled is False
-
-    def render(self) -> SafeString:
-        image = format_html(
-            '<img src="{}" alt="" width="20" height="20" class="rgpd-row-action__icon">', static(self.icon)
-        )
-        if self.enabled:
-            return format_html(
-                '<a href="{}" class="rgpd-row-action" title="{}" aria-label="{}">{}</a>',
-                self.url,
-                self.label,
-                self.label,
-                image,
-            )
-        reason = self.reason or self.label
-        return format_html(
-            '<span class="rgpd-row-action rgpd-row-action--disabled" role="link" aria-disabled="true"'
-            ' aria-label="{}" aria-description="{}" title="{}">{}</span>',
-            self.label,
-            reason,
-            reason,
-            image,
-        )
-
-
-@admin.register(RgpdContact)
-class RgpdContactAdmin(RgpdReadOnlyAdmin):
-    # The row's icons come first, so they stay in view on narrow screens (the table scrolls sideways).
-    list_display = ["row_actions_column", "name", "email", "phone", "city", "anonymised"]
+    population: ClassVar[Population]
     list_display_links = None
-    # Prefix search on the last name uses the name index; the other fields match anywhere.
-    search_fields = ["^last_name", "first_name", "email", "phone"]
-    list_filter = [AnonymisedListFilter]
     list_per_page = 50
     list_max_show_all = 500
-    ordering = ["last_name", "first_name", "id"]
-    # Estimated counts above 100,000 contacts and deferred-join pages, the same number of queries at any
+    # Estimated counts above 100,000 people and deferred-join pages, the same number of queries at any
     # size (see rgpd/admin/pagination.py).
     paginator = LargeTablePaginator
-    # Bulk actions ("Exporter les données >>", "Rendre anonyme les données >>"): added by their features.
+    # Bulk actions ("Exporter les données >>", "Rendre anonyme les données >>").
     actions: list = [export_selected, anonymise_selected]
-    # Columns loaded for the list; the page makes a constant number of queries whatever its size.
-    list_fields: list[str] = ["id", "first_name", "last_name", "email", "phone", "city", "anonymised_at"]
-
-    class Media:
-        css = {"all": ["rgpd/css/rgpd.css"]}
-
     # Django's "N total" is an extra COUNT(*) of the whole table on every view: it is set instead from one
     # count that is estimated on a large table, which then shows "Show all" (get_changelist_instance).
     show_full_result_count = False
 
+    class Media:
+        css = {"all": ["rgpd/css/rgpd.css"]}
+
+    def has_rgpd_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return holds_rgpd_right(request.user, self.population)
+
     # --- The list -------------------------------------------------------------------------------------
-    def get_queryset(self, request: HttpRequest) -> QuerySet[RgpdContact]:
-        queryset = super().get_queryset(request).only(*self.list_fields)
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # Columns loaded for the list; the page makes a constant number of queries whatever its size.
+        queryset = super().get_queryset(request).only(*self.population.page.list_fields)
         # The detective icon's state, in the list's own query (no query per row).
         return annotate_for_anonymisation(queryset)
 
-    def get_changelist_instance(self, request: HttpRequest):
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
         changelist = super().get_changelist_instance(request)
         if isinstance(changelist.paginator, LargeTablePaginator):
             set_full_result_count(changelist)
         return changelist
 
-    def changelist_view(self, request: HttpRequest, extra_context=None):
-        # The seed's page name, not Django's "Select client contact (GDPR) to view".
-        # "contacts" in the action bar ("Sélectionner tous les 52 contacts"), not the page's name.
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        # The seed's page name, not Django's "Select client contact (GDPR) to view"; the people in the
+        # action bar ("Sélectionner tous les 52 contacts"), not the page's name.
         context = {
-            "title": RgpdContact._meta.verbose_name_plural,
-            "module_name": _("contacts"),
+            "title": self.population.page.model._meta.verbose_name_plural,
+            "module_name": self.population.page.module_name,
             **(extra_context or {}),
         }
         return super().changelist_view(request, context)
 
-    @admin.display(description=_("name"), ordering="last_name")
-    def name(self, obj: RgpdContact) -> str:
-        return f"{obj.last_name} {obj.first_name}".strip()
+    @admin.display(description=_("anonymised"), boolean=True, ordering=ANONYMISED_AT_FIELD)
+    def anonymised(self, obj: Any) -> bool:
+        return getattr(obj, ANONYMISED_AT_FIELD) is not None
 
-    @admin.display(description=_("anonymised"), boolean=True, ordering="anonymised_at")
-    def anonymised(self, obj: RgpdContact) -> bool:
-        return obj.anonymised_at is not None
-
-    def row_actions(self, obj: RgpdContact) -> list[RowAction]:
+    def row_actions(self, obj: Any) -> list[RowAction]:
         """The icons of one row, in the seed's order: loupe+, box, detective."""
-        return [
-            RowAction(
-                url=reverse("contacts:record", args=[obj.pk]),
-                label=_("Open the contact's record"),
-                icon="rgpd/icons/loupe-plus.svg",
-            ),
-            export_row_action(obj),
-            anonymise_row_action(obj),
-        ]
+        actions = []
+        if self.population.page.record_url_name:
+            actions.append(
+                RowAction(
+                    url=self.population.record_url(obj.pk),
+                    label=self.population.page.record_label,
+                    icon=RECORD_ICON,
+                )
+            )
+        return [*actions, export_row_action(self.population, obj), anonymise_row_action(self.population, obj)]
 
     @admin.display(description=_("Actions"))
-    def row_actions_column(self, obj: RgpdContact) -> SafeString:
+    def row_actions_column(self, obj: Any) -> SafeString:
         return format_html(
             '<span class="rgpd-row-actions">{}</span>',
             format_html_join("", "{}", ((action.render(),) for action in self.row_actions(obj))),
         )
 
-    def change_view(self, request: HttpRequest, object_id, form_url="", extra_context=None):
-        # The contact's record is the one detail page; this page has no form of its own.
-        if not (self.has_view_permission(request) and str(object_id).isdigit()):
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
+        # The person's record is the one detail page; this page has no form of its own.
+        record = self.population.page.record_url_name
+        if not (record and self.has_view_permission(request) and str(object_id).isdigit()):
             return super().change_view(request, object_id, form_url, extra_context)
-        return HttpResponseRedirect(reverse("contacts:record", args=[object_id]))
+        return HttpResponseRedirect(self.population.record_url(int(object_id)))
+
+
+def page_admin_class(population: Population) -> type[RgpdPageAdmin]:
+    """The admin class of a population's RGPD page, from its declaration."""
+    page = population.page
+    attributes = {
+        "population": population,
+        # The row's icons come first, so they stay in view on narrow screens (the table scrolls sideways).
+        "list_display": ["row_actions_column", *page.columns, "anonymised"],
+        "search_fields": list(page.search_fields),
+        "list_filter": list(page.list_filter),
+        "ordering": list(page.ordering),
+        "__module__": __name__,
+    }
+    return type(f"{page.model.__name__}Admin", (RgpdPageAdmin,), attributes)
+
+
+def register_pages(site: admin.AdminSite = admin.site) -> None:
+    """One RGPD page per declared population (each page model once)."""
+    for population in all_populations():
+        if not site.is_registered(population.page.model):
+            site.register(population.page.model, page_admin_class(population))
+
+
+register_pages()

@@ -8,6 +8,7 @@ small request is answered when done (201); a larger one runs in the background (
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
@@ -18,20 +19,19 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from contacts.models import Contact
 from gdpr_portal.throttling import CreationThrottle
 
 from ..models import AnonymisationRequest, AnonymisationSubject
-from ..permissions import HasRgpdRight
-from ..selectors import annotate_anonymisation_in_progress
+from ..permissions import HasRgpdRight, holds_rgpd_right, populations_of
+from ..populations import population as population_by_key
+from ..selectors import subjects_with_files_pending
 from ..services import dispatch
 from ..services.anonymisation import anonymisation_request_create, reason_message
 from . import schema
-from .fields import DatabaseIdListField
+from .people import PeopleSerializer
 
 
-class AnonymisationCreateSerializer(serializers.Serializer):
-    contacts = DatabaseIdListField(help_text="The ids of the contacts to anonymise.")
+class AnonymisationCreateSerializer(PeopleSerializer):
     confirm = serializers.BooleanField(
         help_text="Must be the JSON literal true: anonymisation cannot be undone.",
         error_messages={"required": _('Send "confirm": true to anonymise: nothing was changed.')},
@@ -45,24 +45,21 @@ class AnonymisationCreateSerializer(serializers.Serializer):
 
 
 def anonymisation_representation(anonymisation: AnonymisationRequest, request: Request) -> dict:
+    population = population_by_key(anonymisation.population)
     subjects = list(
         AnonymisationSubject.objects.filter(request=anonymisation)
         .order_by("pk")
-        .values_list("requested_id", "contact_id", "result", "reason")
+        .values_list("requested_id", "subject_id", "result", "reason")
     )
-    anonymised_ids = [contact_id for _id, contact_id, result, _r in subjects if result == "anonymised"]
-    in_progress = set(
-        annotate_anonymisation_in_progress(Contact.objects.filter(pk__in=anonymised_ids))
-        .filter(anonymisation_in_progress=True)
-        .values_list("pk", flat=True)
-    )
+    anonymised_ids = [subject_id for _id, subject_id, result, _r in subjects if result == "anonymised"]
+    in_progress = set(subjects_with_files_pending(population.key, anonymised_ids))
     results = []
-    for requested_id, contact_id, result, reason in subjects:
-        item = {"contact": requested_id, "result": result}
+    for requested_id, subject_id, result, reason in subjects:
+        item = {population.api_item_key: requested_id, "result": result}
         if result == AnonymisationSubject.Result.SKIPPED:
             item.update(reason=reason, message=reason_message(reason))
         elif result == AnonymisationSubject.Result.ANONYMISED:
-            item["files_deleted"] = contact_id not in in_progress
+            item["files_deleted"] = subject_id not in in_progress
         results.append(item)
     return {
         "id": anonymisation.pk,
@@ -73,7 +70,7 @@ def anonymisation_representation(anonymisation: AnonymisationRequest, request: R
             reverse("admin:rgpd_anonymisationrequest_change", args=[anonymisation.pk])
         ),
         "counts": {
-            "contacts": anonymisation.subject_count,
+            population.api_key: anonymisation.subject_count,
             "processed": anonymisation.processed_count,
             "anonymised": anonymisation.anonymised_count,
             "skipped": anonymisation.skipped_count,
@@ -111,8 +108,12 @@ class AnonymisationListView(APIView):
     def post(self, request: Request) -> Response:
         serializer = AnonymisationCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        population = serializer.validated_data["population"]
+        if not holds_rgpd_right(request.user, population):
+            raise PermissionDenied
         anonymisation = anonymisation_request_create(
-            contact_ids=serializer.validated_data["contacts"],
+            population=population,
+            subject_ids=serializer.validated_data["subject_ids"],
             actor=request.user,
             confirmed=serializer.validated_data["confirm"],
             source=AnonymisationRequest.Source.API,
@@ -142,7 +143,8 @@ class AnonymisationDetailView(APIView):
         },
     )
     def get(self, request: Request, pk: int) -> Response:
-        anonymisation = AnonymisationRequest.objects.filter(pk=pk).first()
+        keys = [population.key for population in populations_of(request.user)]
+        anonymisation = AnonymisationRequest.objects.filter(pk=pk, population__in=keys).first()
         if anonymisation is None:
             raise NotFound
         return Response(anonymisation_representation(anonymisation, request))

@@ -13,7 +13,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import BasePermission
 
-from contacts.permissions import is_back_office_user
+from gdpr_portal.access import is_back_office_user
 
 
 class IsBackOfficeUser(BasePermission):

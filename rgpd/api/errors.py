@@ -19,7 +19,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from ..services.exports import ArchiveNotAvailable, UnknownContactsError
+from ..services.exports import ArchiveNotAvailable, UnknownSubjectsError
 
 
 class ArchiveGone(exceptions.APIException):
@@ -56,11 +56,11 @@ class InvalidInput(exceptions.ValidationError):
         self.extra = extra
 
 
-def invalid_contacts(error: DjangoValidationError) -> InvalidInput:
-    """The service refused the ``contacts`` list (unknown ids, nothing to export…)."""
-    extra = {"unknown_ids": error.ids} if isinstance(error, UnknownContactsError) else {}
+def invalid_subjects(field: str, error: DjangoValidationError) -> InvalidInput:
+    """The service refused the list of ids sent as ``field`` (unknown ids, nothing to export…)."""
+    extra = {"unknown_ids": error.ids} if isinstance(error, UnknownSubjectsError) else {}
     code = getattr(error, "code", None) or "invalid"
-    return InvalidInput({"contacts": error.messages}, code=code, **extra)
+    return InvalidInput({field: error.messages}, code=code, **extra)
 
 
 def _messages(detail: Any) -> list[str]:

@@ -5,6 +5,7 @@ Session or token authentication (``Authorization: Token …``); the same right a
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -28,14 +29,14 @@ from gdpr_portal.ids import MAX_DATABASE_ID
 from gdpr_portal.throttling import CreationThrottle
 
 from ..models import ExportPart, ExportRequest
-from ..permissions import HasRgpdRight
+from ..permissions import HasRgpdRight, holds_rgpd_right
 from ..selectors import export_request_progress, export_requests_visible_to, export_requests_with_progress
 from ..services import dispatch
 from ..services.exports import export_request_create
 from ..views.exports import download_part
 from . import schema
-from .errors import invalid_contacts
-from .fields import DatabaseIdListField
+from .errors import invalid_subjects
+from .people import PeopleSerializer
 
 
 class ExportPartSerializer(serializers.ModelSerializer):
@@ -113,10 +114,6 @@ class ExportRequestSerializer(serializers.ModelSerializer):
         return serializers.DateTimeField().to_representation(expires_at) if expires_at else None
 
 
-class ExportCreateSerializer(serializers.Serializer):
-    contacts = DatabaseIdListField(help_text="The ids of the contacts to export (one archive for all).")
-
-
 class ExportCreatedSerializer(ExportRequestSerializer):
     message = serializers.CharField(required=False, help_text="Only while the queue is unreachable.")
 
@@ -142,7 +139,8 @@ def _requests(request: Request):
 
 
 class ExportRequestListCreate(APIView):
-    """GET: the export requests visible to the caller. POST ``{"contacts": [ids]}``: start an export (202)."""
+    """GET: the export requests visible to the caller. POST ``{"contacts": [ids]}`` (any population's
+    API key): start an export (202)."""
 
     permission_classes = [IsAuthenticated, HasRgpdRight]
     pagination_class = ExportRequestPagination
@@ -169,7 +167,7 @@ class ExportRequestListCreate(APIView):
         summary="Start an export",
         description="Builds one archive (in parts) of the contacts' data and documents; poll the answer's "
         "request until its status is ready, then download each part.",
-        request=ExportCreateSerializer,
+        request=PeopleSerializer,
         parameters=[schema.location_header()],
         responses={
             202: OpenApiResponse(
@@ -188,14 +186,20 @@ class ExportRequestListCreate(APIView):
         examples=[OpenApiExample("two contacts", value={"contacts": [41, 42]}, request_only=True)],
     )
     def post(self, request: Request) -> Response:
-        payload = ExportCreateSerializer(data=request.data)
+        payload = PeopleSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
+        population = payload.validated_data["population"]
+        if not holds_rgpd_right(request.user, population):
+            raise PermissionDenied
         try:
             export_request = export_request_create(
-                contact_ids=payload.validated_data["contacts"], actor=request.user, language=get_language()
+                population=population,
+                subject_ids=payload.validated_data["subject_ids"],
+                actor=request.user,
+                language=get_language(),
             )
         except DjangoValidationError as exc:  # unknown ids (named in unknown_ids), nothing to export…
-            raise invalid_contacts(exc) from exc
+            raise invalid_subjects(population.api_key, exc) from exc
         data = ExportRequestSerializer(
             _requests(request).get(pk=export_request.pk), context={"request": request}
         ).data

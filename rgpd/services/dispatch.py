@@ -137,12 +137,12 @@ def anonymisation_chunk(request_id: int, first_subject_id: int, last_subject_id:
     anonymise_request.delay(request_id, first_subject_id, last_subject_id)
 
 
-def file_deletions(contact_ids: list[int]) -> None:
-    """Delete the stored objects of just anonymised contacts in a worker (never fails the caller)."""
+def file_deletions(population: str, subject_ids: list[int]) -> None:
+    """Delete the stored objects of just anonymised people in a worker (never fails the caller)."""
     from ..tasks.anonymisation import finish_pending_deletions
 
     try:
-        finish_pending_deletions.delay(contact_ids=contact_ids)
+        finish_pending_deletions.delay(population=population, subject_ids=subject_ids)
     except Exception as exc:  # noqa: BLE001 - the periodic task picks the files up anyway
         logger.warning(
             "rgpd: could not enqueue file deletions (%s); the periodic task will", type(exc).__name__

@@ -22,6 +22,7 @@ from gdpr_portal.uploads import (
     is_new_upload,
     safe_extension,
     served_type,
+    uploader_field,
     validate_document_upload,
 )
 
@@ -165,15 +166,7 @@ class SubjectRequestCorrespondence(models.Model):
     content_type = models.CharField(_("content type"), max_length=120, blank=True, editable=False)
     size = models.BigIntegerField(_("size"), default=0, editable=False)
     uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now, editable=False)
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("uploaded by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        editable=False,
-    )
+    uploaded_by = uploader_field()
 
     class Meta:
         app_label = "rgpd"

@@ -16,10 +16,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from contacts.models import Contact
 from gdpr_portal.ids import ids_summary
 
 from ..models import AuditEvent
+from ..populations import population
 from ..services.audit import audit_record
 from . import clock
 from .models import (
@@ -59,7 +59,11 @@ def _check_date(field: str, value: date, *, not_before: date, today: date) -> No
 
 def unknown_contact_ids(contact_ids: Iterable[int]) -> list[int]:
     wanted = set(contact_ids)
-    found = set(Contact.objects.filter(pk__in=wanted).values_list("pk", flat=True))
+    found = set(
+        population(CONTACTS_POPULATION)
+        .model._default_manager.filter(pk__in=wanted)
+        .values_list("pk", flat=True)
+    )
     return sorted(wanted - found)
 
 

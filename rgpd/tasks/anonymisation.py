@@ -33,13 +33,15 @@ def enqueue_anonymisation_chunks(request_id: int) -> None:
 
 
 @shared_task(name="rgpd.finish_pending_deletions")
-def finish_pending_deletions(contact_ids: list[int] | None = None) -> None:
-    """Delete stored objects left by anonymisations (all of them when run by beat), and resume any
-    anonymisation request whose task message was lost."""
-    report = service.pending_deletions_process(contact_ids=contact_ids)
+def finish_pending_deletions(population: str | None = None, subject_ids: list[int] | None = None) -> None:
+    """Delete stored objects left by anonymisations (all of them when run by beat; those of
+    ``subject_ids`` of ``population`` after an anonymisation), and resume any anonymisation request
+    whose task message was lost."""
+    people = None if population is None or subject_ids is None else (population, subject_ids)
+    report = service.pending_deletions_process(people=people)
     if report.deleted or report.failed:
         logger.info("rgpd: %s stored object(s) deleted, %s to retry", report.deleted, report.failed)
-    if contact_ids is None:
+    if people is None:
         for request_id in service.stale_anonymisation_requests():
             logger.info("rgpd: resuming anonymisation request %s", request_id)
             service.anonymisation_request_enqueue(request_id=request_id)

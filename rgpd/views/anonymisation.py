@@ -18,12 +18,13 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from contacts.models import Contact
 from gdpr_portal.ids import parse_database_id
 
 from ..models import AnonymisationRequest, AnonymisationSubject
 from ..permissions import require_rgpd_right
-from ..selectors import annotate_anonymisation_in_progress
+from ..populations import Population, population_of
+from ..populations import population as population_by_key
+from ..selectors import subjects_with_files_pending
 from ..services import confirmation, dispatch
 from ..services.anonymisation import anonymisation_preview, anonymisation_request_create, reason_message
 
@@ -47,9 +48,10 @@ def result_url(anonymisation: AnonymisationRequest) -> str:
 
 
 def _confirmation_response(
-    request: HttpRequest, model_admin, *, contacts: QuerySet, form, title, hidden: list[tuple[str, str]]
+    request: HttpRequest, model_admin, *, people: QuerySet, form, title, hidden: list[tuple[str, str]]
 ) -> TemplateResponse:
-    preview = anonymisation_preview(contacts=contacts)
+    population = population_of(people.model)
+    preview = anonymisation_preview(people=people)
     context = {
         **model_admin.admin_site.each_context(request),
         "title": title,
@@ -63,7 +65,8 @@ def _confirmation_response(
             ("expected_count", str(preview.total)),
             (confirmation.FIELD, confirmation.new_token()),
         ],
-        "changelist_url": reverse("admin:rgpd_rgpdcontact_changelist"),
+        "changelist_url": population.changelist_url(),
+        "heading": population.heading,
         "retention_days": settings.RGPD_ARCHIVE_RETENTION_DAYS,
         "media": model_admin.media + forms.Media(js=["rgpd/js/anonymise-confirm.js"]),
     }
@@ -71,22 +74,25 @@ def _confirmation_response(
     return TemplateResponse(request, "rgpd/anonymise_confirm.html", context)
 
 
-def _selection_changed(request: HttpRequest, contacts: QuerySet) -> bool:
-    return request.POST.get("expected_count") != str(contacts.count())
+def _selection_changed(request: HttpRequest, people: QuerySet) -> bool:
+    return request.POST.get("expected_count") != str(people.count())
 
 
-def contact_confirmation_view(request: HttpRequest, model_admin, contact_id: int) -> HttpResponse:
+def subject_confirmation_view(
+    request: HttpRequest, model_admin, population: Population, subject_id: int
+) -> HttpResponse:
     """The detective icon of one row: GET shows the confirmation and the dry run, POST anonymises."""
-    require_rgpd_right(request)
+    require_rgpd_right(request, population)
     if request.method not in ("GET", "HEAD", "POST"):
         return HttpResponse(status=405, headers={"Allow": "GET, HEAD, POST"})
-    contacts = Contact.objects.filter(pk=contact_id)
-    if not contacts.exists():
+    people = population.model._default_manager.filter(pk=subject_id)
+    if not people.exists():
         raise Http404
     form = AnonymiseConfirmationForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         anonymisation = anonymisation_request_create(
-            contact_ids=[contact_id],
+            population=population,
+            subject_ids=[subject_id],
             actor=request.user,
             confirmed=form.cleaned_data["acknowledge"],
             source=AnonymisationRequest.Source.ROW,
@@ -94,7 +100,7 @@ def contact_confirmation_view(request: HttpRequest, model_admin, contact_id: int
         )
         return HttpResponseRedirect(result_url(anonymisation))
     return _confirmation_response(
-        request, model_admin, contacts=contacts, form=form, title=_("Anonymise the data"), hidden=[]
+        request, model_admin, people=people, form=form, title=_("Anonymise the data"), hidden=[]
     )
 
 
@@ -105,16 +111,16 @@ def bulk_confirmation(model_admin, request: HttpRequest, queryset: QuerySet) -> 
     action's fields. "Select all N matching" is carried as ``select_across=1`` with one id only (the
     changelist wants one), never one field per contact: the selection is the changelist's query again.
     """
-    require_rgpd_right(request)
+    require_rgpd_right(request, model_admin.population)
     select_across = request.POST.get("select_across") == "1"
-    contacts = queryset
+    people = queryset
     form = AnonymiseConfirmationForm(request.POST if request.POST.get("post") == "yes" else None)
     if form.is_bound:
-        if _selection_changed(request, contacts):
+        if _selection_changed(request, people):
             form.add_error(None, _("The selection changed since this page was shown: check it again."))
         elif form.is_valid():
             anonymisation = anonymisation_request_create(
-                selection=contacts,
+                selection=people,
                 actor=request.user,
                 confirmed=form.cleaned_data["acknowledge"],
                 source=AnonymisationRequest.Source.BULK,
@@ -136,13 +142,13 @@ def bulk_confirmation(model_admin, request: HttpRequest, queryset: QuerySet) -> 
             return HttpResponseRedirect(result_url(anonymisation))
     hidden = [("action", request.POST.get("action", "")), ("post", "yes")]
     if select_across:
-        first = contacts.values_list("pk", flat=True).first()
+        first = people.values_list("pk", flat=True).first()
         hidden += [("select_across", "1"), (helpers.ACTION_CHECKBOX_NAME, str(first or ""))]
     else:
         hidden += [("select_across", "0")]
-        hidden += [(helpers.ACTION_CHECKBOX_NAME, str(pk)) for pk in contacts.values_list("pk", flat=True)]
+        hidden += [(helpers.ACTION_CHECKBOX_NAME, str(pk)) for pk in people.values_list("pk", flat=True)]
     return _confirmation_response(
-        request, model_admin, contacts=contacts, form=form, title=_("Make the data anonymous"), hidden=hidden
+        request, model_admin, people=people, form=form, title=_("Make the data anonymous"), hidden=hidden
     )
 
 
@@ -152,38 +158,34 @@ def request_result_view(request: HttpRequest, model_admin, object_id: str) -> Ht
     request_id = parse_database_id(str(object_id))
     if request_id is None:
         raise Http404
-    anonymisation = AnonymisationRequest.objects.filter(pk=request_id).select_related("requested_by").first()
-    if anonymisation is None:
+    anonymisation = (
+        model_admin.get_queryset(request).filter(pk=request_id).select_related("requested_by").first()
+    )
+    if anonymisation is None:  # none, or of a population whose right the user lacks
         raise Http404
+    population = population_by_key(anonymisation.population)
     subjects = AnonymisationSubject.objects.filter(request=anonymisation).order_by("pk")
     shown = request.GET.get("result")
     if shown in AnonymisationSubject.Result.values:
         subjects = subjects.filter(result=shown)
     page = Paginator(subjects, RESULT_PAGE_SIZE).get_page(request.GET.get("page"))
-    contact_ids = [s.contact_id for s in page.object_list if s.contact_id]
-    in_progress = set(
-        annotate_anonymisation_in_progress(Contact.objects.filter(pk__in=contact_ids))
-        .filter(anonymisation_in_progress=True)
-        .values_list("pk", flat=True)
-    )
+    subject_ids = [s.subject_id for s in page.object_list if s.subject_id]
+    in_progress = set(subjects_with_files_pending(population.key, subject_ids))
     rows = [
         {
             "contact_id": subject.requested_id,
-            "record_url": reverse("contacts:record", args=[subject.contact_id]) if subject.contact_id else "",
+            "record_url": population.record_url(subject.subject_id) if subject.subject_id else "",
             "result": subject.result,
             "result_label": subject.get_result_display(),
-            "in_progress": subject.contact_id in in_progress,
+            "in_progress": subject.subject_id in in_progress,
             "reason": subject.reason,
             "message": reason_message(subject.reason) if subject.reason else "",
         }
         for subject in page.object_list
     ]
     done = anonymisation.status == AnonymisationRequest.Status.DONE
-    files_pending = (
-        annotate_anonymisation_in_progress(
-            Contact.objects.filter(rgpd_anonymisations__request=anonymisation)
-        ).filter(anonymisation_in_progress=True)
-    ).count()
+    requested = AnonymisationSubject.objects.filter(request=anonymisation).values("subject_id")
+    files_pending = subjects_with_files_pending(population.key, requested).count()
     total = anonymisation.subject_count
     percent = anonymisation.processed_count * 100 // total if total else 100
     context = {
@@ -206,7 +208,8 @@ def request_result_view(request: HttpRequest, model_admin, object_id: str) -> Ht
         "shown": shown or "",
         "refresh": not done or files_pending > 0,
         "queued_notice": dispatch.QUEUED_NOTICE if anonymisation.awaiting_broker else "",
-        "changelist_url": reverse("admin:rgpd_rgpdcontact_changelist"),
+        "changelist_url": population.changelist_url(),
+        "heading": population.heading,
     }
     request.current_app = model_admin.admin_site.name
     return TemplateResponse(request, "rgpd/anonymise_result.html", context)

@@ -18,6 +18,7 @@ from gdpr_portal.stored_files.downloads import file_missing_response, stored_fil
 
 from ..models import ExportPart
 from ..permissions import holds_rgpd_right
+from ..selectors import export_requests_visible_to
 from ..services.exports import ArchiveNotAvailable, download_filename, export_part_for_download
 from ..storage import archive_storage
 
@@ -49,6 +50,9 @@ def download_part(request: HttpRequest, *, request_id: int, number: int, channel
     """Check the right, find the part, audit the download and answer (shared by admin and API)."""
     if not holds_rgpd_right(request.user):
         raise PermissionDenied
+    # An archive of a population whose right the user lacks is not theirs to see.
+    if not export_requests_visible_to(request.user).filter(pk=request_id).exists():
+        raise Http404(_("No such archive."))
     try:
         part = export_part_for_download(
             request_id=request_id, number=number, actor=request.user, channel=channel

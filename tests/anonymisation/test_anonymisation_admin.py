@@ -219,7 +219,7 @@ def test_a_contact_without_archive_gets_the_reason_and_no_form(client_rgpd):
 def test_without_the_right_every_page_answers_403_and_nothing_changes(client, exported_contact):
     client.force_login(UserFactory())  # staff, no "RGPD Contacts Clients"
     before = snapshot(exported_contact)
-    anonymisation = AnonymisationRequest.objects.create()
+    anonymisation = AnonymisationRequest.objects.create(population="contacts")
 
     assert client.get(confirm_url(exported_contact)).status_code == 403
     assert client.post(confirm_url(exported_contact), {"acknowledge": "on"}).status_code == 403

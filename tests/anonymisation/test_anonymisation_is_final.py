@@ -20,8 +20,8 @@ from django.utils.html import escape
 
 from contacts.integrity import ANONYMISED_REFUSAL, ContactAnonymised
 from contacts.models import Contact, Document
-from rgpd.registry import registry
-from rgpd.services.anonymisation import contact_anonymise
+from rgpd.populations import population
+from rgpd.services.anonymisation import subjects_anonymise
 from tests.contacts.test_documents import contact_form_data
 from tests.factories import (
     MINIMAL_PDF,
@@ -43,14 +43,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def personal_columns() -> list[str]:
-    return [*registry.subject.personal, "anonymised_at"]
+    return [*population("contacts").subject.personal, "anonymised_at"]
 
 
 def an_anonymised_contact() -> Contact:
     contact = ContactFactory(photo=png_image())
     DocumentFactory(contact=contact)
     exported([contact])
-    contact_anonymise(contact_id=contact.pk, actor=rgpd_user())
+    assert subjects_anonymise(population="contacts", subject_ids=[contact.pk], actor=rgpd_user()).anonymised
     return Contact.objects.get(pk=contact.pk)
 
 
@@ -118,7 +118,7 @@ def test_a_stale_save_and_a_new_document_are_refused_and_the_new_files_are_remov
     contact = ContactFactory()
     exported([contact])
     stale = Contact.objects.get(pk=contact.pk)
-    contact_anonymise(contact_id=contact.pk, actor=rgpd_user())
+    assert subjects_anonymise(population="contacts", subject_ids=[contact.pk], actor=rgpd_user()).anonymised
 
     # When it is saved back with a new photo
     stale.photo = png_image("new.png")
@@ -187,7 +187,7 @@ def test_change_form_saves_racing_anonymisations_never_re_identify_anyone():
         return post
 
     def anonymise(contact: Contact):
-        return lambda: contact_anonymise(contact_id=contact.pk, actor=officer)
+        return lambda: subjects_anonymise(population="contacts", subject_ids=[contact.pk], actor=officer)
 
     # When each form is saved at the same moment as the officer anonymises that contact
     errors = run_in_pairs([(save_form(c), anonymise(c)) for c in contacts])
@@ -223,7 +223,13 @@ def test_document_uploads_racing_anonymisations_leave_no_document_on_anyone_anon
 
     # When each upload happens at the same moment as the anonymisation of its contact
     errors = run_in_pairs(
-        [(upload(c), lambda c=c: contact_anonymise(contact_id=c.pk, actor=officer)) for c in contacts]
+        [
+            (
+                upload(c),
+                lambda c=c: subjects_anonymise(population="contacts", subject_ids=[c.pk], actor=officer),
+            )
+            for c in contacts
+        ]
     )
 
     # Then no error page, every contact is anonymised, and none of them holds a document
@@ -240,7 +246,7 @@ def test_a_form_opened_before_the_anonymisation_says_so_when_saved():
     exported([contact])
     editor = logged_in_client(UserFactory(is_superuser=True))
     data = contact_form_data(contact, first_name="Retour")
-    contact_anonymise(contact_id=contact.pk, actor=rgpd_user())
+    assert subjects_anonymise(population="contacts", subject_ids=[contact.pk], actor=rgpd_user()).anonymised
 
     # When the form is saved
     response = editor.post(reverse("admin:contacts_contact_change", args=[contact.pk]), data, follow=True)

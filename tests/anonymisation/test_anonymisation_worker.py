@@ -32,7 +32,7 @@ from rgpd.models import (
     ExportPart,
     PendingStorageDeletion,
 )
-from rgpd.services.anonymisation import contact_anonymise
+from rgpd.services.anonymisation import subjects_anonymise
 from rgpd.services.exports import export_part_build, export_request_create
 from rgpd.storage import open_archive
 from tests.factories import ContactFactory, DocumentFactory, exported, png_image, rgpd_user
@@ -95,7 +95,7 @@ def a_person(**kwargs) -> Contact:
 
 def export_for_real(contact, user) -> ExportPart:
     """Export through the export feature and let the worker build the archive."""
-    export = export_request_create(actor=user, contact_ids=[contact.pk])
+    export = export_request_create(actor=user, population="contacts", subject_ids=[contact.pk])
     part = export.parts.get()
     wait_until(
         lambda: ExportPart.objects.get(pk=part.pk).status == ExportPart.Status.READY,
@@ -105,7 +105,7 @@ def export_for_real(contact, user) -> ExportPart:
 
 
 def files_deleted(contact) -> bool:
-    return not PendingStorageDeletion.objects.filter(contact_id=contact.pk).exists()
+    return not PendingStorageDeletion.objects.filter(population="contacts", subject_id=contact.pk).exists()
 
 
 def test_an_exported_contact_is_anonymised_in_the_admin_and_nothing_of_it_remains(celery_worker, client):
@@ -187,7 +187,7 @@ def test_an_export_in_progress_is_refused_and_its_archive_never_mixes_old_and_ne
     settings.RGPD_EXPORT_QUEUE = f"gdpr-export-test-nobody-{uuid.uuid4().hex[:8]}"
     user = rgpd_user()
     contact = a_person(**FORMER)
-    export = export_request_create(actor=user, contact_ids=[contact.pk])
+    export = export_request_create(actor=user, population="contacts", subject_ids=[contact.pk])
     client.force_login(user)
 
     # When it is anonymised at once, Then it is refused: the export is still in progress
@@ -244,7 +244,7 @@ def test_an_anonymisation_waits_for_a_reader_holding_the_contact_and_the_reader_
 
     def anonymise():
         try:
-            contact_anonymise(contact_id=contact.pk, actor=None)
+            subjects_anonymise(population="contacts", subject_ids=[contact.pk], actor=None)
             done.set()
         finally:
             connection.close()
@@ -281,7 +281,10 @@ def test_files_left_by_a_storage_outage_are_deleted_by_the_periodic_task(celery_
         assert Contact.objects.get(pk=contact.pk).anonymised_at is not None
         wait_until(
             lambda: (
-                PendingStorageDeletion.objects.filter(contact_id=contact.pk, attempts__gte=1).count() == 3
+                PendingStorageDeletion.objects.filter(
+                    population="contacts", subject_id=contact.pk, attempts__gte=1
+                ).count()
+                == 3
             ),
             message="a failed deletion attempt",
         )
@@ -382,11 +385,15 @@ def test_a_request_whose_task_messages_were_lost_is_resumed_by_the_periodic_task
     contacts = ContactFactory.create_batch(12)
     exported(contacts)
     stale = timezone.now() - timedelta(minutes=11)
-    lost = AnonymisationRequest.objects.create(subject_count=12, source="bulk", updated_at=stale)
-    AnonymisationSubject.objects.bulk_create(
-        AnonymisationSubject(request=lost, requested_id=c.pk, contact=c) for c in contacts
+    lost = AnonymisationRequest.objects.create(
+        population="contacts", subject_count=12, source="bulk", updated_at=stale
     )
-    stuck = AnonymisationRequest.objects.create(subject_count=1, status="running", updated_at=stale)
+    AnonymisationSubject.objects.bulk_create(
+        AnonymisationSubject(request=lost, requested_id=c.pk, subject_id=c.pk) for c in contacts
+    )
+    stuck = AnonymisationRequest.objects.create(
+        population="contacts", subject_count=1, status="running", updated_at=stale
+    )
     AnonymisationSubject.objects.create(request=stuck, requested_id=0, result="skipped", reason="not_found")
 
     # When the periodic task runs

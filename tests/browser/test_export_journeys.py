@@ -163,7 +163,7 @@ def test_an_officer_exports_a_selection_and_all_contacts_matching_a_search(
     page.get_by_role("button", name=BOX_FR).click()
     expect_request_ready(page)
     first = ExportRequest.objects.get()
-    assert set(first.parts.get().subjects.values_list("contact_id", flat=True)) == {c.pk for c in picked}
+    assert set(first.parts.get().subjects.values_list("subject_id", flat=True)) == {c.pk for c in picked}
 
     # And one email arrives for that export
     (message,) = emails_about(smtp_sink, first)

@@ -57,7 +57,9 @@ def test_the_language_switch_turns_the_journeys_pages_to_english_with_no_french_
     ready_part = exported([ready], requested_by=officer)
     anonymised = neutral_contact("Lucie", "Marchand")
     exported([anonymised], requested_by=officer)
-    anonymisation = anonymisation_request_create(contact_ids=[anonymised.pk], actor=officer, confirmed=True)
+    anonymisation = anonymisation_request_create(
+        population="contacts", subject_ids=[anonymised.pk], actor=officer, confirmed=True
+    )
     assert anonymisation.status == AnonymisationRequest.Status.DONE
     pages = {
         "home": "/admin/",

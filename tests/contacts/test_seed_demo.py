@@ -6,8 +6,7 @@ from django.contrib.auth.models import User
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 
-from contacts.models import Contact, Document
-from rgpd.models import RGPD_PERMISSION
+from contacts.models import RGPD_PERMISSION, Contact, Document
 
 
 def seed(**options) -> str:

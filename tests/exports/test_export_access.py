@@ -30,7 +30,10 @@ def ready_export(*, requested_by=None, people: int = 1) -> ExportRequest:
     contacts = ContactFactory.create_batch(people)
     DocumentFactory(contact=contacts[0])
     export_request = export_request_create(
-        contact_ids=[c.pk for c in contacts], actor=requested_by or rgpd_user(), language="fr"
+        population="contacts",
+        subject_ids=[c.pk for c in contacts],
+        actor=requested_by or rgpd_user(),
+        language="fr",
     )
     for part in export_request.parts.all():
         assert export_part_build(part_id=part.pk) == "ready"
@@ -125,7 +128,7 @@ def test_another_rgpd_user_downloads_through_a_short_lived_attachment_url_and_it
         (colleague, "admin"),
         (colleague, "api"),
     ]
-    assert all(e.subject_ids == list(part.subjects.values_list("contact_id", flat=True)) for e in downloads)
+    assert all(e.subject_ids == list(part.subjects.values_list("subject_id", flat=True)) for e in downloads)
 
 
 def test_an_expired_archive_answers_410_no_store_after_the_permission_check(client, db):
@@ -272,7 +275,9 @@ def test_the_request_page_refreshes_itself_until_done_and_the_history_lists_it(c
     # Given an export not built yet
     user = rgpd_user()
     contact = ContactFactory()
-    export_request = export_request_create(contact_ids=[contact.pk], actor=user, language="fr")
+    export_request = export_request_create(
+        population="contacts", subject_ids=[contact.pk], actor=user, language="fr"
+    )
     client.force_login(user)
 
     # Then its page shows the progress and refreshes itself
@@ -308,7 +313,9 @@ def test_the_email_is_in_the_requesters_language_and_tells_warnings_and_failures
     contacts = ContactFactory.create_batch(2)
     lost = DocumentFactory(contact=contacts[0])
     lost.file.storage.delete(lost.file.name)
-    export_request = export_request_create(contact_ids=[c.pk for c in contacts], actor=user, language="en")
+    export_request = export_request_create(
+        population="contacts", subject_ids=[c.pk for c in contacts], actor=user, language="en"
+    )
     first, second = export_request.parts.order_by("number")
     assert export_part_build(part_id=first.pk) == "ready"
     assert not export_request_notify(request_id=export_request.pk)  # not done yet: no email

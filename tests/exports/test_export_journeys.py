@@ -14,9 +14,9 @@ from django.contrib import admin
 from django.core.files.base import ContentFile
 from django.urls import reverse
 
-from contacts.models import Contact, Document
+from contacts.models import Contact, Document, RgpdContact
 from harness.admin_actions import bulk_action_payload
-from rgpd.models import AuditEvent, ExportPart, ExportRequest, RgpdContact
+from rgpd.models import AuditEvent, ExportPart, ExportRequest
 from rgpd.services.exports import export_part_build, export_request_create
 from rgpd.storage import s3_client
 from rgpd.tasks.exports import build_export_part, purge_expired_archives
@@ -315,7 +315,9 @@ def test_a_task_delivered_twice_builds_one_archive(celery_worker, smtp_sink):
     # Given an export whose part task is sent a second time right away (a duplicate delivery)
     contact = ContactFactory()
     DocumentFactory(contact=contact)
-    export_request = export_request_create(contact_ids=[contact.pk], actor=rgpd_user(), language="fr")
+    export_request = export_request_create(
+        population="contacts", subject_ids=[contact.pk], actor=rgpd_user(), language="fr"
+    )
     part = export_request.parts.get()
     build_export_part.delay(part.pk)
 
@@ -352,7 +354,7 @@ def test_a_worker_killed_mid_build_leads_to_one_ready_archive_after_redelivery(e
         for n in range(2):
             DocumentFactory(contact=contact, file=ContentFile(bytes([n + 1]) * BIG, name=f"scan-{n}.bin"))
     export_request = export_request_create(
-        contact_ids=[c.pk for c in contacts], actor=rgpd_user(), language="fr"
+        population="contacts", subject_ids=[c.pk for c in contacts], actor=rgpd_user(), language="fr"
     )
     part = export_request.parts.get()
     prefix = request_prefix(export_request)

@@ -80,10 +80,10 @@ def test_the_worker_records_the_selection_up_to_the_confirmation_in_parts_and_fo
     parts = list(export_request.parts.order_by("number"))
     assert [(p.number, p.subject_count, p.status) for p in parts] == [(n, 4, "pending") for n in (1, 2, 3)]
     recorded = list(
-        ExportSubject.objects.filter(part__request=export_request).order_by("part__number", "contact")
+        ExportSubject.objects.filter(part__request=export_request).order_by("part__number", "subject_id")
     )
-    assert [s.contact_id for s in recorded] == sorted(c.pk for c in selected)
-    assert later.pk not in {s.contact_id for s in recorded}
+    assert [s.subject_id for s in recorded] == sorted(c.pk for c in selected)
+    assert later.pk not in {s.subject_id for s in recorded}
     # and the stored selection, which held the search term, is gone
     assert (export_request.subject_count, export_request.part_count) == (12, 3)
     assert (export_request.pending_selection_sql, export_request.pending_selection_params) == ("", [])
@@ -148,9 +148,13 @@ def test_no_contact_is_anonymised_while_a_large_selection_waits_for_its_worker(l
     export_request = accept("Zorglub", rgpd_user())
 
     # When the contact is anonymised before the worker recorded the selection, then after
-    before = anonymisation_request_create(contact_ids=[ready[0].pk], actor=rgpd_user(), confirmed=True)
+    before = anonymisation_request_create(
+        population="contacts", subject_ids=[ready[0].pk], actor=rgpd_user(), confirmed=True
+    )
     export_request_prepare(request_id=export_request.pk)
-    after = anonymisation_request_create(contact_ids=[ready[0].pk], actor=rgpd_user(), confirmed=True)
+    after = anonymisation_request_create(
+        population="contacts", subject_ids=[ready[0].pk], actor=rgpd_user(), confirmed=True
+    )
 
     # Then it is refused while the selection names no one yet, and done once the selection is recorded
     assert before.subjects.get().reason == Reason.EXPORT_IN_PROGRESS

@@ -40,7 +40,9 @@ def test_a_storage_outage_is_retried_and_the_archive_is_built_once_storage_is_ba
     seaweed.stop()
     try:
         # When its export is asked for, Then the worker's attempt fails and the part waits for a retry
-        export_request = export_request_create(contact_ids=[contact.pk], actor=rgpd_user(), language="fr")
+        export_request = export_request_create(
+            population="contacts", subject_ids=[contact.pk], actor=rgpd_user(), language="fr"
+        )
         part = export_request.parts.get()
         wait_until(
             lambda: ExportPart.objects.filter(
@@ -66,7 +68,9 @@ def test_a_final_storage_failure_marks_the_part_failed_with_a_readable_error(
 ):
     # Given an export and the S3 gateway down for good
     contact = ContactFactory()
-    export_request = export_request_create(contact_ids=[contact.pk], actor=rgpd_user(), language="fr")
+    export_request = export_request_create(
+        population="contacts", subject_ids=[contact.pk], actor=rgpd_user(), language="fr"
+    )
     part = export_request.parts.get()
     seaweed = SeaweedFS.from_state()
     seaweed.stop()
@@ -107,7 +111,9 @@ def test_a_build_taken_over_stops_and_leaves_no_object_and_no_upload(
     contact = ContactFactory()
     for n in range(2):
         DocumentFactory(contact=contact, file=ContentFile(bytes([n + 7]) * BIG, name=f"big-{n}.bin"))
-    export_request = export_request_create(contact_ids=[contact.pk], actor=rgpd_user(), language="fr")
+    export_request = export_request_create(
+        population="contacts", subject_ids=[contact.pk], actor=rgpd_user(), language="fr"
+    )
     part = export_request.parts.get()
     prefix = request_prefix(export_request)
     outcomes = []
@@ -157,7 +163,9 @@ def test_an_export_whose_task_message_was_lost_is_resumed_by_the_periodic_task(
     # Given an export request whose part's task message went where no worker reads (a lost message)
     contact = ContactFactory()
     DocumentFactory(contact=contact)
-    export_request = export_request_create(contact_ids=[contact.pk], actor=rgpd_user(), language="fr")
+    export_request = export_request_create(
+        population="contacts", subject_ids=[contact.pk], actor=rgpd_user(), language="fr"
+    )
     part = export_request.parts.get()
     # ... an hour and more ago
     ExportPart.objects.filter(pk=part.pk).update(created_at=timezone.now() - timedelta(hours=2))
@@ -185,7 +193,7 @@ def test_a_lost_fan_out_message_is_made_up_for_by_the_periodic_task(
     monkeypatch.setattr(dispatch, "ENQUEUE_DIRECT_MAX_PARTS", 2)
     contacts = ContactFactory.create_batch(3)
     export_request = export_request_create(
-        contact_ids=[c.pk for c in contacts], actor=rgpd_user(), language="fr"
+        population="contacts", subject_ids=[c.pk for c in contacts], actor=rgpd_user(), language="fr"
     )
     # ... an hour and more ago
     ExportPart.objects.filter(request=export_request).update(created_at=timezone.now() - timedelta(hours=2))

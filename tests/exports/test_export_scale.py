@@ -40,7 +40,7 @@ def test_an_export_of_100000_contacts_is_recorded_in_parts_without_loading_them(
     assert (export_request.subject_count, export_request.part_count) == (PEOPLE, 500)
     assert ExportPart.objects.filter(request=export_request, subject_count=200).count() == 500
     assert (
-        ExportSubject.objects.filter(part__request=export_request).values("contact").distinct().count()
+        ExportSubject.objects.filter(part__request=export_request).values("subject_id").distinct().count()
         == PEOPLE
     )
     assert AuditEvent.objects.get(export_request=export_request).counts == {"subjects": PEOPLE, "parts": 500}
@@ -63,7 +63,7 @@ def _parts_of(export_request) -> list[tuple[int, int, list[int]]]:
         (
             part.number,
             part.subject_count,
-            list(part.subjects.order_by("contact_id").values_list("contact_id", flat=True)),
+            list(part.subjects.order_by("subject_id").values_list("subject_id", flat=True)),
         )
         for part in export_request.parts.order_by("number")
     ]
@@ -239,5 +239,7 @@ def test_many_parts_are_enqueued_by_one_fan_out_task_and_a_few_directly(
     # When a request of a few parts commits, Then their builds are sent directly
     sent.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        small = export_request_create(contact_ids=[c.pk for c in few], actor=rgpd_user())
+        small = export_request_create(
+            population="contacts", subject_ids=[c.pk for c in few], actor=rgpd_user()
+        )
     assert sent == [("build", (pk,)) for pk in small.parts.order_by("number").values_list("pk", flat=True)]

@@ -303,7 +303,9 @@ def test_the_worker_retries_the_email_with_backoff_until_the_server_is_back(expo
     export_workers(EMAIL_PORT=mail.port, RGPD_EMAIL_MAX_RETRIES=4)
     user = rgpd_user(email="dpo@example.com")
     contact = ContactFactory()
-    export_request = export_request_create(contact_ids=[contact.pk], actor=user, language="fr")
+    export_request = export_request_create(
+        population="contacts", subject_ids=[contact.pk], actor=user, language="fr"
+    )
 
     # When the first attempt failed
     wait_until(

@@ -147,14 +147,17 @@ def test_only_the_dispatch_module_imports_the_tasks():
 
 def code_lines(path: Path) -> list[tuple[int, str]]:
     """(line number, stripped text) of the lines that carry code: blanks, comments and imports aside."""
+    source = path.read_text()
+    imports = {
+        number
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for number in range(node.lineno, (node.end_lineno or node.lineno) + 1)
+    }
     lines = []
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
+    for number, line in enumerate(source.splitlines(), start=1):
         text = line.strip()
-        if (
-            not text
-            or text.startswith(("#", "import ", "from "))
-            or text in {")", "]", "}", "),", "],", "},"}
-        ):
+        if not text or text.startswith("#") or number in imports or text in {")", "]", "}", "),", "],", "},"}:
             continue
         lines.append((number, text))
     return lines

@@ -11,6 +11,7 @@ from django.apps import apps
 from django.core.management import call_command
 
 from contacts.models import Contact
+from rgpd.populations import population
 from rgpd.registry import PersonalDataRegistry, Treatment, registry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,7 +77,7 @@ def test_every_model_of_the_contacts_app_is_in_the_registry():
 def test_a_forgotten_field_is_reported():
     # Given a spec of Contact that forgets its "notes" field (a throwaway registry, not the real one)
     throwaway = PersonalDataRegistry()
-    spec = registry.subject
+    spec = population("contacts").subject
     personal = {name: t for name, t in spec.personal.items() if name != "notes"}
     throwaway.register(Contact, personal=personal, not_personal=sorted(spec.not_personal))
 
@@ -86,7 +87,7 @@ def test_a_forgotten_field_is_reported():
 
 def test_a_declared_field_that_does_not_exist_is_reported():
     throwaway = PersonalDataRegistry()
-    spec = registry.subject
+    spec = population("contacts").subject
     throwaway.register(
         Contact,
         personal={**spec.personal, "nickname": Treatment.MASK},

@@ -1,6 +1,7 @@
 """Anonymisation ("Anonymiser les données"): the one service behind the row icon, the bulk action and the API.
 
-What happens to a person is read from the registry (``rgpd/registry.py``), never from field names here:
+What happens to a person is read from the registry entries of their population (``rgpd/populations.py``,
+``rgpd/registry.py``), never from model or field names here:
 each personal field of the subject model gets its anonymised value, related rows declared
 ``delete_rows`` are deleted, every file field declared ``DELETE_FILE`` has its stored object queued for
 deletion. Rules:
@@ -22,21 +23,20 @@ deletion. Rules:
   keys, pooled across the chunks of a request; S3 answers key by key) or ``storage.delete`` removed
   them; the periodic task ``rgpd.finish_pending_deletions`` retries. Until then the contact is
   "anonymisation en cours".
-- Modules: ``core`` (one set of contacts: treatments, history rewrite), ``former`` (former values),
-  ``check`` (the check after it), ``eligibility`` (reasons), ``requests`` (requests, chunks, progress),
-  ``deletions`` (stored objects after the commit), ``preview`` (the dry run). Tasks are sent by
+- Modules: ``core`` (one set of people of one population: treatments, history rewrite), ``former`` (former
+  values), ``check`` (the check after it), ``eligibility`` (reasons), ``requests`` (requests, chunks,
+  progress), ``deletions`` (stored objects after the commit), ``preview`` (the dry run). Tasks are sent by
   ``..dispatch``.
 - Small requests (``RGPD_ANONYMISATION_INLINE_MAX`` contacts) are processed at once, larger ones by a
   Celery task in chunks of ``RGPD_ANONYMISATION_CHUNK_SIZE``; object deletions always run in a worker.
 """
 
-from .core import BatchOutcome, VerificationFailed, contact_anonymise, contacts_anonymise, subject_anonymised
+from .core import BatchOutcome, VerificationFailed, subjects_anonymise
 from .deletions import DeletionReport, pending_deletions_process
 from .eligibility import (
     ANONYMISED_AT_FIELD,
     REASON_MESSAGES,
     AnonymisationNotConfirmed,
-    AnonymisationRefused,
     Reason,
     reason_message,
     refusal_reason,
@@ -44,12 +44,11 @@ from .eligibility import (
 from .former import FormerValues
 from .preview import (
     AnonymisationPreview,
-    ContactPreview,
     FieldChange,
-    RefusedContact,
+    RefusedSubject,
     RowRemoval,
+    SubjectPreview,
     anonymisation_preview,
-    contact_anonymisation_state,
     mask_current,
 )
 from .requests import (
@@ -67,14 +66,12 @@ __all__ = [
     "REASON_MESSAGES",
     "AnonymisationNotConfirmed",
     "AnonymisationPreview",
-    "AnonymisationRefused",
     "BatchOutcome",
-    "ContactPreview",
     "DeletionReport",
     "FieldChange",
     "FormerValues",
     "Reason",
-    "RefusedContact",
+    "RefusedSubject",
     "RowRemoval",
     "VerificationFailed",
     "anonymisation_chunk_run",
@@ -83,14 +80,12 @@ __all__ = [
     "anonymisation_request_enqueue",
     "anonymisation_request_process",
     "chunk_size",
-    "contact_anonymisation_state",
-    "contacts_anonymise",
-    "contact_anonymise",
     "inline_max",
     "mask_current",
     "pending_deletions_process",
     "reason_message",
     "refusal_reason",
     "stale_anonymisation_requests",
-    "subject_anonymised",
+    "SubjectPreview",
+    "subjects_anonymise",
 ]

@@ -17,7 +17,7 @@ from .former import FormerValues, _message_holds
 
 @dataclass
 class _Person:
-    """One contact during a run: its former values (in memory only), its files and what was done."""
+    """One person during a run: its former values (in memory only), its files and what was done."""
 
     former: FormerValues = field(default_factory=FormerValues)
     files: list[tuple[str, str]] = field(default_factory=list)
@@ -55,14 +55,14 @@ def _row_is_clean(row: models.Model, spec: ModelSpec, former: FormerValues) -> b
 
 
 class _History:
-    """The admin history (``LogEntry``) of a set of contacts and of their related rows."""
+    """The admin history (``LogEntry``) of a set of people and of their related rows."""
 
-    def __init__(self, subject_model: type[models.Model], contact_ids, related_owners: dict):
+    def __init__(self, subject_model: type[models.Model], subject_ids, related_owners: dict):
         self.subject_model = subject_model
-        # (concrete model, pk) -> contact id, for the related rows
+        # (concrete model, pk) -> person id, for the related rows
         self.related_owners = related_owners
         self.filter = Q(
-            content_type__in=_content_types_of(subject_model), object_id__in=[str(pk) for pk in contact_ids]
+            content_type__in=_content_types_of(subject_model), object_id__in=[str(pk) for pk in subject_ids]
         )
         by_model: dict[type[models.Model], list[str]] = defaultdict(list)
         for row_model, pk in related_owners:
@@ -74,7 +74,7 @@ class _History:
         return LogEntry.objects.select_related("content_type").filter(self.filter)
 
     def owner(self, entry: LogEntry) -> tuple[tuple[type[models.Model] | None, int], int | None]:
-        """((concrete model, object id), contact id) of an entry."""
+        """((concrete model, object id), person id) of an entry."""
         model = entry.content_type.model_class()
         concrete = model._meta.concrete_model if model else None
         key = (concrete, int(entry.object_id))
@@ -96,13 +96,13 @@ def _check_database(
             failed.update(remaining.values_list(attname, flat=True))
             continue
         rows.extend((row, rspec, getattr(row, attname)) for row in remaining)
-    for row, row_spec, contact_id in rows:
-        people[contact_id].rows_checked += 1
-        if not _row_is_clean(row, row_spec, people[contact_id].former):
-            failed.add(contact_id)
+    for row, row_spec, subject_id in rows:
+        people[subject_id].rows_checked += 1
+        if not _row_is_clean(row, row_spec, people[subject_id].former):
+            failed.add(subject_id)
     for entry in history.entries():
-        _key, contact_id = history.owner(entry)
-        former = people[contact_id].former
+        _key, subject_id = history.owner(entry)
+        former = people[subject_id].former
         if former.found_in(entry.object_repr) or _message_holds(entry.change_message, former):
-            failed.add(contact_id)
+            failed.add(subject_id)
     return failed

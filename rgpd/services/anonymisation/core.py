@@ -1,4 +1,4 @@
-"""Anonymising a set of contacts at once, all or nothing, in a bounded number of queries."""
+"""Anonymising a set of people of one population at once, all or nothing, in a bounded number of queries."""
 
 from __future__ import annotations
 
@@ -9,31 +9,23 @@ from dataclasses import dataclass, field
 
 from django.contrib.admin.models import LogEntry
 from django.db import models, transaction
-from django.dispatch import Signal
 from django.utils import timezone
 
 from ...models import AuditEvent, PendingStorageDeletion
-from ...registry import MASK, ModelSpec, Treatment, registry
+from ...populations import Population, resolve_population
+from ...registry import MASK, ModelSpec, Treatment
 from ..audit import audit_event
 from .check import _check_database, _History, _Person
 from .deletions import _storage_alias
-from .eligibility import ANONYMISED_AT_FIELD, AnonymisationRefused, Reason, _reasons_for
+from .eligibility import ANONYMISED_AT_FIELD, Reason, _reasons_for
 from .former import FormerValues, _scrub_change_message
 
 logger = logging.getLogger(__name__)
 
-# Sent inside the anonymisation's transaction, after the rows changed: a receiver that keeps copies of
-# a subject's data elsewhere (a cache, a search index) forgets them here. Arguments: sender (the
-# subject model), instance_id.
-subject_anonymised = Signal()
-
-
-# --- A set of contacts ------------------------------------------------------------------------------
-
 
 @dataclass
 class BatchOutcome:
-    """What anonymising a set of contacts did: contact id -> its audit row id, and the refusals."""
+    """What anonymising a set of people did: person id -> its audit row id, and the refusals."""
 
     anonymised: dict[int, int] = field(default_factory=dict)
     refused: dict[int, Reason] = field(default_factory=dict)
@@ -44,11 +36,11 @@ class BatchOutcome:
 
 
 class VerificationFailed(Exception):
-    """The check found a former value: the whole set is rolled back; ``contact_ids`` hold it."""
+    """The check found a former value: the whole set is rolled back; ``subject_ids`` hold it."""
 
-    def __init__(self, contact_ids: set[int]):
-        super().__init__(f"former values found for {len(contact_ids)} contact(s)")
-        self.contact_ids = contact_ids
+    def __init__(self, subject_ids: set[int]) -> None:
+        super().__init__(f"former values found for {len(subject_ids)} person(s)")
+        self.subject_ids = subject_ids
 
 
 def _safe_repr(instance: models.Model, spec: ModelSpec) -> str:
@@ -82,17 +74,20 @@ def _apply_treatments(
 
 
 @transaction.atomic
-def contacts_anonymise(*, contact_ids: Iterable[int], actor, request_id: int | None = None) -> BatchOutcome:
+def subjects_anonymise(
+    *, population: Population | str, subject_ids: Iterable[int], actor, request_id: int | None = None
+) -> BatchOutcome:
     """Anonymise a set of people at once, all or nothing, in a bounded number of queries whatever its size.
 
     The subject rows are locked first (in id order, so two sets never deadlock) and eligibility is
-    decided under that lock: an export part reading a contact under the same lock never sees a mix of
-    old and new values. Refused contacts are left unchanged and returned with their reason. Raise
+    decided under that lock: an export part reading a person under the same lock never sees a mix of
+    old and new values. Refused people are left unchanged and returned with their reason. Raise
     ``VerificationFailed`` (nothing changed) when the check finds a former value.
     """
-    spec = registry.subject
+    population = resolve_population(population)
+    spec = population.subject
     model = spec.model
-    ids = sorted({int(pk) for pk in contact_ids})
+    ids = sorted({int(pk) for pk in subject_ids})
     locked = {
         row.pk: row for row in model.objects.select_for_update(of=("self",)).filter(pk__in=ids).order_by("pk")
     }
@@ -119,8 +114,8 @@ def contacts_anonymise(*, contact_ids: Iterable[int], actor, request_id: int | N
     )
 
     related_owners: dict[tuple[type[models.Model], int], int] = {}
-    for rspec in registry.related:
-        attname = rspec.model._meta.get_field(rspec.subject_field).attname
+    for rspec in population.related:
+        attname = rspec.model._meta.get_field(rspec.subject_field or "").attname
         rows = list(
             rspec.model.objects.select_for_update()
             .filter(**{f"{rspec.subject_field}__in": list(people)})
@@ -142,8 +137,8 @@ def contacts_anonymise(*, contact_ids: Iterable[int], actor, request_id: int | N
     history = _History(model, people, related_owners)
     rewritten = []
     for entry in history.entries().select_for_update(of=("self",)):
-        key, contact_id = history.owner(entry)
-        person = people[contact_id]
+        key, subject_id = history.owner(entry)
+        person = people[subject_id]
         before = (entry.object_repr, entry.change_message)
         entry.object_repr = reprs.get(key, entry.object_repr)[:200]
         entry.change_message = _scrub_change_message(entry.change_message, person.former)
@@ -155,10 +150,7 @@ def contacts_anonymise(*, contact_ids: Iterable[int], actor, request_id: int | N
     # Only the entries that change: bulk_update writes one CASE per row.
     LogEntry.objects.bulk_update(rewritten, ["object_repr", "change_message"], batch_size=500)
 
-    for pk in people:
-        subject_anonymised.send(sender=model, instance_id=pk)
-
-    failed = _check_database(spec=spec, people=people, related=registry.related, history=history)
+    failed = _check_database(spec=spec, people=people, related=list(population.related), history=history)
     if failed:
         raise VerificationFailed(failed)
 
@@ -186,7 +178,9 @@ def contacts_anonymise(*, contact_ids: Iterable[int], actor, request_id: int | N
     )
     PendingStorageDeletion.objects.bulk_create(
         (
-            PendingStorageDeletion(storage=alias, key=key, contact_id=pk, audit_event=event)
+            PendingStorageDeletion(
+                storage=alias, key=key, population=population.key, subject_id=pk, audit_event=event
+            )
             for (pk, person), event in zip(people.items(), events, strict=True)
             for alias, key in person.files
         ),
@@ -196,37 +190,35 @@ def contacts_anonymise(*, contact_ids: Iterable[int], actor, request_id: int | N
     return outcome
 
 
-def contact_anonymise(*, contact_id: int, actor, request_id: int | None = None) -> int:
-    """Anonymise one person; return its audit row id, or raise ``AnonymisationRefused`` (nothing changed)."""
-    try:
-        outcome = contacts_anonymise(contact_ids=[contact_id], actor=actor, request_id=request_id)
-    except VerificationFailed:
-        raise AnonymisationRefused(Reason.VERIFICATION_FAILED) from None
-    if contact_id in outcome.refused:
-        raise AnonymisationRefused(outcome.refused[contact_id])
-    return outcome.anonymised[contact_id]
-
-
-def _anonymise_isolating_failures(contact_ids: list[int], *, actor, request_id: int) -> BatchOutcome:
-    """``contacts_anonymise`` on the whole set; a contact that fails its check, or makes it raise, is set
-    aside with its reason and the others are done without it (each contact stays all or nothing)."""
+def _anonymise_isolating_failures(
+    population: Population, subject_ids: list[int], *, actor, request_id: int
+) -> BatchOutcome:
+    """``subjects_anonymise`` on the whole set; a person who fails its check, or makes it raise, is set
+    aside with its reason and the others are done without it (each person stays all or nothing)."""
     outcome = BatchOutcome()
-    remaining = list(contact_ids)
+    remaining = list(subject_ids)
     while remaining:
         try:
-            outcome.merge(contacts_anonymise(contact_ids=remaining, actor=actor, request_id=request_id))
+            outcome.merge(
+                subjects_anonymise(
+                    population=population, subject_ids=remaining, actor=actor, request_id=request_id
+                )
+            )
             return outcome
         except VerificationFailed as failed:
-            outcome.refused.update(dict.fromkeys(failed.contact_ids, Reason.VERIFICATION_FAILED))
-            remaining = [pk for pk in remaining if pk not in failed.contact_ids]
+            outcome.refused.update(dict.fromkeys(failed.subject_ids, Reason.VERIFICATION_FAILED))
+            remaining = [pk for pk in remaining if pk not in failed.subject_ids]
         except Exception as exc:
-            if len(remaining) > 1:  # find who makes it fail: each contact on its own, in lock order
+            if len(remaining) > 1:  # find who makes it fail: each person on their own, in lock order
                 for pk in sorted(remaining):
-                    outcome.merge(_anonymise_isolating_failures([pk], actor=actor, request_id=request_id))
+                    outcome.merge(
+                        _anonymise_isolating_failures(population, [pk], actor=actor, request_id=request_id)
+                    )
                 return outcome
             # Logged with the id, the error's class and the code path only: a message could quote a value.
             logger.error(
-                "rgpd: anonymisation of contact %s failed (%s)\n%s",
+                "rgpd: anonymisation of %s #%s failed (%s)\n%s",
+                population.key,
                 remaining[0],
                 type(exc).__name__,
                 "".join(traceback.format_tb(exc.__traceback__)),

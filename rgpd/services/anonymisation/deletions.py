@@ -69,12 +69,13 @@ def _record_storage_checks(event_ids: Iterable[int]) -> None:
 
 def pending_deletions_process(
     *,
-    contact_ids: Sequence[int] | None = None,
+    people: tuple[str, Sequence[int]] | None = None,
     whole_batches_only: bool = False,
     batch_size: int | None = None,
     max_batches: int = 100,
 ) -> DeletionReport:
-    """Delete queued stored objects (all, or those of ``contact_ids``) and check they are gone.
+    """Delete queued stored objects (all, or those of ``people``: a population key and subject ids) and
+    check they are gone.
 
     Rows are claimed with ``SKIP LOCKED`` so the periodic task and a chunk's worker never delete the same
     batch twice; failures stay queued with their attempt count and error code for the next run. With
@@ -89,8 +90,8 @@ def pending_deletions_process(
             queryset = PendingStorageDeletion.objects.select_for_update(skip_locked=True).exclude(
                 pk__in=failed_ids
             )
-            if contact_ids is not None:
-                queryset = queryset.filter(contact_id__in=list(contact_ids))
+            if people is not None:
+                queryset = queryset.filter(population=people[0], subject_id__in=list(people[1]))
             if whole_batches_only:  # a chunk's worker: keys that failed before are the periodic task's
                 queryset = queryset.filter(attempts=0)
             rows = list(queryset.order_by("pk")[:batch_size])

@@ -8,10 +8,8 @@ from django.db import models
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from ...filters import ANONYMISED_AT_FIELD
 from ...selectors import annotate_anonymisation_eligibility
-
-# The subject model's marker of an anonymised person (part of the registry's contract with the subject).
-ANONYMISED_AT_FIELD = "anonymised_at"
 
 
 class Reason(StrEnum):
@@ -50,12 +48,6 @@ def reason_message(reason: str) -> str:
 
 class AnonymisationNotConfirmed(Exception):
     """The caller did not confirm (checkbox / ``"confirm": true``): nothing is done."""
-
-
-class AnonymisationRefused(Exception):
-    def __init__(self, reason: Reason):
-        super().__init__(reason.value)
-        self.reason = reason
 
 
 # --- Eligibility --------------------------------------------------------------------------------

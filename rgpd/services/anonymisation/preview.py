@@ -1,4 +1,4 @@
-"""The dry run of the confirmation page, and a contact's anonymisation state for display."""
+"""The dry run of the confirmation page: what anonymising these people would change."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from django.db import models
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from ...models import PendingStorageDeletion
-from ...registry import ModelSpec, Treatment, registry
-from .eligibility import ANONYMISED_AT_FIELD, _reasons_for, reason_message
+from ...populations import Population, population_of
+from ...registry import ModelSpec, Treatment
+from .eligibility import _reasons_for, reason_message
 
 PREVIEW_LIMIT = 10
 
@@ -34,25 +34,27 @@ class RowRemoval:
 
 
 @dataclass
-class ContactPreview:
-    contact_id: int
+class SubjectPreview:
+    contact_id: int  # the person's id (the templates' name, kept for every population)
     changes: list[FieldChange]
     removals: list[RowRemoval]
+    record_url: str = ""
 
 
 @dataclass
-class RefusedContact:
+class RefusedSubject:
     contact_id: int
     reason: str
     message: str
+    record_url: str = ""
 
 
 @dataclass
 class AnonymisationPreview:
     total: int
     eligible_ids: list[int]
-    contacts: list[ContactPreview]
-    refused: list[RefusedContact]
+    contacts: list[SubjectPreview]
+    refused: list[RefusedSubject]
     refused_count: int
     refused_by_reason: dict[str, int]
     limit: int
@@ -94,12 +96,12 @@ def _new_value_label(spec: ModelSpec, name: str) -> str:
     return value if value else str(_("(empty)"))
 
 
-def _contact_previews(contact_ids: list[int]) -> list[ContactPreview]:
-    spec = registry.subject
-    contacts = {c.pk: c for c in spec.model.objects.filter(pk__in=contact_ids)}
+def _subject_previews(population: Population, contact_ids: list[int]) -> list[SubjectPreview]:
+    spec = population.subject
+    contacts = {c.pk: c for c in spec.model._default_manager.filter(pk__in=contact_ids)}
     related_rows: dict[int, list[tuple[ModelSpec, models.Model]]] = defaultdict(list)
-    for rspec in registry.related:
-        attname = rspec.model._meta.get_field(rspec.subject_field).attname
+    for rspec in population.related:
+        attname = rspec.model._meta.get_field(rspec.subject_field or "").attname
         for row in rspec.model.objects.filter(**{f"{rspec.subject_field}__in": contact_ids}).order_by("pk"):
             related_rows[getattr(row, attname)].append((rspec, row))
     previews = []
@@ -131,35 +133,38 @@ def _contact_previews(contact_ids: list[int]) -> list[ContactPreview]:
             ]
             label = _("%(model)s #%(id)s") % {"model": rspec.model._meta.verbose_name, "id": row.pk}
             removals.append(RowRemoval(label=str(label), details=details))
-        previews.append(ContactPreview(contact_id=contact_id, changes=changes, removals=removals))
+        previews.append(
+            SubjectPreview(
+                contact_id=contact_id,
+                changes=changes,
+                removals=removals,
+                record_url=population.record_url(contact_id),
+            )
+        )
     return previews
 
 
-def anonymisation_preview(*, contacts: QuerySet, limit: int = PREVIEW_LIMIT) -> AnonymisationPreview:
-    """What anonymising ``contacts`` would do, changing nothing: the first ``limit`` contacts in detail,
-    counts for the rest, and the contacts that would be skipped with their reason."""
-    reasons = _reasons_for(contacts)
+def anonymisation_preview(*, people: QuerySet, limit: int = PREVIEW_LIMIT) -> AnonymisationPreview:
+    """What anonymising ``people`` (a queryset of a population's model) would do, changing nothing: the
+    first ``limit`` people in detail, counts for the rest, and those who would be skipped and why."""
+    population = population_of(people.model)
+    reasons = _reasons_for(people)
     eligible = [pk for pk, reason in reasons if reason is None]
     refused_rows = [(pk, reason) for pk, reason in reasons if reason is not None]
     return AnonymisationPreview(
         total=len(reasons),
         eligible_ids=eligible,
-        contacts=_contact_previews(eligible[:limit]),
+        contacts=_subject_previews(population, eligible[:limit]),
         refused=[
-            RefusedContact(contact_id=pk, reason=reason.value, message=reason_message(reason))
+            RefusedSubject(
+                contact_id=pk,
+                reason=reason.value,
+                message=reason_message(reason),
+                record_url=population.record_url(pk),
+            )
             for pk, reason in refused_rows[:limit]
         ],
         refused_count=len(refused_rows),
         refused_by_reason=dict(Counter(reason.value for _pk, reason in refused_rows)),
         limit=limit,
     )
-
-
-def contact_anonymisation_state(contact: models.Model) -> str:
-    """``"anonymised"``, ``"in_progress"`` (files still being deleted) or ``""``, for display."""
-    if getattr(contact, ANONYMISED_AT_FIELD) is None:
-        return ""
-    pending = getattr(contact, "anonymisation_in_progress", None)
-    if pending is None:
-        pending = PendingStorageDeletion.objects.filter(contact_id=contact.pk).exists()
-    return "in_progress" if pending else "anonymised"

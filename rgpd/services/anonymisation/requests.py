@@ -13,7 +13,8 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from ...models import AnonymisationRequest, AnonymisationSubject, AuditEvent
-from ...registry import registry
+from ...populations import Population, resolve_population
+from ...populations import population as population_by_key
 from .. import dispatch
 from ..audit import audit_event, audit_record
 from ..confirmation import create_once
@@ -37,25 +38,21 @@ def chunk_size() -> int:
 # --- Requests -------------------------------------------------------------------------------------
 
 
-def _unique_ids(contact_ids: Iterable[int]) -> list[int]:
+def _unique_ids(subject_ids: Iterable[int]) -> list[int]:
     seen: dict[int, None] = {}
-    for contact_id in contact_ids:
-        seen.setdefault(int(contact_id), None)
+    for pk in subject_ids:
+        seen.setdefault(int(pk), None)
     return list(seen)
 
 
-def _subjects_insert_ids(request: AnonymisationRequest, contact_ids: list[int]) -> None:
-    """Result rows for ids as given (an API caller may name a contact that does not exist)."""
-    existing = existing_ids(registry.subject.model, contact_ids, per_query=ID_CHECK_BATCH)
+def _subjects_insert_ids(request: AnonymisationRequest, population: Population, ids: list[int]) -> None:
+    """Result rows for ids as given (an API caller may name a person that does not exist)."""
+    existing = existing_ids(population.model, ids, per_query=ID_CHECK_BATCH)
     insert_rows(
         AnonymisationSubject,
         (
-            AnonymisationSubject(
-                request=request,
-                requested_id=contact_id,
-                contact_id=contact_id if contact_id in existing else None,
-            )
-            for contact_id in contact_ids
+            AnonymisationSubject(request=request, requested_id=pk, subject_id=pk if pk in existing else None)
+            for pk in ids
         ),
     )
 
@@ -70,7 +67,7 @@ def _subjects_insert_selection(request: AnonymisationRequest, selection: QuerySe
     )
     insert_select(
         AnonymisationSubject,
-        ("request", "requested_id", "contact", "result", "reason"),
+        ("request", "requested_id", "subject_id", "result", "reason"),
         select,
         [request.pk, AnonymisationSubject.Result.PENDING, *selection_params],
     )
@@ -78,13 +75,20 @@ def _subjects_insert_selection(request: AnonymisationRequest, selection: QuerySe
 
 @transaction.atomic
 def _request_create(
-    *, contact_ids: list[int] | None, selection: QuerySet | None, actor, source: str, confirmation_token: str
+    *,
+    population: Population,
+    subject_ids: list[int] | None,
+    selection: QuerySet | None,
+    actor,
+    source: str,
+    confirmation_token: str,
 ) -> tuple[AnonymisationRequest, bool]:
     """The new request and True, or the request of an earlier send of the same confirmation and False."""
     request, created = create_once(
         AnonymisationRequest,
         confirmation_token,
         requested_by=actor if actor is not None and actor.is_authenticated else None,
+        population=population.key,
         source=source,
     )
     if not created:
@@ -92,14 +96,14 @@ def _request_create(
     if selection is not None:
         _subjects_insert_selection(request, selection)
     else:
-        _subjects_insert_ids(request, contact_ids)
+        _subjects_insert_ids(request, population, subject_ids or [])
     subjects = AnonymisationSubject.objects.filter(request=request)
     request.subject_count = subjects.count()
     request.save(update_fields=["subject_count"])
     audit_record(
         action=AuditEvent.Action.ANONYMISATION_REQUESTED,
         actor=actor,
-        subject_ids=subjects.exclude(contact=None).values_list("contact_id", flat=True),
+        subject_ids=subjects.exclude(subject_id=None).values_list("subject_id", flat=True),
         counts={"subjects": request.subject_count},
         details={"request": request.pk, "source": source},
         whole_request=True,
@@ -133,30 +137,33 @@ def anonymisation_request_enqueue(*, request_id: int) -> int:
 
 def anonymisation_request_create(
     *,
-    contact_ids: Iterable[int] | None = None,
+    population: Population | str | None = None,
+    subject_ids: Iterable[int] | None = None,
     selection: QuerySet | None = None,
     actor,
     confirmed: bool,
     source: str = AnonymisationRequest.Source.ROW,
     confirmation_token: str = "",
 ) -> AnonymisationRequest:
-    """Anonymise contacts: the single entry point of the row icon, the bulk action and the API.
+    """Anonymise people: the single entry point of the row icon, the bulk action and the API.
 
-    The contacts are ids as given (``contact_ids``) or a ``selection`` queryset (the admin's selection,
-    recorded without reading it into Python). Nothing happens without ``confirmed`` (the checkbox, or
-    ``"confirm": true``). Up to ``RGPD_ANONYMISATION_INLINE_MAX`` contacts are processed before
-    returning; a larger request is processed in the background in chunks and the caller shows its
-    progress. Stored files are always deleted by a worker after the commit. A ``confirmation_token``
-    (the confirmation page's) makes it idempotent: the same confirmation sent twice, even at the same
-    moment, returns the request of the first (which that first send processes).
+    The people are ids of ``population`` as given (``subject_ids``) or a ``selection`` queryset of a
+    population's model (the admin's selection, recorded without reading it into Python). Nothing happens
+    without ``confirmed`` (the checkbox, or ``"confirm": true``). Up to ``RGPD_ANONYMISATION_INLINE_MAX``
+    people are processed before returning; a larger request is processed in the background in chunks and the
+    caller shows its progress. Stored files are always deleted by a worker after the commit. A
+    ``confirmation_token`` (the confirmation page's) makes it idempotent: the same confirmation sent twice,
+    even at the same moment, returns the request of the first (which that first send processes).
     """
-    if (contact_ids is None) == (selection is None):
-        raise TypeError("Give exactly one of contact_ids or selection.")
+    if (subject_ids is None) == (selection is None):
+        raise TypeError("Give exactly one of subject_ids or selection.")
     if confirmed is not True:
         raise AnonymisationNotConfirmed
-    ids = None if contact_ids is None else _unique_ids(contact_ids)
+    people = resolve_population(population, selection)
+    ids = None if subject_ids is None else _unique_ids(subject_ids)
     request, created = _request_create(
-        contact_ids=ids,
+        population=people,
+        subject_ids=ids,
         selection=selection,
         actor=actor,
         source=source,
@@ -166,12 +173,13 @@ def anonymisation_request_create(
         anonymised = anonymisation_request_process(request_id=request.pk)
         if anonymised:
             # Outside a transaction this runs at once; a caller's transaction defers it to its commit.
-            transaction.on_commit(partial(dispatch.file_deletions, anonymised), robust=True)
+            deletions = partial(dispatch.file_deletions, people.key, anonymised)
+            transaction.on_commit(deletions, robust=True)
         request.refresh_from_db()
     return request
 
 
-def _process_chunk(*, pending: QuerySet, actor, request_id: int) -> list[int]:
+def _process_chunk(*, population: Population, pending: QuerySet, actor, request_id: int) -> list[int]:
     """Anonymise the result rows of ``pending`` in one transaction; return the contact ids anonymised.
 
     The rows are claimed with ``SKIP LOCKED``: a redelivered chunk, or one running twice at once, finds
@@ -182,7 +190,7 @@ def _process_chunk(*, pending: QuerySet, actor, request_id: int) -> list[int]:
         if not claimed:
             return []
         outcome = _anonymise_isolating_failures(
-            [row.requested_id for row in claimed], actor=actor, request_id=request_id
+            population, [row.requested_id for row in claimed], actor=actor, request_id=request_id
         )
         refusals = []
         by_result: dict[tuple[str, str], list[int]] = defaultdict(list)
@@ -196,7 +204,7 @@ def _process_chunk(*, pending: QuerySet, actor, request_id: int) -> list[int]:
                     audit_event(
                         action=AuditEvent.Action.ANONYMISATION_REFUSED,
                         actor=actor,
-                        subject_ids=[row.requested_id] if row.contact_id else [],
+                        subject_ids=[row.requested_id] if row.subject_id else [],
                         outcome=AuditEvent.Outcome.FAILURE,
                         details={"request": request_id, "reason": reason.value, "contact": row.requested_id},
                     )
@@ -270,7 +278,12 @@ def anonymisation_request_process(
     for start in range(0, len(subject_ids), size):
         batch = subject_ids[start : start + size]
         chunk = pending.filter(pk__gte=batch[0], pk__lte=batch[-1])
-        anonymised += _process_chunk(pending=chunk, actor=request.requested_by, request_id=request_id)
+        anonymised += _process_chunk(
+            population=population_by_key(request.population),
+            pending=chunk,
+            actor=request.requested_by,
+            request_id=request_id,
+        )
         _progress_record(request_id=request_id)
     if not subject_ids:
         _progress_record(request_id=request_id)

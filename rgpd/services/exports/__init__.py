@@ -22,10 +22,11 @@ names here.
 """
 
 from .download import ArchiveNotAvailable, download_filename, export_part_for_download
+from .lease import LeaseLost, lease_seconds
 from .notify import EMAIL_ERRORS, EmailNotSent, export_request_email_resend, export_request_notify
-from .parts import LeaseLost, archive_name, export_part_build, export_parts_reclaim, lease_seconds, retention
+from .parts import archive_name, export_part_build, export_parts_reclaim, retention
 from .requests import (
-    UnknownContactsError,
+    UnknownSubjectsError,
     export_request_create,
     export_request_enqueue_parts,
     export_request_prepare,
@@ -39,7 +40,7 @@ __all__ = [
     "ArchiveNotAvailable",
     "EmailNotSent",
     "LeaseLost",
-    "UnknownContactsError",
+    "UnknownSubjectsError",
     "archive_name",
     "download_filename",
     "export_archives_purge",

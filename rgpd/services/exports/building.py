@@ -6,7 +6,6 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from django.core.exceptions import SuspiciousFileOperation
 from django.db import models, transaction
@@ -15,11 +14,11 @@ from django.utils import timezone
 from ... import storage as archive_storage
 from ...archive import FORMAT_VERSION, ArchiveWriter, WrittenEntry, safe_filename
 from ...models import ExportPart
-from ...registry import ModelSpec, registry
+from ...populations import Population
+from ...populations import population as population_by_key
+from ...registry import ModelSpec
 from ..selection import batched
-
-if TYPE_CHECKING:
-    from .parts import _Lease
+from .lease import Lease
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +54,7 @@ def _field_value(instance: models.Model, name: str):
 @dataclass
 class _PartWriter:
     writer: ArchiveWriter
-    lease: _Lease
+    lease: Lease
     files: list[dict] = field(default_factory=list)
     missing: list[dict] = field(default_factory=list)
 
@@ -133,18 +132,20 @@ class _PartWriter:
         return values
 
 
-def _read_people(ids: list[int]) -> list[tuple[models.Model, list[tuple[ModelSpec, list[models.Model]]]]]:
+def _read_people(
+    population: Population, ids: list[int]
+) -> list[tuple[models.Model, list[tuple[ModelSpec, list[models.Model]]]]]:
     """The subjects ``ids`` and, for each, its related rows per registered model, read under a row lock.
 
     Locking the subjects (as the anonymisation does) means an anonymisation running at the same
     moment is either entirely before or entirely after this read, never half-seen.
     """
-    subject = registry.subject
+    model = population.model
     with transaction.atomic():
-        people = list(subject.model.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk"))
+        people = list(model._default_manager.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk"))
         related: list[tuple[ModelSpec, dict[int, list[models.Model]]]] = []
-        for spec in registry.related:
-            attname = spec.model._meta.get_field(spec.subject_field).attname
+        for spec in population.related:
+            attname = spec.model._meta.get_field(spec.subject_field or "").attname
             by_subject: dict[int, list[models.Model]] = defaultdict(list)
             for row in spec.model.objects.filter(**{f"{attname}__in": ids}).order_by("pk"):
                 by_subject[getattr(row, attname)].append(row)
@@ -152,18 +153,19 @@ def _read_people(ids: list[int]) -> list[tuple[models.Model, list[tuple[ModelSpe
     return [(person, [(spec, rows.get(person.pk, [])) for spec, rows in related]) for person in people]
 
 
-def _build_archive(part: ExportPart, name: str, lease: _Lease) -> _BuildResult:
+def _build_archive(part: ExportPart, name: str, lease: Lease) -> _BuildResult:
     generated_at = timezone.now()
-    subject = registry.subject
-    subject_ids = list(part.subjects.order_by("contact_id").values_list("contact_id", flat=True))
+    population = population_by_key(part.request.population)
+    subject = population.subject
+    subject_ids = list(part.subjects.order_by("subject_id").values_list("subject_id", flat=True))
     sink = archive_storage.open_archive_sink(name, on_upload_started=lease.record_upload)
     try:
         writer = ArchiveWriter(sink, date_time=timezone.localtime(generated_at))
         out = _PartWriter(writer=writer, lease=lease)
         exported: list[int] = []
         for batch in batched(subject_ids, READ_BATCH):
-            for person, related in _read_people(batch):
-                folder = f"contact-{person.pk}"
+            for person, related in _read_people(population, batch):
+                folder = population.folder(person.pk)
                 # The subject's files go to <folder>/<field>/, related rows' to <folder>/<label>/.
                 record = {
                     "format_version": FORMAT_VERSION,
@@ -213,7 +215,8 @@ def _build_archive(part: ExportPart, name: str, lease: _Lease) -> _BuildResult:
             "part": part.number,
             "part_count": part.request.part_count,
             "subject_count": len(exported),
-            "subjects": [{"id": pk, "folder": f"contact-{pk}"} for pk in exported],
+            "population": population.key,
+            "subjects": [{"id": pk, "folder": population.folder(pk)} for pk in exported],
             "files": out.files,
             "missing_files": out.missing,
         }

@@ -46,7 +46,7 @@ def export_part_for_download(*, request_id: int, number: int, actor, channel: st
     audit_record(
         action=AuditEvent.Action.ARCHIVE_DOWNLOADED,
         actor=actor,
-        subject_ids=part.subjects.values_list("contact_id", flat=True),
+        subject_ids=part.subjects.values_list("subject_id", flat=True),
         export_request=part.request,
         counts={"subjects": part.subject_count},
         details={"part": part.number, "channel": channel},

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
-from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -20,20 +18,13 @@ from ...models import AuditEvent, ExportPart
 from .. import dispatch
 from ..audit import audit_record
 from .building import _build_archive, _BuildResult
+from .lease import Lease, LeaseLost, lease_seconds
 
 logger = logging.getLogger(__name__)
 
 
-class LeaseLost(Exception):
-    """Another claim took the part over (this worker was presumed dead): stop without touching it."""
-
-
 def retention() -> timedelta:
     return timedelta(days=settings.RGPD_ARCHIVE_RETENTION_DAYS)
-
-
-def lease_seconds() -> int:
-    return settings.RGPD_EXPORT_LEASE_SECONDS
 
 
 def archive_name(part: ExportPart, attempt: int) -> str:
@@ -45,35 +36,7 @@ def archive_name(part: ExportPart, attempt: int) -> str:
 
 
 # --- The life of a part's job -----------------------------------------------------------------------
-@dataclass
-class _Lease:
-    """This worker's claim on a part: number ``attempt``, kept alive by heartbeats."""
-
-    part_id: int
-    attempt: int
-    last_beat: float = field(default_factory=time.monotonic)
-
-    def _mine(self) -> QuerySet[ExportPart]:
-        return ExportPart.objects.filter(
-            pk=self.part_id, status=ExportPart.Status.RUNNING, attempts=self.attempt
-        )
-
-    def beat(self, *, force: bool = False, **changes) -> None:
-        """Renew the lease (at most every third of it unless forced); raise LeaseLost if it was taken."""
-        if not (force or changes) and time.monotonic() - self.last_beat < lease_seconds() / 3:
-            return
-        if self._mine().update(heartbeat_at=timezone.now(), **changes) != 1:
-            raise LeaseLost(self.part_id)
-        self.last_beat = time.monotonic()
-
-    def record_upload(self, upload_id: str) -> None:
-        self.beat(upload_id=upload_id)
-
-    def held(self) -> bool:
-        return self._mine().exists()
-
-
-def _part_claim(part_id: int, worker: str = "") -> tuple[ExportPart, _Lease, str] | None:
+def _part_claim(part_id: int, worker: str = "") -> tuple[ExportPart, Lease, str] | None:
     """Claim a pending part, or a running one whose lease expired, for the ``worker`` (its node name);
     return it with the previous upload id."""
     now = timezone.now()
@@ -97,7 +60,7 @@ def _part_claim(part_id: int, worker: str = "") -> tuple[ExportPart, _Lease, str
     if claimed != 1:
         return None
     part = ExportPart.objects.select_related("request").get(pk=part_id)
-    return part, _Lease(part_id=part.pk, attempt=part.attempts), part.upload_id
+    return part, Lease(part_id=part.pk, attempt=part.attempts), part.upload_id
 
 
 def _discard_previous_attempts(part: ExportPart, attempt: int, previous_upload_id: str) -> None:
@@ -108,7 +71,7 @@ def _discard_previous_attempts(part: ExportPart, attempt: int, previous_upload_i
         )
 
 
-def _part_release(lease: _Lease) -> None:
+def _part_release(lease: Lease) -> None:
     """Give the claim back so the retry (or another delivery) may claim the part at once."""
     lease._mine().update(status=ExportPart.Status.PENDING, heartbeat_at=None)
 
@@ -152,7 +115,7 @@ def _readable_error(exc: BaseException) -> tuple[str, str]:
     )
 
 
-def _part_fail(part: ExportPart, lease: _Lease, exc: BaseException) -> bool:
+def _part_fail(part: ExportPart, lease: Lease, exc: BaseException) -> bool:
     message, code = _readable_error(exc)
     with transaction.atomic():
         if lease._mine().update(status=ExportPart.Status.FAILED, error=str(message), heartbeat_at=None) != 1:
@@ -160,7 +123,7 @@ def _part_fail(part: ExportPart, lease: _Lease, exc: BaseException) -> bool:
         audit_record(
             action=AuditEvent.Action.PART_FAILED,
             actor=part.request.requested_by,
-            subject_ids=part.subjects.values_list("contact_id", flat=True),
+            subject_ids=part.subjects.values_list("subject_id", flat=True),
             export_request=part.request,
             outcome=AuditEvent.Outcome.FAILURE,
             counts={"subjects": part.subject_count},
@@ -176,7 +139,7 @@ def _part_fail(part: ExportPart, lease: _Lease, exc: BaseException) -> bool:
     return True
 
 
-def _part_complete(part: ExportPart, lease: _Lease, result: _BuildResult) -> bool:
+def _part_complete(part: ExportPart, lease: Lease, result: _BuildResult) -> bool:
     now = timezone.now()
     with transaction.atomic():
         updated = lease._mine().update(

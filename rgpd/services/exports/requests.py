@@ -15,10 +15,10 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import get_language, get_supported_language_variant
 from django.utils.translation import gettext_lazy as _
 
-from contacts.models import Contact
 from gdpr_portal.ids import ids_summary
 
 from ...models import AuditEvent, ExportPart, ExportRequest, ExportSubject
+from ...populations import Population, resolve_population
 from .. import dispatch
 from ..audit import AUDIT_SUBJECT_IDS_MAX, audit_record
 from ..confirmation import confirmed_before, create_once
@@ -29,8 +29,8 @@ logger = logging.getLogger(__name__)
 ID_CHECK_BATCH = 10000  # ids per existence query
 
 
-class UnknownContactsError(ValidationError):
-    """Some asked-for contact ids do not exist; ``ids`` names them."""
+class UnknownSubjectsError(ValidationError):
+    """Some asked-for ids name nobody of the population; ``ids`` names them."""
 
     def __init__(self, ids: list[int]):
         self.ids = ids
@@ -52,15 +52,15 @@ def export_request_enqueue_parts(*, request_id: int) -> int:
 
 
 # --- Creating a request -----------------------------------------------------------------------------
-def _checked_ids(contact_ids: Iterable[int]) -> list[int]:
+def _checked_ids(population: Population, subject_ids: Iterable[int]) -> list[int]:
     try:
-        ids = sorted({int(i) for i in contact_ids})
+        ids = sorted({int(i) for i in subject_ids})
     except (TypeError, ValueError) as exc:
         raise ValidationError(_("Contact ids must be integers."), code="invalid") from exc
-    found = existing_ids(Contact, ids, per_query=ID_CHECK_BATCH)
+    found = existing_ids(population.model, ids, per_query=ID_CHECK_BATCH)
     unknown = [i for i in ids if i not in found]
     if unknown:
-        raise UnknownContactsError(unknown)
+        raise UnknownSubjectsError(unknown)
     return ids
 
 
@@ -83,7 +83,7 @@ def _parts_create(export_request: ExportRequest, count: int, part_size: int) -> 
 def _subjects_insert_selection(
     export_request: ExportRequest, selection: tuple[str, list], part_size: int
 ) -> int:
-    """Put every selected contact into its part with one INSERT … SELECT; return the rows inserted.
+    """Put every selected person into its part with one INSERT … SELECT; return the rows inserted.
 
     The n-th contact by id (``ROW_NUMBER() OVER (ORDER BY id)``) goes to part ``(n - 1) / part_size + 1``,
     joined on the request's part numbers: nothing is read into Python. Valid on PostgreSQL and SQLite
@@ -94,21 +94,25 @@ def _subjects_insert_selection(
     part = ExportPart._meta
     selection_sql, selection_params = selection
     select = (
-        f"SELECT p.{quote(part.pk.column)}, s.contact_id "  # noqa: S608
-        "FROM (SELECT q.selected_id AS contact_id, ROW_NUMBER() OVER (ORDER BY q.selected_id) AS n "
+        f"SELECT p.{quote(part.pk.column)}, %s, s.subject_id "  # noqa: S608
+        "FROM (SELECT q.selected_id AS subject_id, ROW_NUMBER() OVER (ORDER BY q.selected_id) AS n "
         f"FROM ({selection_sql}) q) s "
         f"INNER JOIN {quote(part.db_table)} p ON p.{quote(part.get_field('request').column)} = %s "
         f"AND p.{quote(part.get_field('number').column)} = (s.n - 1) / %s + 1"
     )
     return insert_select(
-        ExportSubject, ("part", "contact"), select, [*selection_params, export_request.pk, part_size]
+        ExportSubject,
+        ("part", "population", "subject_id"),
+        select,
+        [export_request.population, *selection_params, export_request.pk, part_size],
     )
 
 
-def _subjects_insert_ids(parts: list[ExportPart], ids: list[int], part_size: int) -> int:
+def _subjects_insert_ids(population: str, parts: list[ExportPart], ids: list[int], part_size: int) -> int:
     """Put the validated ``ids`` (sorted) into their parts: ``part_size`` ids per part, in bulk INSERTs."""
     rows = (
-        ExportSubject(part_id=parts[index // part_size].pk, contact_id=pk) for index, pk in enumerate(ids)
+        ExportSubject(part_id=parts[index // part_size].pk, population=population, subject_id=pk)
+        for index, pk in enumerate(ids)
     )
     insert_rows(ExportSubject, rows)
     return len(ids)
@@ -133,33 +137,36 @@ def export_request_create(
     *,
     actor,
     language: str | None = None,
-    contact_ids: Iterable[int] | None = None,
-    queryset: QuerySet[Contact] | None = None,
+    population: Population | str | None = None,
+    subject_ids: Iterable[int] | None = None,
+    queryset: QuerySet | None = None,
     confirmation_token: str = "",
 ) -> ExportRequest:
-    """Record an export of the given contacts (ids, or a queryset such as an admin selection).
+    """Record an export of the given people (ids of ``population``, or a queryset of a population's
+    model, such as an admin selection).
 
     Set-based, whatever the size: the selection is counted once, its parts (at most
     ``RGPD_EXPORT_PART_SIZE`` people each, people in id order) are created with one INSERT, and a
     queryset's people are put into them with one ``INSERT … SELECT`` (ids given by the caller are
     validated and inserted in bulk). The tasks are enqueued after commit. Raises
-    ``UnknownContactsError`` for ids that do not exist, ``ValidationError`` for an empty selection.
+    ``UnknownSubjectsError`` for ids that do not exist, ``ValidationError`` for an empty selection.
     A ``confirmation_token`` (the confirmation page's) makes it idempotent: the same confirmation
     sent twice, even at the same moment, returns the request of the first.
     """
-    if (contact_ids is None) == (queryset is None):
-        raise TypeError("Give exactly one of contact_ids or queryset.")
+    if (subject_ids is None) == (queryset is None):
+        raise TypeError("Give exactly one of subject_ids or queryset.")
+    people = resolve_population(population, queryset)
     # Sent again (back and confirm): the first send's request, even if the selection changed since.
     already = confirmed_before(ExportRequest, confirmation_token)
     if already is not None:
         return already
-    if contact_ids is not None:
-        ids: list[int] | None = _checked_ids(contact_ids)
+    if subject_ids is not None:
+        ids: list[int] | None = _checked_ids(people, subject_ids)
         selection = None
         count = len(ids)
     else:
         ids = None
-        selection = selected_ids(queryset)
+        selection = selected_ids(queryset)  # type: ignore[arg-type] # one of the two is given
         count = selection.count()
     if not count:
         raise ValidationError(_("Select at least one contact to export."), code="empty")
@@ -168,12 +175,13 @@ def export_request_create(
         ExportRequest,
         confirmation_token,
         requested_by=actor if actor is not None and actor.is_authenticated else None,
+        population=people.key,
         language=request_language(language),
     )
     if not created:
         return export_request
     if selection is not None and count > inline_max():
-        deferred = _selection_for_worker(selection)
+        deferred = _selection_for_worker(people, selection)
         if deferred is not None:
             return _request_defer(export_request, deferred, count=count, actor=actor)
     recorded = _subjects_record(
@@ -182,7 +190,7 @@ def export_request_create(
     # The audit row lists at most AUDIT_SUBJECT_IDS_MAX people (see audit.py); each part's own rows
     # (ready, failed, downloaded, purged) list that part's people.
     listed = (
-        ids if ids is not None and recorded.exact else _first_contact_ids(export_request, recorded.part_size)
+        ids if ids is not None and recorded.exact else _first_subject_ids(export_request, recorded.part_size)
     )
     audit_record(
         action=AuditEvent.Action.EXPORT_REQUESTED,
@@ -217,7 +225,7 @@ def _subjects_record(
     part_size = settings.RGPD_EXPORT_PART_SIZE
     parts = _parts_create(export_request, count, part_size)
     if ids is not None:
-        inserted = _subjects_insert_ids(parts, ids, part_size)
+        inserted = _subjects_insert_ids(export_request.population, parts, ids, part_size)
     else:
         inserted = _subjects_insert_selection(export_request, selection, part_size)
     subject_count, part_count = count, len(parts)
@@ -239,18 +247,18 @@ def _subjects_record(
 # --- A large selection, recorded by a worker ---------------------------------------------------------
 # Writing a million ExportSubject rows takes the database about 25 s (the rows, their indexes and their
 # foreign-key checks): longer than a web request may last. Above RGPD_EXPORT_INLINE_MAX people, the web
-# request stores the selection's SQL (bounded by the highest contact id at confirmation, so that
-# contacts created later are not included) and one message; a worker runs the same INSERT ... SELECT.
+# request stores the selection's SQL (bounded by the highest person id at confirmation, so that
+# people created later are not included) and one message; a worker runs the same INSERT ... SELECT.
 
 
 def inline_max() -> int:
     return settings.RGPD_EXPORT_INLINE_MAX
 
 
-def _selection_for_worker(selection: QuerySet) -> tuple[str, list] | None:
-    """The selection's SQL and parameters as a worker will run them, bounded by today's highest contact
+def _selection_for_worker(population: Population, selection: QuerySet) -> tuple[str, list] | None:
+    """The selection's SQL and parameters as a worker will run them, bounded by today's highest person
     id; None when a parameter would not survive JSON (the request is then recorded at once)."""
-    highest = Contact.objects.aggregate(highest=Max("pk"))["highest"] or 0
+    highest = population.model._default_manager.aggregate(highest=Max("pk"))["highest"] or 0
     sql, params = compiled(selection.filter(pk__lte=highest))
     if not all(param is None or isinstance(param, str | int | float | bool) for param in params):
         return None
@@ -342,7 +350,7 @@ def _request_fail_unprepared(export_request: ExportRequest, exc: BaseException) 
     )
 
 
-def _first_contact_ids(export_request: ExportRequest, part_size: int) -> list[int]:
+def _first_subject_ids(export_request: ExportRequest, part_size: int) -> list[int]:
     """The request's people if there are at most AUDIT_SUBJECT_IDS_MAX, else that many and one more.
 
     Read from the first parts only (parts are filled in order), so one small query at any size.
@@ -350,5 +358,5 @@ def _first_contact_ids(export_request: ExportRequest, part_size: int) -> list[in
     return list(
         ExportSubject.objects.filter(
             part__request=export_request, part__number__lte=AUDIT_SUBJECT_IDS_MAX // part_size + 1
-        ).values_list("contact_id", flat=True)[: AUDIT_SUBJECT_IDS_MAX + 1]
+        ).values_list("subject_id", flat=True)[: AUDIT_SUBJECT_IDS_MAX + 1]
     )

@@ -13,7 +13,7 @@ from ... import storage as archive_storage
 from ...models import AuditEvent, ExportPart, ExportRequest
 from .. import dispatch
 from ..audit import audit_record
-from .parts import lease_seconds
+from .lease import lease_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def export_archives_purge(*, now: datetime | None = None) -> int:
                 ExportPart.objects.filter(pk=part.pk).update(status=ExportPart.Status.EXPIRED, purged_at=now)
                 audit_record(
                     action=AuditEvent.Action.ARCHIVE_PURGED,
-                    subject_ids=part.subjects.values_list("contact_id", flat=True),
+                    subject_ids=part.subjects.values_list("subject_id", flat=True),
                     export_request=part.request,
                     counts={"subjects": part.subject_count},
                     details={"part": part.number},

@@ -1,0 +1,44 @@
+"""The icons of a row of an RGPD page (record, export, anonymise), rendered the same way for every
+population."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.templatetags.static import static
+from django.utils.functional import Promise
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+
+@dataclass(frozen=True)
+class RowAction:
+    """One icon of a row of the RGPD page."""
+
+    url: str
+    label: str | Promise  # accessible name: the link's title and aria-label
+    icon: str  # static path, e.g. "rgpd/icons/box.svg"
+    enabled: bool = True
+    reason: str | Promise = ""  # why the action is disabled (tooltip), when enabled is False
+
+    def render(self) -> SafeString:
+        image = format_html(
+            '<img src="{}" alt="" width="20" height="20" class="rgpd-row-action__icon">', static(self.icon)
+        )
+        if self.enabled:
+            return format_html(
+                '<a href="{}" class="rgpd-row-action" title="{}" aria-label="{}">{}</a>',
+                self.url,
+                self.label,
+                self.label,
+                image,
+            )
+        reason = self.reason or self.label
+        return format_html(
+            '<span class="rgpd-row-action rgpd-row-action--disabled" role="link" aria-disabled="true"'
+            ' aria-label="{}" aria-description="{}" title="{}">{}</span>',
+            self.label,
+            reason,
+            reason,
+            image,
+        )
