@@ -328,7 +328,8 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "gdpr_portal API",
     "DESCRIPTION": (
-        "Exports and anonymisations of client contacts (GDPR). Authenticate with "
+        "Exports and anonymisations of client contacts (GDPR), and the register of data subjects' "
+        "requests. Authenticate with "
         '`Authorization: Token <key>`: a back-office user holding the right "RGPD Contacts Clients" '
         'creates their token on the page "Mon jeton d\'API" (/admin/api-token/). Every error answers '
         '`{"detail": "...", "code": "..."}`; a 400 adds `errors` per field.'

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -114,6 +115,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     return response
 
 
+@csrf_exempt  # it changes nothing; a POST from a token client (no CSRF token) gets the JSON 404, not HTML 403
 def api_not_found(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
     """The last URL under /api/: an address that matches no endpoint answers in the API's format
     (also with ``DEBUG``, where Django's ``handler404`` would show its HTML page)."""

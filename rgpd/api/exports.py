@@ -13,19 +13,16 @@ from django.utils.translation import get_language
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_field,
 )
 from rest_framework import serializers
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gdpr_portal.ids import MAX_DATABASE_ID
 from gdpr_portal.throttling import CreationThrottle
 
 from ..models import ExportPart, ExportRequest
@@ -36,6 +33,7 @@ from ..services.exports import export_request_create
 from ..views.exports import download_part
 from . import schema
 from .errors import invalid_subjects
+from .pagination import BoundedLimitOffsetPagination
 from .people import PeopleSerializer
 
 
@@ -121,15 +119,6 @@ class ExportCreatedSerializer(ExportRequestSerializer):
         fields = [*ExportRequestSerializer.Meta.fields, "message"]
 
 
-class ExportRequestPagination(LimitOffsetPagination):
-    default_limit = 50
-    max_limit = 500
-
-    def get_offset(self, request: Request) -> int:
-        # Past a 64-bit number the database refuses the OFFSET (a 500): no page is that far anyway.
-        return min(super().get_offset(request), MAX_DATABASE_ID)
-
-
 def _requests(request: Request):
     return (
         export_requests_with_progress(export_requests_visible_to(request.user))
@@ -143,17 +132,14 @@ class ExportRequestListCreate(APIView):
     API key): start an export (202)."""
 
     permission_classes = [IsAuthenticated, HasRgpdRight]
-    pagination_class = ExportRequestPagination
+    pagination_class = BoundedLimitOffsetPagination
     throttle_classes = [CreationThrottle]
     throttle_scope = "rgpd_exports"
 
     @extend_schema(
         summary="List export requests",
         operation_id="exports_list",
-        parameters=[
-            OpenApiParameter("limit", OpenApiTypes.INT, description="Page size (default 50, at most 500)."),
-            OpenApiParameter("offset", OpenApiTypes.INT, description="Index of the first request returned."),
-        ],
+        parameters=schema.page_parameters(),
         responses={200: schema.page_of(ExportRequestSerializer), **schema.READ_ERRORS},
     )
     def get(self, request: Request) -> Response:

@@ -46,31 +46,33 @@ ValidationErrorSerializer = inline_serializer(
 )
 
 
-def _error(description: str, detail: str, code: str, serializer=ErrorSerializer, **extra) -> OpenApiResponse:
+def error_response(
+    description: str, detail: str, code: str, serializer=ErrorSerializer, **extra
+) -> OpenApiResponse:
     example = OpenApiExample(code, value={"detail": detail, "code": code, **extra}, response_only=True)
     return OpenApiResponse(serializer, description=description, examples=[example])
 
 
 INVALID_IDS = "Not valid ids: 0, abc. An id is a whole number from 1 to 9223372036854775807."
-BAD_REQUEST = _error(
+BAD_REQUEST = error_response(
     "The body is not valid; nothing was done.",
     INVALID_IDS,
     "invalid_ids",
     ValidationErrorSerializer,
     errors={"contacts": [INVALID_IDS]},
 )
-UNAUTHENTICATED = _error(
+UNAUTHENTICATED = error_response(
     "No token, or a wrong one (the answer carries `WWW-Authenticate: Token`).",
     "Invalid token.",
     "authentication_failed",
 )
-FORBIDDEN = _error(
+FORBIDDEN = error_response(
     'The caller does not hold the right "RGPD Contacts Clients".',
     "You do not have permission to perform this action.",
     "permission_denied",
 )
-NOT_FOUND = _error("Nothing has this id.", "Not found.", "not_found")
-THROTTLED = _error(
+NOT_FOUND = error_response("Nothing has this id.", "Not found.", "not_found")
+THROTTLED = error_response(
     "Too many requests, or too many wrong tokens from this address; `Retry-After` says when to try again.",
     "Request was throttled. Expected available in 60 seconds.",
     "throttled",
@@ -80,13 +82,13 @@ DETAIL_ERRORS = {**READ_ERRORS, 404: NOT_FOUND}
 CREATE_ERRORS = {**READ_ERRORS, 400: BAD_REQUEST}
 DOWNLOAD_ERRORS = {
     **DETAIL_ERRORS,
-    404: _error(
+    404: error_response(
         "No such archive, or its file is missing from the storage.",
         "This file is missing from the storage: it cannot be downloaded. Tell an administrator.",
         "file_missing",
     ),
-    409: _error("The archive is not built yet.", "This archive is not ready.", "not_ready"),
-    410: _error(
+    409: error_response("The archive is not built yet.", "This archive is not ready.", "not_ready"),
+    410: error_response(
         "The archive has expired and has been deleted.",
         "This archive has expired and has been deleted.",
         "expired",
@@ -195,6 +197,14 @@ def page_of(serializer: type[serializers.Serializer]) -> serializers.Serializer:
             "results": serializer(many=True),
         },
     )
+
+
+def page_parameters() -> list[OpenApiParameter]:
+    """``limit`` and ``offset`` of a list endpoint (``rgpd.api.pagination``)."""
+    return [
+        OpenApiParameter("limit", OpenApiTypes.INT, description="Page size (default 50, at most 500)."),
+        OpenApiParameter("offset", OpenApiTypes.INT, description="Index of the first item returned."),
+    ]
 
 
 def location_header() -> OpenApiParameter:

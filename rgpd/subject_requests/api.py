@@ -11,14 +11,22 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ..api import schema
 from ..api.fields import DatabaseIdListField
+from ..api.pagination import BoundedLimitOffsetPagination
 from ..permissions import HasRgpdRight
 from . import clock
 from .models import CONTACTS_POPULATION, SubjectRequest
@@ -52,9 +60,15 @@ class SubjectRequestSerializer(serializers.ModelSerializer):
             "created_at",
         ]
 
+    @extend_schema_field(serializers.ListField(child=serializers.IntegerField(), help_text="Contact ids."))
     def get_contacts(self, obj: SubjectRequest) -> list[int]:
         return [p.subject_id for p in obj.people.all() if p.population == CONTACTS_POPULATION]
 
+    @extend_schema_field(
+        serializers.IntegerField(
+            allow_null=True, help_text="Days until due_on (negative once overdue); null once closed."
+        )
+    )
     def get_days_left(self, obj: SubjectRequest) -> int | None:
         return obj.days_left(timezone.localdate())
 
@@ -73,9 +87,56 @@ class SubjectRequestExtendSerializer(serializers.Serializer):
     informed_on = serializers.DateField(required=False)
 
 
-class SubjectRequestPagination(LimitOffsetPagination):
-    default_limit = 50
-    max_limit = 500
+SUBJECT_REQUEST_EXAMPLE = {
+    "id": 3,
+    "kind": "access",
+    "channel": "email",
+    "status": "received",
+    "received_on": "2026-11-30",
+    "due_on": "2026-12-30",
+    "days_left": 29,
+    "contacts": [41],
+    "extension_months": 0,
+    "extension_reason": "",
+    "extension_informed_on": None,
+    "paused_since": None,
+    "paused_days": 0,
+    "answered_on": None,
+    "answered_on_time": None,
+    "refusal_reason": "",
+    "created_at": "2026-11-30T10:00:00+01:00",
+}
+EXTENDED_EXAMPLE = {
+    **SUBJECT_REQUEST_EXAMPLE,
+    "due_on": "2027-03-01",
+    "days_left": 90,
+    "extension_months": 2,
+    "extension_reason": "Twelve years of correspondence to gather.",
+    "extension_informed_on": "2026-12-01",
+}
+EXTEND_REFUSED = schema.error_response(
+    "The body is not valid, or the rule refuses it (a closed or already extended request, the person "
+    "told too late); nothing was changed.",
+    "This request has already been extended.",
+    "invalid",
+    schema.ValidationErrorSerializer,
+    errors={"months": ["This request has already been extended."]},
+)
+OVERDUE_REFUSED = schema.error_response(
+    "overdue is neither true nor false.",
+    "Use overdue=true or overdue=false.",
+    "invalid",
+    schema.ValidationErrorSerializer,
+    errors={"overdue": ["Use overdue=true or overdue=false."]},
+)
+
+
+def _answer(description: str, example_name: str, example: dict) -> OpenApiResponse:
+    return OpenApiResponse(
+        SubjectRequestSerializer,
+        description=description,
+        examples=[OpenApiExample(example_name, value=example, response_only=True)],
+    )
 
 
 def _requests():
@@ -93,6 +154,21 @@ class SubjectRequestListCreate(APIView):
 
     permission_classes = [IsAuthenticated, HasRgpdRight]
 
+    @extend_schema(
+        summary="List the register of requests",
+        description="The data subjects' requests, the nearest due date first.",
+        operation_id="requests_list",
+        parameters=[
+            OpenApiParameter(
+                "overdue",
+                str,
+                enum=["true", "false"],
+                description="true: only the open requests past their due date; false: all the others.",
+            ),
+            *schema.page_parameters(),
+        ],
+        responses={200: schema.page_of(SubjectRequestSerializer), 400: OVERDUE_REFUSED, **schema.READ_ERRORS},
+    )
     def get(self, request: Request) -> Response:
         queryset = _requests()
         overdue = request.query_params.get("overdue")
@@ -101,10 +177,26 @@ class SubjectRequestListCreate(APIView):
                 raise serializers.ValidationError({"overdue": [_("Use overdue=true or overdue=false.")]})
             late = subject_requests_overdue(timezone.localdate(), queryset)
             queryset = late if overdue == "true" else queryset.exclude(pk__in=late.values("pk"))
-        paginator = SubjectRequestPagination()
+        paginator = BoundedLimitOffsetPagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(SubjectRequestSerializer(page, many=True).data)
 
+    @extend_schema(
+        summary="Record a request",
+        description="Records a data subject's request received on `received_on` about the contacts named; "
+        "the answer gives its legal due date (`due_on`, one month, moved to the next working day).",
+        operation_id="requests_create",
+        request=SubjectRequestCreateSerializer,
+        parameters=[schema.location_header()],
+        responses={201: _answer("Recorded.", "recorded", SUBJECT_REQUEST_EXAMPLE), **schema.CREATE_ERRORS},
+        examples=[
+            OpenApiExample(
+                "access by email",
+                value={"kind": "access", "received_on": "2026-11-30", "contacts": [41], "channel": "email"},
+                request_only=True,
+            )
+        ],
+    )
     def post(self, request: Request) -> Response:
         payload = SubjectRequestCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -127,6 +219,11 @@ class SubjectRequestListCreate(APIView):
 class SubjectRequestDetail(APIView):
     permission_classes = [IsAuthenticated, HasRgpdRight]
 
+    @extend_schema(
+        summary="One request of the register",
+        operation_id="requests_retrieve",
+        responses={200: _answer("The request.", "received", SUBJECT_REQUEST_EXAMPLE), **schema.DETAIL_ERRORS},
+    )
     def get(self, request: Request, pk: int) -> Response:
         return Response(SubjectRequestSerializer(get_object_or_404(_requests(), pk=pk)).data)
 
@@ -136,6 +233,29 @@ class SubjectRequestExtend(APIView):
 
     permission_classes = [IsAuthenticated, HasRgpdRight]
 
+    @extend_schema(
+        summary="Extend a request's deadline",
+        description="Art. 12(3): by one or two further months, once, with the reason the person was told of "
+        "within the first month (`informed_on`, today when not given).",
+        operation_id="requests_extend",
+        request=SubjectRequestExtendSerializer,
+        responses={
+            200: _answer("Extended: the request with its new due_on.", "extended", EXTENDED_EXAMPLE),
+            400: EXTEND_REFUSED,
+            **schema.DETAIL_ERRORS,
+        },
+        examples=[
+            OpenApiExample(
+                "two months",
+                value={
+                    "months": 2,
+                    "reason": "Twelve years of correspondence to gather.",
+                    "informed_on": "2026-12-01",
+                },
+                request_only=True,
+            )
+        ],
+    )
     def post(self, request: Request, pk: int) -> Response:
         subject_request = get_object_or_404(SubjectRequest, pk=pk)
         payload = SubjectRequestExtendSerializer(data=request.data)

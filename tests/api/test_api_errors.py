@@ -47,6 +47,9 @@ def test_each_kind_of_error_answers_the_same_format_in_french():
     assert_error(with_token(UserFactory()).get(EXPORTS), 403, "permission_denied")
     assert_error(api.get(f"{EXPORTS}999999/"), 404, "not_found")
     assert_error(api.get("/api/anonymisations/nowhere/"), 404, "not_found")
+    # A POST to no endpoint from a token client (no CSRF token): the same JSON 404, not Django's HTML 403
+    token_client = Client(enforce_csrf_checks=True, HTTP_AUTHORIZATION=api.defaults["HTTP_AUTHORIZATION"])
+    assert_error(token_client.post("/api/rgpd/requests/-3/extend/", {}), 404, "not_found")
     assert_error(api.delete(EXPORTS), 405, "method_not_allowed")
     assert api.get(f"{EXPORTS}999999/").json()["detail"] == "Introuvable."
     # An address without its final "/" is still sent to the endpoint's address (APPEND_SLASH)

@@ -13,6 +13,7 @@ import requests
 import schemathesis
 from django.test import Client
 from django.urls import URLPattern, URLResolver
+from django.utils import timezone
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
@@ -27,6 +28,8 @@ from schemathesis.specs.openapi.checks import (
 from rgpd import api_urls
 from rgpd.models import AnonymisationRequest
 from rgpd.services.anonymisation import anonymisation_request_create
+from rgpd.subject_requests.models import SubjectRequest
+from rgpd.subject_requests.services import subject_request_record
 from tests.factories import ContactFactory, UserFactory, exported, rgpd_user
 
 API_PREFIX = "/api/rgpd/"
@@ -136,6 +139,12 @@ def fuzzed_api(live_server, transactional_db, settings):
     anonymisation = anonymisation_request_create(
         contact_ids=[ContactFactory().pk], actor=user, confirmed=True, source=AnonymisationRequest.Source.API
     )
+    subject_request = subject_request_record(
+        kind=SubjectRequest.Kind.ACCESS,
+        received_on=timezone.localdate(),
+        contact_ids=[ContactFactory().pk],
+        actor=user,
+    )
     client = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
     schema = schemathesis.openapi.from_dict(schema_of(client))
     return {
@@ -144,12 +153,13 @@ def fuzzed_api(live_server, transactional_db, settings):
         "headers": {"Authorization": f"Token {token.key}"},
         "export": part.request_id,
         "anonymisation": anonymisation.pk,
+        "subject_request": subject_request.pk,
     }
 
 
 def strategies(api: dict):
     schema = api["schema"]
-    export, anonymisation = api["export"], api["anonymisation"]
+    export, anonymisation, subject_request = api["export"], api["anonymisation"], api["subject_request"]
     return st.one_of(
         schema.as_strategy(),  # valid requests, random ids
         schema.as_strategy(generation_mode=schemathesis.GenerationMode.NEGATIVE),  # invalid ones
@@ -159,6 +169,10 @@ def strategies(api: dict):
             path_parameters={"id": export, "number": 1}
         ),
         schema["/api/rgpd/anonymisations/{id}/"]["GET"].as_strategy(path_parameters={"id": anonymisation}),
+        schema["/api/rgpd/requests/{id}/"]["GET"].as_strategy(path_parameters={"id": subject_request}),
+        schema["/api/rgpd/requests/{id}/extend/"]["POST"].as_strategy(
+            path_parameters={"id": subject_request}
+        ),
     )
 
 

@@ -531,6 +531,9 @@ def test_overdue_requests_are_listed_with_overdue_true():
     assert client.get(LIST_URL).json()["count"] == 2
     refused = client.get(LIST_URL, {"overdue": "yes"})
     assert refused.status_code == 400 and "overdue" in refused.json()["errors"]
+    # An offset past what the database takes is an empty page, not a server error
+    far = client.get(LIST_URL, {"offset": str(10**20)})
+    assert far.status_code == 200 and far.json()["results"] == [] and far.json()["count"] == 2
 
 
 @pytest.mark.django_db
