@@ -137,7 +137,11 @@ def fuzzed_api(live_server, transactional_db, settings):
     token = Token.objects.create(user=user)
     part = exported(ContactFactory.create_batch(2), requested_by=user)
     anonymisation = anonymisation_request_create(
-        contact_ids=[ContactFactory().pk], actor=user, confirmed=True, source=AnonymisationRequest.Source.API
+        population="contacts",
+        subject_ids=[ContactFactory().pk],
+        actor=user,
+        confirmed=True,
+        source=AnonymisationRequest.Source.API,
     )
     subject_request = subject_request_record(
         kind=SubjectRequest.Kind.ACCESS,

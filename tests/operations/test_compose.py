@@ -23,8 +23,11 @@ def settings_environment_variables() -> set[str]:
         if not isinstance(node, ast.Call) or not node.args:
             continue
         func = node.func
+        # env("X"), env.int("X"), and tunables.integer("X", …) (numbers and rates checked at start-up).
         reads_env = (isinstance(func, ast.Name) and func.id == "env") or (
-            isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "env"
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.value.id in ("env", "tunables")
         )
         first = node.args[0]
         if reads_env and isinstance(first, ast.Constant) and isinstance(first.value, str):

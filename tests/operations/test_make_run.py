@@ -5,6 +5,7 @@ One ``make run`` serves the whole module (starting it takes a while); its last t
 """
 
 import http.cookiejar
+import json
 import re
 import signal
 import socket
@@ -137,12 +138,15 @@ def test_make_run_serves_the_login_page_with_worker_and_beat_beside_it(make_run)
 
 def test_make_run_shows_the_back_office_404_not_the_debug_page_and_still_serves_css(make_run):
     # An unknown address, and an id no table can hold: the back office's own 404 page, in French
-    for path in ("/no-such-page/", "/contacts/99999999999999999999999/", "/api/rgpd/exports/0/"):
+    for path in ("/no-such-page/", "/contacts/99999999999999999999999/"):
         status, html, _headers = make_run.get(path)
         assert status == 404, path
         assert "Page introuvable (404)" in html and 'id="site-name"' in html, html[:500]
         # Not Django's debug 404 (its URL list) nor a traceback
         assert "URLconf" not in html and "Traceback" not in html
+    # Under /api/, the API's own error body, in French
+    status, body, _headers = make_run.get("/api/rgpd/exports/0/")
+    assert status == 404 and json.loads(body) == {"detail": "Introuvable.", "code": "not_found"}
 
     # The admin's CSS and the back office's own are served with debug off, straight from the sources
     for path in ("/static/admin/css/base.css", "/static/gdpr_portal/css/back-office.css"):

@@ -88,15 +88,21 @@ def test_a_requester_without_email_is_told_no_email_was_sent_and_why(officer_cli
 def test_the_result_page_is_not_done_while_stored_files_are_being_deleted(officer_client):
     contact = ContactFactory(first_name="xxx", last_name="xxx")
     anonymisation = AnonymisationRequest.objects.create(
-        status=AnonymisationRequest.Status.DONE, subject_count=1, processed_count=1, anonymised_count=1
+        population="contacts",
+        status=AnonymisationRequest.Status.DONE,
+        subject_count=1,
+        processed_count=1,
+        anonymised_count=1,
     )
     AnonymisationSubject.objects.create(
         request=anonymisation,
         requested_id=contact.pk,
-        contact=contact,
+        subject_id=contact.pk,
         result=AnonymisationSubject.Result.ANONYMISED,
     )
-    pending = PendingStorageDeletion.objects.create(contact=contact, key="contacts/opaque/photo.png")
+    pending = PendingStorageDeletion.objects.create(
+        population="contacts", subject_id=contact.pk, key="contacts/opaque/photo.png"
+    )
     url = reverse("admin:rgpd_anonymisationrequest_change", args=[anonymisation.pk])
 
     def status_of(response) -> str:

@@ -93,7 +93,9 @@ def download_headers(response) -> dict:
 
 def ready_archive(contact, officer):
     """An export of ``contact`` built by the real service into the archives' storage."""
-    export_request = export_request_create(contact_ids=[contact.pk], actor=officer, language="fr")
+    export_request = export_request_create(
+        population="contacts", subject_ids=[contact.pk], actor=officer, language="fr"
+    )
     part = export_request.parts.get()
     assert export_part_build(part_id=part.pk) == "ready"
     return export_request
