@@ -185,7 +185,7 @@ def test_an_officer_exports_a_selection_and_all_contacts_matching_a_search(
     page.get_by_role("button", name=BOX_FR).click()
     expect_request_ready(page)
     second = ExportRequest.objects.exclude(pk=first.pk).get()
-    subjects = set(second.parts.values_list("subjects__contact_id", flat=True))
+    subjects = set(second.parts.values_list("subjects__subject_id", flat=True))
     assert subjects == {c.pk for c in quenardels}
 
     # And one email arrives for the second export

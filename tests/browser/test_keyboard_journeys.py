@@ -37,7 +37,7 @@ def test_a_keyboard_user_exports_a_row_and_confirms_an_anonymisation(celery_work
     expect(page).to_have_url(re.compile(r"/admin/rgpd/exportrequest/\d+/change/$"))
     expect(page.locator(".rgpd-export-status")).to_have_text(re.compile("prête", re.I), timeout=60_000)
     export_request = ExportRequest.objects.get(pk=re.search(r"/(\d+)/change/$", page.url).group(1))
-    assert list(export_request.parts.values_list("subjects__contact_id", flat=True)) == [to_export.pk]
+    assert list(export_request.parts.values_list("subjects__subject_id", flat=True)) == [to_export.pk]
 
     # When they Tab to the detective of Lemaire's row and press Enter
     page.goto(RGPD_PAGE)
