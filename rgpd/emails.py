@@ -21,6 +21,8 @@ def export_request_admin_url(export_request: ExportRequest) -> str:
 def send_export_finished_email(export_request: ExportRequest, progress: ExportProgress) -> None:
     """One HTML + text email, in the requester's language: counts, expiry, warnings, failures, link."""
     user = export_request.requested_by
+    # The caller sends only for requests that still have a requester (the FK is nullable for erasure).
+    assert user is not None
     with translation.override(export_request.language or settings.LANGUAGE_CODE):
         missing = sum(
             export_request.parts.filter(status=ExportPart.Status.READY).values_list(

@@ -114,7 +114,7 @@ class ExportProgress:
 
     @property
     def status_label(self) -> str:
-        return ExportRequest.Status(self.status).label
+        return str(ExportRequest.Status(self.status).label)
 
 
 _PROGRESS_COUNTS = {
