@@ -30,10 +30,12 @@ def environment_values(app_configs: Sequence[AppConfig] | None = None, **kwargs:
 
 
 def refuse_to_start_on_errors(process: str, exit_code: int = 1) -> None:
-    """Exit with the errors on stderr when a system check fails (as runserver does)."""
-    errors = [
-        message for message in checks.run_checks() if message.is_serious() and not message.is_silenced()
-    ]
+    """Exit with the errors on stderr when a value read from the environment is unusable.
+
+    Only this check, not all of Django's: those import every URL, view and admin module, which a Celery
+    worker never needs (+15 MB resident in each worker, measured by ``make bench``).
+    """
+    errors = environment_values()
     if errors:
         lines = "\n".join(f"  {message}" for message in errors)
         # The real stderr: Celery beat has redirected sys.stderr to a logger it never flushes on exit.

@@ -13,8 +13,6 @@ import calendar
 from datetime import date, timedelta
 from functools import lru_cache
 
-import holidays
-
 ANSWER_MONTHS = 1  # Art. 12(3): one month from receipt
 MAX_EXTENSION_MONTHS = 2  # "extended by two further months where necessary"
 HOLIDAY_COUNTRY = "FR"  # metropolitan France's public holidays
@@ -29,6 +27,9 @@ def add_months(start: date, months: int) -> date:
 
 @lru_cache(maxsize=64)
 def _public_holidays(year: int) -> frozenset[date]:
+    # Imported here: the package loads every country's calendar (~11 MB), which workers never need.
+    import holidays  # noqa: PLC0415
+
     return frozenset(holidays.country_holidays(HOLIDAY_COUNTRY, years=year))
 
 
