@@ -42,6 +42,7 @@ from .eligibility import (
     refusal_reason,
 )
 from .former import FormerValues
+from .tombstones import tombstones_flush
 from .preview import (
     AnonymisationPreview,
     FieldChange,
@@ -88,4 +89,5 @@ __all__ = [
     "stale_anonymisation_requests",
     "SubjectPreview",
     "subjects_anonymise",
+    "tombstones_flush",
 ]
