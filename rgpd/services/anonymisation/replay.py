@@ -91,4 +91,3 @@ def _reapply_batch(population_key: str, ids: list[int], actor) -> tuple[list[int
             done += one_done
             refused += one_refused
         return done, refused
-

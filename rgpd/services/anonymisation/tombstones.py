@@ -31,7 +31,9 @@ def _storage() -> Storage:
     return storages[TOMBSTONE_STORAGE]
 
 
-def tombstones_after_commit(population_key: str, events: Sequence[AuditEvent], anonymised_at: datetime) -> None:
+def tombstones_after_commit(
+    population_key: str, events: Sequence[AuditEvent], anonymised_at: datetime
+) -> None:
     """Mark the set's audit rows as owing a tombstone (in the anonymisation's transaction), and write it
     once that transaction commits."""
     for event in events:
@@ -107,4 +109,3 @@ def tombstones_read() -> dict[str, dict[int, datetime]]:
             if people.get(int(subject_id)) is None or people[int(subject_id)] < at:
                 people[int(subject_id)] = at
     return latest
-
