@@ -19,7 +19,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"rgpd_reapply_anonymisations: {key}: {result.tombstoned} tombstoned, "
                 f"{len(result.reapplied)} anonymised again, {len(result.refused)} refused, "
-                f"{result.absent} absent, {result.files_deleted} files deleted, {result.files_failed} to retry"
+                f"{result.absent} absent, {result.files_deleted} files deleted, "
+                f"{result.files_failed} to retry"
             )
             if result.reapplied:
                 self.stdout.write(f"rgpd_reapply_anonymisations: {key}: ids {result.reapplied}")

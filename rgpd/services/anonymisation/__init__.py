@@ -42,7 +42,6 @@ from .eligibility import (
     refusal_reason,
 )
 from .former import FormerValues
-from .tombstones import tombstones_flush
 from .preview import (
     AnonymisationPreview,
     FieldChange,
@@ -61,6 +60,7 @@ from .requests import (
     inline_max,
     stale_anonymisation_requests,
 )
+from .tombstones import tombstones_flush, tombstones_write_pending
 
 __all__ = [
     "ANONYMISED_AT_FIELD",
@@ -90,4 +90,5 @@ __all__ = [
     "SubjectPreview",
     "subjects_anonymise",
     "tombstones_flush",
+    "tombstones_write_pending",
 ]

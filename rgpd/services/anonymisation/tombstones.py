@@ -45,10 +45,11 @@ def tombstones_after_commit(
         }
     AuditEvent.objects.bulk_update(events, ["details"], batch_size=500)
     ids = [event.pk for event in events]
-    transaction.on_commit(lambda: _write_quietly(ids))
+    transaction.on_commit(lambda: tombstones_write_pending(ids))
 
 
-def _write_quietly(event_ids: list[int]) -> None:
+def tombstones_write_pending(event_ids: list[int] | None = None) -> None:
+    """``tombstones_flush`` that never raises: what the storage refused stays pending for the next run."""
     try:
         tombstones_flush(event_ids)
     except Exception as exc:  # noqa: BLE001 - storage down: the periodic task retries
