@@ -38,7 +38,9 @@ def _stale(population_key: str, dates: dict[int, datetime]) -> list[int]:
     stale: list[int] = []
     ids = sorted(dates)
     for start in range(0, len(ids), 5000):
-        rows = model._default_manager.filter(pk__in=ids[start : start + 5000]).values_list("pk", ANONYMISED_AT_FIELD)
+        rows = model._default_manager.filter(pk__in=ids[start : start + 5000]).values_list(
+            "pk", ANONYMISED_AT_FIELD
+        )
         stale.extend(pk for pk, at in rows if at is None or at < dates[pk])
     return sorted(stale)
 
