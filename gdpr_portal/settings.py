@@ -196,11 +196,6 @@ if AWS_STORAGE_BUCKET_NAME:
             "BACKEND": "gdpr_portal.storage_backends.S3Storage",
             "OPTIONS": {**_s3_options, "location": RGPD_ARCHIVE_PREFIX},
         },
-        # Anonymisation tombstones (ids and dates only), read back after a database restore.
-        "rgpd_tombstones": {
-            "BACKEND": "gdpr_portal.storage_backends.S3Storage",
-            "OPTIONS": {**_s3_options, "location": "tombstones"},
-        },
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
 else:
@@ -209,10 +204,6 @@ else:
         "rgpd_archives": {
             "BACKEND": "django.core.files.storage.FileSystemStorage",
             "OPTIONS": {"location": str(RGPD_ARCHIVES_ROOT), "base_url": "/archives-not-served/"},
-        },
-        "rgpd_tombstones": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(VAR_DIR / "tombstones"), "base_url": "/tombstones-not-served/"},
         },
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }

@@ -5,13 +5,14 @@ from io import StringIO
 
 import pytest
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage, storages
+from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.db import connection, connections
 
 from contacts.models import Contact, Document
 from harness.servers import _postgres_bin
 from rgpd.services.anonymisation import anonymisation_request_create, pending_deletions_process
+from rgpd.services.anonymisation.tombstones import tombstone_storage
 from tests.factories import ContactFactory, DocumentFactory, exported, png_image, rgpd_user
 
 pytestmark = pytest.mark.usefixtures("on_s3", "transactional_db")
@@ -63,7 +64,7 @@ def test_a_restored_database_is_anonymised_again_and_a_second_run_changes_nothin
     anonymisation_request_create(population="contacts", subject_ids=ids, actor=rgpd_user(), confirmed=True)
     pending_deletions_process()
     assert not any(default_storage.exists(name) for name in files)
-    assert storages["rgpd_tombstones"].listdir("contacts")[0], "a tombstone was written after the commit"
+    assert tombstone_storage().listdir("contacts")[0], "a tombstone was written after the commit"
     connections.close_all()
     database_command(
         "pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",

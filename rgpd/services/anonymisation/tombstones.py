@@ -1,7 +1,7 @@
 """Anonymisation tombstones: (population, subject id, anonymised date), kept OUTSIDE the database.
 
 A database restore brings anonymised people back. Each anonymised set leaves one small, append-only
-JSON object in the ``rgpd_tombstones`` storage (the bucket's ``tombstones/`` prefix): ids and a date,
+JSON object in the tombstones' storage (the bucket's ``tombstones/`` prefix): ids and a date,
 no personal data. It is written after the commit (a rollback leaves none); until written, the set's
 audit rows carry ``"tombstone": "pending"`` and the periodic ``rgpd.finish_pending_deletions`` retries,
 as it does for file deletions. ``replay`` reads them back after a restore.
@@ -14,10 +14,15 @@ import logging
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from typing import Any
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, storages
 from django.db import transaction
+from django.utils.module_loading import import_string
+
+from gdpr_portal.stored_files.objects import is_s3
 
 from ...models import AuditEvent
 
@@ -27,8 +32,14 @@ TOMBSTONE_STORAGE = "rgpd_tombstones"
 PENDING, WRITTEN = "pending", "written"
 
 
-def _storage() -> Storage:
-    return storages[TOMBSTONE_STORAGE]
+def tombstone_storage() -> Storage:
+    """``STORAGES["rgpd_tombstones"]`` if declared, else the media storage's backend under ``tombstones``
+    (the bucket's ``tombstones/`` prefix, or ``$GDPR_PORTAL_VAR_DIR/tombstones`` on local storage)."""
+    if TOMBSTONE_STORAGE in settings.STORAGES:
+        return storages[TOMBSTONE_STORAGE]
+    config: dict[str, Any] = settings.STORAGES["default"]
+    location = "tombstones" if is_s3(storages["default"]) else str(settings.VAR_DIR / "tombstones")
+    return import_string(config["BACKEND"])(**{**config.get("OPTIONS", {}), "location": location})
 
 
 def tombstones_after_commit(
@@ -75,7 +86,7 @@ def tombstones_flush(event_ids: Sequence[int] | None = None) -> int:
             ids = sorted({pk for event in events for pk in event.subject_ids})
             body = {"population": population_key, "anonymised_at": anonymised_at, "subject_ids": ids}
             name = f"{population_key}/{anonymised_at[:10]}/{uuid.uuid4().hex}.json"
-            _storage().save(name, ContentFile(json.dumps(body).encode()))
+            tombstone_storage().save(name, ContentFile(json.dumps(body).encode()))
             for event in events:
                 event.details = {**event.details, "tombstone": WRITTEN}
             AuditEvent.objects.bulk_update(events, ["details"], batch_size=500)
@@ -93,7 +104,7 @@ def _names(storage: Storage, folder: str) -> Iterator[str]:
 
 def tombstones_read() -> dict[str, dict[int, datetime]]:
     """Every tombstone: population key -> {subject id: latest anonymised date}."""
-    storage = _storage()
+    storage = tombstone_storage()
     latest: dict[str, dict[int, datetime]] = {}
     try:
         names = list(_names(storage, ""))
