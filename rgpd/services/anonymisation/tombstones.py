@@ -14,7 +14,7 @@ import logging
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -37,7 +37,7 @@ def tombstone_storage() -> Storage:
     (the bucket's ``tombstones/`` prefix, or ``$GDPR_PORTAL_VAR_DIR/tombstones`` on local storage)."""
     if TOMBSTONE_STORAGE in settings.STORAGES:
         return storages[TOMBSTONE_STORAGE]
-    config: dict[str, Any] = settings.STORAGES["default"]
+    config = cast(dict[str, Any], settings.STORAGES["default"])
     location = "tombstones" if is_s3(storages["default"]) else str(settings.VAR_DIR / "tombstones")
     return import_string(config["BACKEND"])(**{**config.get("OPTIONS", {}), "location": location})
 
