@@ -26,8 +26,8 @@ deletion. Rules:
 - Modules: ``core`` (one set of people of one population: treatments, history rewrite), ``former`` (former
   values), ``check`` (the check after it), ``eligibility`` (reasons), ``requests`` (requests, chunks,
   progress), ``deletions`` (stored objects after the commit), ``preview`` (the dry run),
-  ``tombstones`` (ids and dates kept in storage) and ``replay`` (anonymise again after a database restore). Tasks are sent by
-  ``..dispatch``.
+  ``tombstones`` (ids and dates kept in storage) and ``replay`` (anonymise again after a database
+  restore). Tasks are sent by ``..dispatch``.
 - Small requests (``RGPD_ANONYMISATION_INLINE_MAX`` contacts) are processed at once, larger ones by a
   Celery task in chunks of ``RGPD_ANONYMISATION_CHUNK_SIZE``; object deletions always run in a worker.
 """
