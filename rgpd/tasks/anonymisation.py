@@ -42,6 +42,7 @@ def finish_pending_deletions(population: str | None = None, subject_ids: list[in
     if report.deleted or report.failed:
         logger.info("rgpd: %s stored object(s) deleted, %s to retry", report.deleted, report.failed)
     if people is None:
+        service.tombstones_write_pending()  # tombstones not written when the storage was down
         for request_id in service.stale_anonymisation_requests():
             logger.info("rgpd: resuming anonymisation request %s", request_id)
             service.anonymisation_request_enqueue(request_id=request_id)

@@ -25,8 +25,9 @@ deletion. Rules:
   "anonymisation en cours".
 - Modules: ``core`` (one set of people of one population: treatments, history rewrite), ``former`` (former
   values), ``check`` (the check after it), ``eligibility`` (reasons), ``requests`` (requests, chunks,
-  progress), ``deletions`` (stored objects after the commit), ``preview`` (the dry run). Tasks are sent by
-  ``..dispatch``.
+  progress), ``deletions`` (stored objects after the commit), ``preview`` (the dry run),
+  ``tombstones`` (ids and dates kept in storage) and ``replay`` (anonymise again after a database
+  restore). Tasks are sent by ``..dispatch``.
 - Small requests (``RGPD_ANONYMISATION_INLINE_MAX`` contacts) are processed at once, larger ones by a
   Celery task in chunks of ``RGPD_ANONYMISATION_CHUNK_SIZE``; object deletions always run in a worker.
 """
@@ -60,6 +61,7 @@ from .requests import (
     inline_max,
     stale_anonymisation_requests,
 )
+from .tombstones import tombstones_flush, tombstones_write_pending
 
 __all__ = [
     "ANONYMISED_AT_FIELD",
@@ -88,4 +90,6 @@ __all__ = [
     "stale_anonymisation_requests",
     "SubjectPreview",
     "subjects_anonymise",
+    "tombstones_flush",
+    "tombstones_write_pending",
 ]

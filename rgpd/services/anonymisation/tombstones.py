@@ -1,0 +1,123 @@
+"""Anonymisation tombstones: (population, subject id, anonymised date), kept OUTSIDE the database.
+
+A database restore brings anonymised people back. Each anonymised set leaves one small, append-only
+JSON object in the tombstones' storage (the bucket's ``tombstones/`` prefix): ids and a date,
+no personal data. It is written after the commit (a rollback leaves none); until written, the set's
+audit rows carry ``"tombstone": "pending"`` and the periodic ``rgpd.finish_pending_deletions`` retries,
+as it does for file deletions. ``replay`` reads them back after a restore.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import Storage, storages
+from django.db import transaction
+from django.utils.module_loading import import_string
+
+from gdpr_portal.stored_files.objects import is_s3
+
+from ...models import AuditEvent
+
+logger = logging.getLogger(__name__)
+
+TOMBSTONE_STORAGE = "rgpd_tombstones"
+PENDING, WRITTEN = "pending", "written"
+
+
+def tombstone_storage() -> Storage:
+    """``STORAGES["rgpd_tombstones"]`` if declared, else the media storage's backend under ``tombstones``
+    (the bucket's ``tombstones/`` prefix, or ``$GDPR_PORTAL_VAR_DIR/tombstones`` on local storage)."""
+    if TOMBSTONE_STORAGE in settings.STORAGES:
+        return storages[TOMBSTONE_STORAGE]
+    config = cast(dict[str, Any], settings.STORAGES["default"])
+    location = "tombstones" if is_s3(storages["default"]) else str(settings.VAR_DIR / "tombstones")
+    return import_string(config["BACKEND"])(**{**config.get("OPTIONS", {}), "location": location})
+
+
+def tombstones_after_commit(
+    population_key: str, events: Sequence[AuditEvent], anonymised_at: datetime
+) -> None:
+    """Mark the set's audit rows as owing a tombstone (in the anonymisation's transaction), and write it
+    once that transaction commits."""
+    for event in events:
+        event.details = {
+            **event.details,
+            "tombstone": PENDING,
+            "population": population_key,
+            "anonymised_at": anonymised_at.isoformat(),
+        }
+    AuditEvent.objects.bulk_update(events, ["details"], batch_size=500)
+    ids = [event.pk for event in events]
+    transaction.on_commit(lambda: tombstones_write_pending(ids))
+
+
+def tombstones_write_pending(event_ids: list[int] | None = None) -> None:
+    """``tombstones_flush`` that never raises: what the storage refused stays pending for the next run."""
+    try:
+        tombstones_flush(event_ids)
+    except Exception as exc:  # noqa: BLE001 - storage down: the periodic task retries
+        logger.warning("rgpd: tombstone not written yet (%s); retried later", type(exc).__name__)
+
+
+def tombstones_flush(event_ids: Sequence[int] | None = None) -> int:
+    """Write the tombstones still owed (all, or those of ``event_ids``); return how many sets were written.
+
+    Raise on a storage failure: what was not written stays pending.
+    """
+    written = 0
+    with transaction.atomic():
+        queryset = AuditEvent.objects.select_for_update(skip_locked=True).filter(
+            action=AuditEvent.Action.ANONYMISED, details__tombstone=PENDING
+        )
+        if event_ids is not None:
+            queryset = queryset.filter(pk__in=list(event_ids))
+        sets: dict[tuple[str, str], list[AuditEvent]] = {}
+        for event in queryset.order_by("pk"):
+            sets.setdefault((event.details["population"], event.details["anonymised_at"]), []).append(event)
+        for (population_key, anonymised_at), events in sets.items():
+            ids = sorted({pk for event in events for pk in event.subject_ids})
+            body = {"population": population_key, "anonymised_at": anonymised_at, "subject_ids": ids}
+            name = f"{population_key}/{anonymised_at[:10]}/{uuid.uuid4().hex}.json"
+            tombstone_storage().save(name, ContentFile(json.dumps(body).encode()))
+            for event in events:
+                event.details = {**event.details, "tombstone": WRITTEN}
+            AuditEvent.objects.bulk_update(events, ["details"], batch_size=500)
+            written += 1
+    return written
+
+
+def _names(storage: Storage, folder: str) -> Iterator[str]:
+    directories, files = storage.listdir(folder)
+    for name in files:
+        yield f"{folder}/{name}" if folder else name
+    for directory in directories:
+        yield from _names(storage, f"{folder}/{directory}" if folder else directory)
+
+
+def tombstones_read() -> dict[str, dict[int, datetime]]:
+    """Every tombstone: population key -> {subject id: latest anonymised date}."""
+    storage = tombstone_storage()
+    latest: dict[str, dict[int, datetime]] = {}
+    try:
+        names = list(_names(storage, ""))
+    except FileNotFoundError:  # local storage: no tombstone written yet
+        return latest
+    for name in names:
+        if not name.endswith(".json"):
+            continue
+        with storage.open(name) as handle:
+            body = json.loads(handle.read())
+        at = datetime.fromisoformat(body["anonymised_at"])
+        people = latest.setdefault(str(body["population"]), {})
+        for subject_id in body["subject_ids"]:
+            if people.get(int(subject_id)) is None or people[int(subject_id)] < at:
+                people[int(subject_id)] = at
+    return latest
