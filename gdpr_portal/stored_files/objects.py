@@ -6,6 +6,7 @@ Files live either in an S3-compatible bucket (django-storages' ``S3Storage``) or
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeGuard
 
@@ -14,7 +15,6 @@ from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.core.files.storage import Storage
 from django.utils.http import content_disposition_header
-from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
 
 if TYPE_CHECKING:
@@ -38,7 +38,10 @@ S3_DELETE_BATCH = 1000
 
 def is_s3(storage: Storage) -> TypeGuard[ObjectStorage]:
     """Whether files live in an S3-compatible bucket, not on the local disk."""
-    return isinstance(storage, S3Storage)
+    # No S3 storage exists until django-storages' S3 module is loaded: asking must not load it (it
+    # brings boto3, ~10 MB resident in every worker of a local-storage installation).
+    module = sys.modules.get("storages.backends.s3")
+    return module is not None and isinstance(storage, module.S3Storage)
 
 
 def s3_client(storage: ObjectStorage) -> S3Client:
