@@ -70,7 +70,7 @@ class _HashingWriter:
         self.size = 0
         self.digest = hashlib.sha256()
 
-    def write(self, data) -> int:
+    def write(self, data: bytes, /) -> int:
         data = bytes(data)
         self.digest.update(data)
         self.size += len(data)
@@ -81,6 +81,11 @@ class _HashingWriter:
         return self.size
 
     def flush(self) -> None:
+        return None
+
+    def close(self) -> None:
+        # Part of zipfile's writable protocol, never called on a file object it was given: the sink's
+        # owner commits or aborts it.
         return None
 
     # No seek(): zipfile then knows the output is not seekable and writes data descriptors.

@@ -89,7 +89,7 @@ class PersonalDataRegistry:
             not_personal=frozenset(not_personal),
             subject_field=subject_field,
             delete_rows=delete_rows,
-            export_label=export_label or model._meta.model_name,
+            export_label=export_label or model._meta.model_name or "",
             file_names=dict(file_names or {}),
         )
         both = set(spec.personal) & spec.not_personal

@@ -6,7 +6,7 @@ A queryset of people may be of any declared population: its population is found 
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, cast
 
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -145,21 +145,35 @@ def export_requests_visible_to(user: Any) -> QuerySet[ExportRequest]:
     return ExportRequest.objects.filter(population__in=keys) if keys else ExportRequest.objects.none()
 
 
+class _PartsAnnotations(Protocol):
+    """What ``export_requests_with_progress`` adds to each request."""
+
+    parts_total: int
+    parts_pending: int
+    parts_running: int
+    parts_ready: int
+    parts_failed: int
+    parts_expired: int
+    parts_with_warnings: int
+    parts_expires_at: datetime | None
+
+
 def export_request_progress(export_request: ExportRequest) -> ExportProgress:
     """The progress of one request (from ``export_requests_with_progress`` annotations when present)."""
     if not hasattr(export_request, "parts_total"):
         export_request = export_requests_with_progress(
             ExportRequest.objects.filter(pk=export_request.pk)
         ).get()
+    counts = cast(_PartsAnnotations, export_request)
     return ExportProgress(
-        total=export_request.parts_total,
-        pending=export_request.parts_pending,
-        running=export_request.parts_running,
-        ready=export_request.parts_ready,
-        failed=export_request.parts_failed,
-        expired=export_request.parts_expired,
-        with_warnings=export_request.parts_with_warnings,
-        expires_at=export_request.parts_expires_at,
+        total=counts.parts_total,
+        pending=counts.parts_pending,
+        running=counts.parts_running,
+        ready=counts.parts_ready,
+        failed=counts.parts_failed,
+        expired=counts.parts_expired,
+        with_warnings=counts.parts_with_warnings,
+        expires_at=counts.parts_expires_at,
     )
 
 

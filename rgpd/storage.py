@@ -23,6 +23,8 @@ from django.core.files.storage import FileSystemStorage, Storage, default_storag
 from gdpr_portal.stored_files.objects import is_not_found, is_s3, s3_client, s3_key
 
 if TYPE_CHECKING:
+    from mypy_boto3_s3.type_defs import CompletedPartTypeDef, LifecycleRuleOutputTypeDef
+
     from gdpr_portal.stored_files.objects import ObjectStorage
 
 logger = logging.getLogger(__name__)
@@ -95,7 +97,7 @@ class S3MultipartSink:
         self.bucket = storage.bucket_name
         self.key = s3_key(storage, name)
         self.buffer = io.BytesIO()
-        self.parts: list[dict] = []
+        self.parts: list[CompletedPartTypeDef] = []
         upload = self.client.create_multipart_upload(
             Bucket=self.bucket, Key=self.key, ContentType="application/zip"
         )
@@ -231,6 +233,7 @@ def setup_archive_bucket(*, retention_days: int) -> list[str]:
     """
     storage = archive_storage()
     if not is_s3(storage):
+        assert isinstance(storage, FileSystemStorage), "archives live in a bucket or on the local disk"
         os.makedirs(storage.location, exist_ok=True)
         return [f"local archives directory {storage.location}"]
     client = s3_client(storage)
@@ -252,7 +255,7 @@ def setup_archive_bucket(*, retention_days: int) -> list[str]:
             raise
         rules = []
     prefix = storage.location.strip("/") + "/"
-    rule = {
+    rule: LifecycleRuleOutputTypeDef = {
         "ID": LIFECYCLE_RULE_ID,
         "Filter": {"Prefix": prefix},
         "Status": "Enabled",

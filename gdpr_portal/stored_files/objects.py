@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         """What is used here of django-storages' S3Storage (the library ships no types)."""
 
         bucket_name: str
+        location: str
         connection: Any
 
         def _normalize_name(self, name: str) -> str: ...

@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import path, reverse
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 import gdpr_portal.ids  # noqa: F401 - registers the <id:…> URL converter
@@ -83,6 +84,7 @@ def anonymise_row_action(population: Population, obj) -> RowAction:
     reason = refusal_reason(obj)
     if reason is None:
         return RowAction(url=url, label=ROW_ACTION_LABEL, icon=DETECTIVE_ICON)
+    message: str | Promise
     if getattr(obj, ANONYMISED_AT_FIELD) is not None and obj.anonymisation_in_progress:
         message = IN_PROGRESS_REASON
     else:

@@ -25,7 +25,7 @@ class AuditEventAdmin(RgpdReadOnlyAdmin):
     list_filter = ["action", "outcome", "at"]
     list_select_related = ["actor", "export_request"]
     date_hierarchy = "at"
-    fields = ["at", "action", "outcome", "actor", "export_request", "subject_ids", "counts", "details"]
+    fields = ("at", "action", "outcome", "actor", "export_request", "subject_ids", "counts", "details")
     readonly_fields = fields
     list_per_page = 100
 

@@ -120,12 +120,13 @@ class LargeTablePaginator(Paginator):
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
-        page_ids = None
+        page_ids: RawSQL | QuerySet | None = None
         if queryset.query.where and self.count <= SORT_MATCHES_MAX:
             page_ids = _sorted_match_ids(queryset, bottom, top - bottom)
         if page_ids is None:
             page_ids = queryset.values("pk")[bottom:top]
-        return self._get_page(queryset.filter(pk__in=page_ids), number, self)
+        # Paginator._get_page (how page() builds its Page, overridable) is missing from the stubs.
+        return self._get_page(queryset.filter(pk__in=page_ids), number, self)  # type: ignore[attr-defined]
 
 
 def set_full_result_count(changelist) -> None:

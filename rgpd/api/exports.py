@@ -5,6 +5,7 @@ Session or token authentication (``Authorization: Token …``); the same right a
 
 from __future__ import annotations
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
@@ -75,7 +76,7 @@ class ExportRequestSerializer(serializers.ModelSerializer):
     status = serializers.SerializerMethodField()
     progress = serializers.SerializerMethodField()
     expires_at = serializers.SerializerMethodField()
-    requested_by = serializers.SlugRelatedField(
+    requested_by: serializers.SlugRelatedField[AbstractBaseUser] = serializers.SlugRelatedField(
         slug_field="username", read_only=True, help_text="Login of the user who asked."
     )
     parts = ExportPartSerializer(many=True, read_only=True)

@@ -42,7 +42,7 @@ def create_once(model: type[Row], token: str, **fields) -> tuple[Row, bool]:
         return existing, False
     try:
         with transaction.atomic():
-            return model.objects.create(**fields, confirmation_token=token), True
+            return model._default_manager.create(**fields, confirmation_token=token), True
     except IntegrityError:
         existing = confirmed_before(model, token)
         if existing is None:
@@ -52,4 +52,4 @@ def create_once(model: type[Row], token: str, **fields) -> tuple[Row, bool]:
 
 def confirmed_before(model: type[Row], token: str) -> Row | None:
     """The ``model`` row an earlier send of this confirmation created, if any."""
-    return model.objects.filter(confirmation_token=token).first() if token else None
+    return model._default_manager.filter(confirmation_token=token).first() if token else None

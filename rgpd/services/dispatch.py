@@ -17,11 +17,14 @@ import logging
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from kombu.exceptions import OperationalError
 
-from ..models import ExportPart
+from ..models import AnonymisationRequest, ExportPart, ExportRequest
+
+# The requests whose first task message is sent after commit (both have an ``awaiting_broker`` field).
+BrokerJob = ExportRequest | AnonymisationRequest
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +40,7 @@ QUEUED_NOTICE = _(
 )
 
 
-def send_after_commit(job: models.Model, send: Callable[[], object]) -> None:
+def send_after_commit(job: BrokerJob, send: Callable[[], object]) -> None:
     """Call ``send`` once the transaction commits; if the broker is unreachable, mark ``job`` for the sweep.
 
     ``job`` has an ``awaiting_broker`` field; the instance's attribute is set too, so that the caller
@@ -48,7 +51,7 @@ def send_after_commit(job: models.Model, send: Callable[[], object]) -> None:
         try:
             send()
         except BROKER_ERRORS as exc:
-            type(job).objects.filter(pk=job.pk).update(awaiting_broker=True)
+            type(job)._default_manager.filter(pk=job.pk).update(awaiting_broker=True)
             job.awaiting_broker = True
             logger.warning(
                 "rgpd: %s %s recorded but its task not sent, broker unreachable (%s): the periodic sweep "
@@ -61,14 +64,16 @@ def send_after_commit(job: models.Model, send: Callable[[], object]) -> None:
     transaction.on_commit(run, robust=True)
 
 
-def awaiting_broker(model: type[models.Model]) -> list[int]:
+def awaiting_broker(model: type[BrokerJob]) -> list[int]:
     """Ids of the requests of ``model`` whose first message could not be sent."""
-    return list(model.objects.filter(awaiting_broker=True).order_by("pk").values_list("pk", flat=True))
+    return list(
+        model._default_manager.filter(awaiting_broker=True).order_by("pk").values_list("pk", flat=True)
+    )
 
 
-def sent(model: type[models.Model], pk: int) -> None:
+def sent(model: type[BrokerJob], pk: int) -> None:
     """The message of request ``pk`` has been sent at last: the sweep leaves it alone from now on."""
-    model.objects.filter(pk=pk, awaiting_broker=True).update(awaiting_broker=False)
+    model._default_manager.filter(pk=pk, awaiting_broker=True).update(awaiting_broker=False)
 
 
 # --- Export tasks -----------------------------------------------------------------------------------

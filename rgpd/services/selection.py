@@ -22,11 +22,18 @@ def batched(iterable: Iterable, size: int) -> Iterator[list]:
         yield batch
 
 
+def concrete_field(model: type[models.Model], name: str) -> models.Field:
+    """``model``'s field ``name``, narrowed to a concrete column (``get_field`` also returns relations)."""
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field), f"{model.__name__}.{name} is not a concrete field"
+    return field
+
+
 def existing_ids(model: type[models.Model], ids: Sequence[int], *, per_query: int) -> set[int]:
     """Which of ``ids`` are rows of ``model``, asked ``per_query`` ids at a time."""
     found: set[int] = set()
     for batch in batched(ids, per_query):
-        found.update(model.objects.filter(pk__in=batch).values_list("pk", flat=True))
+        found.update(model._default_manager.filter(pk__in=batch).values_list("pk", flat=True))
     return found
 
 
@@ -54,7 +61,7 @@ def insert_select(model: type[models.Model], fields: Sequence[str], select: str,
     """
     quote = connection.ops.quote_name
     meta = model._meta
-    columns = ", ".join(quote(meta.get_field(name).column) for name in fields)
+    columns = ", ".join(quote(concrete_field(model, name).column) for name in fields)
     sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) {select}"
     with connection.cursor() as cursor:
         cursor.execute(sql, list(params))
@@ -64,4 +71,4 @@ def insert_select(model: type[models.Model], fields: Sequence[str], select: str,
 def insert_rows(model: type[models.Model], rows: Iterable[models.Model]) -> None:
     """Insert ``rows`` (built from ids given by a caller) in bulk, a bounded number at a time."""
     for batch in batched(rows, ROWS_PER_INSERT):
-        model.objects.bulk_create(batch)
+        model._default_manager.bulk_create(batch)

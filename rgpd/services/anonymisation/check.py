@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q, QuerySet
 
 from ...registry import ModelSpec, Treatment
+from ..selection import concrete_field
 from .former import FormerValues, _message_holds
 
 
@@ -45,7 +46,7 @@ def _text_columns(instance: models.Model, spec: ModelSpec) -> list[str]:
 def _row_is_clean(row: models.Model, spec: ModelSpec, former: FormerValues) -> bool:
     """Every personal field holds its anonymised value and no text column holds a former value."""
     for name, treatment in spec.personal.items():
-        value = getattr(row, spec.model._meta.get_field(name).attname)
+        value = getattr(row, concrete_field(spec.model, name).attname)
         if treatment == Treatment.DELETE_FILE and value:
             return False
         masked = treatment not in (Treatment.KEEP, Treatment.DELETE_FILE)
@@ -73,14 +74,16 @@ class _History:
     def entries(self) -> QuerySet:
         return LogEntry.objects.select_related("content_type").filter(self.filter)
 
-    def owner(self, entry: LogEntry) -> tuple[tuple[type[models.Model] | None, int], int | None]:
-        """((concrete model, object id), person id) of an entry."""
+    def owner(self, entry: LogEntry) -> tuple[tuple[type[models.Model], int], int]:
+        """((concrete model, object id), person id) of an entry of ``entries()``."""
         model = entry.content_type.model_class()
-        concrete = model._meta.concrete_model if model else None
+        # entries() selects the content types of installed models, each with its owner known.
+        assert model is not None and model._meta.concrete_model is not None
+        concrete = model._meta.concrete_model
         key = (concrete, int(entry.object_id))
         if concrete is self.subject_model:
             return key, key[1]
-        return key, self.related_owners.get(key)
+        return key, self.related_owners[key]
 
 
 def _check_database(
@@ -88,10 +91,10 @@ def _check_database(
 ) -> set[int]:
     """Re-read what was changed and search each person's former values; return who still has one."""
     failed: set[int] = set()
-    rows = [(row, spec, row.pk) for row in spec.model.objects.filter(pk__in=list(people))]
+    rows = [(row, spec, row.pk) for row in spec.model._default_manager.filter(pk__in=list(people))]
     for rspec in related:
-        attname = rspec.model._meta.get_field(rspec.subject_field).attname
-        remaining = rspec.model.objects.filter(**{f"{rspec.subject_field}__in": list(people)})
+        attname = concrete_field(rspec.model, rspec.subject_field or "").attname
+        remaining = rspec.model._default_manager.filter(**{f"{rspec.subject_field}__in": list(people)})
         if rspec.delete_rows:
             failed.update(remaining.values_list(attname, flat=True))
             continue

@@ -15,6 +15,7 @@ from ...models import AuditEvent, PendingStorageDeletion
 from ...populations import Population, resolve_population
 from ...registry import MASK, ModelSpec, Treatment
 from ..audit import audit_event
+from ..selection import concrete_field
 from .check import _check_database, _History, _Person
 from .deletions import _storage_alias
 from .eligibility import ANONYMISED_AT_FIELD, Reason, _reasons_for
@@ -60,11 +61,12 @@ def _apply_treatments(
     for name, treatment in spec.personal.items():
         if treatment == Treatment.KEEP:
             continue
-        model_field = instance._meta.get_field(name)
         value = getattr(instance, name)
         if treatment == Treatment.DELETE_FILE:
             if value:
-                files.append((_storage_alias(model_field.storage), value.name))
+                file_field = instance._meta.get_field(name)
+                assert isinstance(file_field, models.FileField)  # DELETE_FILE is declared on file fields
+                files.append((_storage_alias(file_field.storage), value.name))
             new_value = ""
         else:
             former.add(value)
@@ -95,12 +97,13 @@ def subjects_anonymise(
     model = spec.model
     ids = sorted({int(pk) for pk in subject_ids})
     locked = {
-        row.pk: row for row in model.objects.select_for_update(of=("self",)).filter(pk__in=ids).order_by("pk")
+        row.pk: row
+        for row in model._default_manager.select_for_update(of=("self",)).filter(pk__in=ids).order_by("pk")
     }
     outcome = BatchOutcome(refused={pk: Reason.NOT_FOUND for pk in ids if pk not in locked})
     outcome.refused.update(
         (pk, reason)
-        for pk, reason in ([] if replay else _reasons_for(model.objects.filter(pk__in=list(locked))))
+        for pk, reason in ([] if replay else _reasons_for(model._default_manager.filter(pk__in=list(locked))))
         if reason
     )
     people = {pk: _Person() for pk in locked if pk not in outcome.refused}
@@ -117,15 +120,15 @@ def subjects_anonymise(
         reprs[(model, pk)] = _safe_repr(subject, spec)
     # Every person gets the same anonymised values: one UPDATE for the whole set.
     auto_now = {f.name: now for f in model._meta.concrete_fields if getattr(f, "auto_now", False)}
-    model.objects.filter(pk__in=list(people)).update(
+    model._default_manager.filter(pk__in=list(people)).update(
         **{name: spec.anonymised_value(name) for name in changed}, **{ANONYMISED_AT_FIELD: now}, **auto_now
     )
 
     related_owners: dict[tuple[type[models.Model], int], int] = {}
     for rspec in population.related:
-        attname = rspec.model._meta.get_field(rspec.subject_field or "").attname
+        attname = concrete_field(rspec.model, rspec.subject_field or "").attname
         rows = list(
-            rspec.model.objects.select_for_update()
+            rspec.model._default_manager.select_for_update()
             .filter(**{f"{rspec.subject_field}__in": list(people)})
             .order_by("pk")
         )
@@ -137,9 +140,9 @@ def subjects_anonymise(
             related_owners[(rspec.model, row.pk)] = getattr(row, attname)
             person.rows_deleted += int(rspec.delete_rows)
         if rows and rspec.delete_rows:
-            rspec.model.objects.filter(pk__in=[row.pk for row in rows]).delete()
+            rspec.model._default_manager.filter(pk__in=[row.pk for row in rows]).delete()
         elif rows and row_changed:
-            rspec.model.objects.bulk_update(rows, row_changed, batch_size=500)
+            rspec.model._default_manager.bulk_update(rows, row_changed, batch_size=500)
 
     # The admin history of the people and of their related rows: names and messages are rewritten.
     history = _History(model, people, related_owners)

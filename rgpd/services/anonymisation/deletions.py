@@ -28,7 +28,8 @@ logger = logging.getLogger(__name__)
 def _storage_alias(storage) -> str:
     if isinstance(storage, DefaultStorage) or storage is default_storage:
         return "default"
-    target = storage._wrapped if isinstance(storage, LazyObject) else storage
+    # The stubs omit LazyObject._wrapped, the object a lazy storage stands for.
+    target = storage._wrapped if isinstance(storage, LazyObject) else storage  # type: ignore[attr-defined]
     for alias in settings.STORAGES:
         if storages[alias] is target:
             return alias

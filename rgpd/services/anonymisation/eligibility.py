@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Protocol, cast
 
 from django.db import models
 from django.db.models import QuerySet
@@ -63,13 +64,22 @@ def _reason(*, anonymised: bool, export_in_progress: bool, ready: bool, expired:
     return Reason.ARCHIVE_EXPIRED if expired else Reason.NOT_EXPORTED
 
 
+class _EligibilityAnnotations(Protocol):
+    """What ``annotate_anonymisation_eligibility`` adds to each row."""
+
+    has_export_in_progress: bool
+    has_ready_archive: bool
+    has_expired_archive: bool
+
+
 def refusal_reason(contact: models.Model) -> Reason | None:
     """Why ``contact`` (annotated by ``annotate_anonymisation_eligibility``) cannot be anonymised, if so."""
+    annotated = cast(_EligibilityAnnotations, contact)
     return _reason(
         anonymised=getattr(contact, ANONYMISED_AT_FIELD) is not None,
-        export_in_progress=contact.has_export_in_progress,
-        ready=contact.has_ready_archive,
-        expired=contact.has_expired_archive,
+        export_in_progress=annotated.has_export_in_progress,
+        ready=annotated.has_ready_archive,
+        expired=annotated.has_expired_archive,
     )
 
 

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ...populations import Population, population_of
 from ...registry import ModelSpec, Treatment
+from ..selection import concrete_field
 from .eligibility import _reasons_for, reason_message
 
 PREVIEW_LIMIT = 10
@@ -101,8 +102,10 @@ def _subject_previews(population: Population, contact_ids: list[int]) -> list[Su
     contacts = {c.pk: c for c in spec.model._default_manager.filter(pk__in=contact_ids)}
     related_rows: dict[int, list[tuple[ModelSpec, models.Model]]] = defaultdict(list)
     for rspec in population.related:
-        attname = rspec.model._meta.get_field(rspec.subject_field or "").attname
-        for row in rspec.model.objects.filter(**{f"{rspec.subject_field}__in": contact_ids}).order_by("pk"):
+        attname = concrete_field(rspec.model, rspec.subject_field or "").attname
+        for row in rspec.model._default_manager.filter(
+            **{f"{rspec.subject_field}__in": contact_ids}
+        ).order_by("pk"):
             related_rows[getattr(row, attname)].append((rspec, row))
     previews = []
     for contact_id in contact_ids:
@@ -112,7 +115,7 @@ def _subject_previews(population: Population, contact_ids: list[int]) -> list[Su
         changes = [
             FieldChange(
                 name=name,
-                label=str(spec.model._meta.get_field(name).verbose_name),
+                label=str(concrete_field(spec.model, name).verbose_name),
                 current=_current_label(contact, name, treatment),
                 new=_new_value_label(spec, name),
             )
@@ -129,7 +132,7 @@ def _subject_previews(population: Population, contact_ids: list[int]) -> list[Su
             details = [
                 str(getattr(row, f"get_{name}_display")())
                 for name, treatment in rspec.personal.items()
-                if treatment == Treatment.KEEP and rspec.model._meta.get_field(name).choices
+                if treatment == Treatment.KEEP and concrete_field(rspec.model, name).choices
             ]
             label = _("%(model)s #%(id)s") % {"model": rspec.model._meta.verbose_name, "id": row.pk}
             removals.append(RowRemoval(label=str(label), details=details))

@@ -210,9 +210,9 @@ def _process_chunk(*, population: Population, pending: QuerySet, actor, request_
                     )
                 )
         now = timezone.now()
-        for (result, reason), pks in by_result.items():  # one UPDATE per outcome, not one per row
+        for (result_value, reason_value), pks in by_result.items():  # one UPDATE per outcome, not per row
             AnonymisationSubject.objects.filter(pk__in=pks).update(
-                result=result, reason=reason, processed_at=now
+                result=result_value, reason=reason_value, processed_at=now
             )
         AuditEvent.objects.bulk_create(refusals)
         return list(outcome.anonymised)

@@ -6,6 +6,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.exceptions import SuspiciousFileOperation
 from django.db import models, transaction
@@ -17,7 +18,7 @@ from ...models import ExportPart
 from ...populations import Population
 from ...populations import population as population_by_key
 from ...registry import ModelSpec
-from ..selection import batched
+from ..selection import batched, concrete_field
 from .lease import Lease
 
 logger = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ def _label(spec: ModelSpec) -> str:
 
 
 def _field_value(instance: models.Model, name: str):
-    value = instance._meta.get_field(name).value_from_object(instance)
+    value = concrete_field(type(instance), name).value_from_object(instance)
     if isinstance(value, models.fields.files.FieldFile):
         return value.name or None
     return value
@@ -145,9 +146,9 @@ def _read_people(
         people = list(model._default_manager.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk"))
         related: list[tuple[ModelSpec, dict[int, list[models.Model]]]] = []
         for spec in population.related:
-            attname = spec.model._meta.get_field(spec.subject_field or "").attname
+            attname = concrete_field(spec.model, spec.subject_field or "").attname
             by_subject: dict[int, list[models.Model]] = defaultdict(list)
-            for row in spec.model.objects.filter(**{f"{attname}__in": ids}).order_by("pk"):
+            for row in spec.model._default_manager.filter(**{f"{attname}__in": ids}).order_by("pk"):
                 by_subject[getattr(row, attname)].append(row)
             related.append((spec, by_subject))
     return [(person, [(spec, rows.get(person.pk, [])) for spec, rows in related]) for person in people]
@@ -167,7 +168,7 @@ def _build_archive(part: ExportPart, name: str, lease: Lease) -> _BuildResult:
             for person, related in _read_people(population, batch):
                 folder = population.folder(person.pk)
                 # The subject's files go to <folder>/<field>/, related rows' to <folder>/<label>/.
-                record = {
+                record: dict[str, Any] = {
                     "format_version": FORMAT_VERSION,
                     "exported_at": generated_at,
                     "subject": {

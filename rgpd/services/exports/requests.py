@@ -160,12 +160,12 @@ def export_request_create(
     already = confirmed_before(ExportRequest, confirmation_token)
     if already is not None:
         return already
+    ids: list[int] | None = None
     if subject_ids is not None:
-        ids: list[int] | None = _checked_ids(people, subject_ids)
+        ids = _checked_ids(people, subject_ids)
         selection = None
         count = len(ids)
     else:
-        ids = None
         selection = selected_ids(queryset)  # type: ignore[arg-type] # one of the two is given
         count = selection.count()
     if not count:
@@ -227,6 +227,7 @@ def _subjects_record(
     if ids is not None:
         inserted = _subjects_insert_ids(export_request.population, parts, ids, part_size)
     else:
+        assert selection is not None  # the caller gives the ids or the selection
         inserted = _subjects_insert_selection(export_request, selection, part_size)
     subject_count, part_count = count, len(parts)
     if inserted != count:
