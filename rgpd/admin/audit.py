@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -22,7 +23,10 @@ class AuditEventAdmin(RgpdReadOnlyAdmin):
         "counts",
         "details",
     ]
-    list_filter = ["action", "outcome", "at"]
+    list_filter = ["action", "outcome", "actor", "at"]
+    # The officer looks a person up by their number; the log holds ids only, never names.
+    search_fields = ["subject_ids"]
+    search_help_text = _("Search by person number (e.g. 87).")
     list_select_related = ["actor", "export_request"]
     date_hierarchy = "at"
     fields = ["at", "action", "outcome", "actor", "export_request", "subject_ids", "counts", "details"]
@@ -32,6 +36,17 @@ class AuditEventAdmin(RgpdReadOnlyAdmin):
     def has_rgpd_permission(self, request: HttpRequest, obj=None) -> bool:
         # Auditors may read the log without holding the right to export or anonymise.
         return holds_rgpd_right(request.user) or request.user.has_perm("rgpd.view_auditevent")
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[AuditEvent], search_term: str
+    ) -> tuple[QuerySet[AuditEvent], bool]:
+        term = search_term.strip().lstrip("n°").strip()
+        if not term:
+            return queryset, False
+        if not term.isdigit():
+            return queryset.none(), False
+        # jsonb containment on the id list: a row naming this person among others matches.
+        return queryset.filter(subject_ids__contains=[int(term)]), False
 
     @admin.display(description=_("people"))
     def subject_count(self, obj: AuditEvent) -> int:

@@ -208,3 +208,27 @@ def test_make_run_on_another_port_links_emails_to_that_port_and_names_its_mail_f
         assert ":8000/" not in body_text(sent_emails(mail_dir)[0])
     finally:
         app.stop()
+
+
+# --- Journal RGPD: search by person number, filter by actor --------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_gdpr_log_finds_a_persons_events_by_their_number_and_filters_by_actor(officer_client):
+    from rgpd.models import AuditEvent
+
+    claire = UserFactory(username="claire.other")
+    bob = UserFactory(username="bob.other")
+    AuditEvent.objects.create(action=AuditEvent.Action.ANONYMISED, subject_ids=[87, 12], actor=claire)
+    AuditEvent.objects.create(action=AuditEvent.Action.EXPORT_REQUESTED, subject_ids=[870], actor=bob)
+    url = reverse("admin:rgpd_auditevent_changelist")
+
+    found = officer_client.get(url, {"q": "87"})
+    by_bob = officer_client.get(url, {"actor__id__exact": bob.pk})
+    nonsense = officer_client.get(url, {"q": "Dupont"})
+
+    assert found.status_code == 200
+    assert list(found.context["cl"].result_list.values_list("action", flat=True)) == ["anonymised"]
+    assert list(by_bob.context["cl"].result_list.values_list("action", flat=True)) == ["export_requested"]
+    assert nonsense.status_code == 200 and not nonsense.context["cl"].result_list
+    assert "Rechercher par numéro de personne" in text_of(found)
