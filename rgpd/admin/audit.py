@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from ..models import AuditEvent
 from ..permissions import RgpdReadOnlyAdmin, holds_rgpd_right
 
+AUDIT_FIELDS = ("at", "action", "outcome", "actor", "export_request", "subject_ids", "counts", "details")
+
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(RgpdReadOnlyAdmin):
@@ -29,8 +31,8 @@ class AuditEventAdmin(RgpdReadOnlyAdmin):
     search_help_text = _("Search by person number (e.g. 87).")
     list_select_related = ["actor", "export_request"]
     date_hierarchy = "at"
-    fields = ["at", "action", "outcome", "actor", "export_request", "subject_ids", "counts", "details"]
-    readonly_fields = fields
+    fields = AUDIT_FIELDS
+    readonly_fields = AUDIT_FIELDS
     list_per_page = 100
 
     def has_rgpd_permission(self, request: HttpRequest, obj=None) -> bool:
