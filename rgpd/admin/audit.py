@@ -10,6 +10,33 @@ from django.utils.translation import gettext_lazy as _
 from ..models import AuditEvent
 from ..permissions import RgpdReadOnlyAdmin, holds_rgpd_right
 
+# French labels for the log's machine keys (the rows keep stable English keys; the officer reads labels).
+DETAIL_LABELS = {
+    "part": _("part"),
+    "parts": _("parts"),
+    "attempt": _("attempt"),
+    "error": _("error"),
+    "channel": _("channel"),
+    "request": _("request"),
+    "source": _("source"),
+    "reason": _("reason"),
+    "contact": _("person"),
+    "kind": _("kind"),
+    "correspondence": _("correspondence"),
+    "anonymisation_event": _("anonymisation event"),
+    "storage_check": _("storage check"),
+    "subject_ids_omitted": _("ids not listed (large request)"),
+    "recorded_by": _("recorded by"),
+    "subjects": _("people"),
+    "files": _("files"),
+}
+
+
+def labelled(values: dict | None) -> str:
+    """'part: 1 ; parts: 3' with translated labels, instead of raw JSON with English keys."""
+    return " ; ".join(f"{DETAIL_LABELS.get(key, key)} : {value}" for key, value in (values or {}).items())
+
+
 AUDIT_FIELDS = ("at", "action", "outcome", "actor", "export_request", "subject_ids", "counts", "details")
 
 
@@ -22,8 +49,8 @@ class AuditEventAdmin(RgpdReadOnlyAdmin):
         "actor",
         "export_request",
         "subject_count",
-        "counts",
-        "details",
+        "counts_text",
+        "details_text",
     ]
     list_filter = ["action", "outcome", "actor", "at"]
     # The officer looks a person up by their number; the log holds ids only, never names.
@@ -56,3 +83,11 @@ class AuditEventAdmin(RgpdReadOnlyAdmin):
         if (obj.details or {}).get("subject_ids_omitted"):
             return int((obj.counts or {}).get("subjects", 0))
         return len(obj.subject_ids or [])
+
+    @admin.display(description=_("counts"))
+    def counts_text(self, obj: AuditEvent) -> str:
+        return labelled(obj.counts)
+
+    @admin.display(description=_("details"))
+    def details_text(self, obj: AuditEvent) -> str:
+        return labelled(obj.details)

@@ -232,3 +232,20 @@ def test_the_gdpr_log_finds_a_persons_events_by_their_number_and_filters_by_acto
     assert list(by_bob.context["cl"].result_list.values_list("action", flat=True)) == ["export_requested"]
     assert nonsense.status_code == 200 and not nonsense.context["cl"].result_list
     assert "Rechercher par numéro de personne" in text_of(found)
+
+
+@pytest.mark.django_db
+def test_the_gdpr_log_shows_details_as_french_labels_not_raw_json(officer_client):
+    from rgpd.models import AuditEvent
+
+    AuditEvent.objects.create(
+        action=AuditEvent.Action.PART_READY,
+        details={"part": 2, "parts": 3, "attempt": 1},
+        counts={"files": 4},
+    )
+
+    page = text_of(officer_client.get(reverse("admin:rgpd_auditevent_changelist")))
+
+    assert "partie : 2 ; parties : 3 ; tentative : 1" in page
+    assert "fichiers : 4" in page
+    assert '"parts"' not in page and "attempt" not in page
