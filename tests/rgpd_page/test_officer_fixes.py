@@ -249,3 +249,16 @@ def test_the_gdpr_log_shows_details_as_french_labels_not_raw_json(officer_client
     assert "partie : 2 ; parties : 3 ; tentative : 1" in page
     assert "fichiers : 4" in page
     assert '"parts"' not in page and "attempt" not in page
+
+
+@pytest.mark.django_db
+def test_the_gdpr_log_counts_entries_not_journals(officer_client):
+    from rgpd.models import AuditEvent
+
+    for _ in range(6):
+        AuditEvent.objects.create(action=AuditEvent.Action.ARCHIVE_DOWNLOADED)
+
+    page = text_of(officer_client.get(reverse("admin:rgpd_auditevent_changelist")))
+
+    assert "6 entrées du journal" in page
+    assert "6 Journal RGPD" not in page
