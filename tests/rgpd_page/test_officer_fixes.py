@@ -208,3 +208,57 @@ def test_make_run_on_another_port_links_emails_to_that_port_and_names_its_mail_f
         assert ":8000/" not in body_text(sent_emails(mail_dir)[0])
     finally:
         app.stop()
+
+
+# --- Journal RGPD: search by person number, filter by actor --------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_gdpr_log_finds_a_persons_events_by_their_number_and_filters_by_actor(officer_client):
+    from rgpd.models import AuditEvent
+
+    claire = UserFactory(username="claire.other")
+    bob = UserFactory(username="bob.other")
+    AuditEvent.objects.create(action=AuditEvent.Action.ANONYMISED, subject_ids=[87, 12], actor=claire)
+    AuditEvent.objects.create(action=AuditEvent.Action.EXPORT_REQUESTED, subject_ids=[870], actor=bob)
+    url = reverse("admin:rgpd_auditevent_changelist")
+
+    found = officer_client.get(url, {"q": "87"})
+    by_bob = officer_client.get(url, {"actor__id__exact": bob.pk})
+    nonsense = officer_client.get(url, {"q": "Dupont"})
+
+    assert found.status_code == 200
+    assert list(found.context["cl"].result_list.values_list("action", flat=True)) == ["anonymised"]
+    assert list(by_bob.context["cl"].result_list.values_list("action", flat=True)) == ["export_requested"]
+    assert nonsense.status_code == 200 and not nonsense.context["cl"].result_list
+    assert "Rechercher par numéro de personne" in text_of(found)
+
+
+@pytest.mark.django_db
+def test_the_gdpr_log_shows_details_as_french_labels_not_raw_json(officer_client):
+    from rgpd.models import AuditEvent
+
+    AuditEvent.objects.create(
+        action=AuditEvent.Action.PART_READY,
+        details={"part": 2, "parts": 3, "attempt": 1},
+        counts={"files": 4},
+    )
+
+    page = text_of(officer_client.get(reverse("admin:rgpd_auditevent_changelist")))
+
+    assert "partie : 2 ; parties : 3 ; tentative : 1" in page
+    assert "fichiers : 4" in page
+    assert '"parts"' not in page and "attempt" not in page
+
+
+@pytest.mark.django_db
+def test_the_gdpr_log_counts_entries_not_journals(officer_client):
+    from rgpd.models import AuditEvent
+
+    for _ in range(6):
+        AuditEvent.objects.create(action=AuditEvent.Action.ARCHIVE_DOWNLOADED)
+
+    page = text_of(officer_client.get(reverse("admin:rgpd_auditevent_changelist")))
+
+    assert "6 entrées du journal" in page
+    assert "6 Journal RGPD" not in page
