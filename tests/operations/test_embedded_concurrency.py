@@ -208,7 +208,9 @@ def confirmation_form(logged_in: Client, path: str) -> dict:
 
 
 @pytest.fixture
-def officer_browser(transactional_db):
+def officer_browser(celery_worker):
+    # The confirmations send real tasks: the worker takes them, and the test waits until it is idle before
+    # the database is flushed (a part being built holds locks that the flush's TRUNCATE would deadlock on).
     browser = Client()
     browser.force_login(rgpd_user())
     return browser
