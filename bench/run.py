@@ -184,7 +184,7 @@ def main() -> int:
     scale = SCALES[os.environ.get("BENCH_SCALE", "full")]
     started_at = datetime.now(UTC)
     started = time.perf_counter()
-    base_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+    base_url = os.environ.get("DATABASE_URL", "")  # set by scripts/testenv.py; never the machine's own
     if not base_url.startswith(("postgres://", "postgresql://")):
         sys.exit("bench: run through scripts/testenv.py (make bench): it needs PostgreSQL, Redis and S3.")
     bench_url = recreate_database(base_url)

@@ -38,10 +38,12 @@ def compose() -> dict:
 
 @pytest.fixture(scope="module")
 def stack_environment() -> dict[str, str]:
+    # Addresses are placeholders: only the variables' names and the non-address values are compared,
+    # nothing connects to them (the smoke test, test_run_stack.py, starts the real services).
     return run_stack.app_environment(
         port=8000,
-        database_url="postgres://postgres@127.0.0.1:5432/postgres",
-        redis_port=6379,
+        database_url="postgres://postgres@database.invalid/gdpr_portal",
+        redis_port=16379,
         s3={"AWS_STORAGE_BUCKET_NAME": "b", "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"}
         | {"AWS_S3_ENDPOINT_URL": "http://127.0.0.1:8333", "AWS_S3_REGION_NAME": "us-east-1"},
         smtp_port=1025,
