@@ -6,6 +6,7 @@ Validators run in the forms' validation, before anything reaches the storage.
 from __future__ import annotations
 
 from pathlib import PurePath
+from typing import TYPE_CHECKING
 
 import magic
 from django.conf import settings
@@ -15,6 +16,9 @@ from django.db import models
 from django.db.models.fields.files import FieldFile
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise  # the stubs' type of a lazy string
 
 PDF = {"application/pdf"}
 IMAGES = {"image/jpeg", "image/png", "image/gif", "image/webp", "image/tiff", "image/heic"}
@@ -104,11 +108,14 @@ def safe_extension(filename: str) -> str:
     return suffix if 1 < len(suffix) <= 8 and suffix[1:].isalnum() else ""
 
 
-def uploader_field() -> models.ForeignKey:
-    """Who uploaded a stored file: kept when the account goes (a file outlives its uploader's account)."""
+UPLOADED_BY = _("uploaded by")
+
+
+def uploader_field(verbose_name: str | _StrPromise = UPLOADED_BY) -> models.ForeignKey:
+    """Who uploaded (or recorded) a row: kept when the account goes (the row outlives the account)."""
     return models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        verbose_name=_("uploaded by"),
+        verbose_name=verbose_name,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,

@@ -12,7 +12,6 @@ import uuid
 from datetime import date
 from pathlib import PurePath
 
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -83,15 +82,7 @@ class SubjectRequest(models.Model):
     unmatched_email = models.EmailField(_("email as given"), blank=True)
     # Storage prefix of the correspondence: opaque, so object keys reveal nothing about the person.
     storage_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("recorded by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        editable=False,
-    )
+    recorded_by = uploader_field(_("recorded by"))
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
     class Meta:
