@@ -81,5 +81,7 @@ CONTACTS = declare(
         api_item_key="contact",
         archive_prefix="contact",
         heading=_("GDPR management: client contacts"),
+        name_fields=("first_name", "last_name", "email"),
+        name_and_email=lambda contact: (f"{contact.first_name} {contact.last_name}".strip(), contact.email),
     )
 )

@@ -59,6 +59,10 @@ class Population:
     api_item_key: str  # a person's id in the API's results: {"contact": 12, "result": …}
     archive_prefix: str  # a person's folder in the archive: "<prefix>-<id>/"
     heading: Label  # the confirmation pages' heading (breadcrumb to the RGPD page)
+    # How the officer is shown who a person is (confirmations, skip lists, request pages): the fields to
+    # load with ``only()`` and a function of such a row giving (full name, email).
+    name_fields: Sequence[str] = ()
+    name_and_email: Callable[[Any], tuple[str, str]] | None = None
 
     @property
     def model(self) -> type[models.Model]:
@@ -67,6 +71,12 @@ class Population:
     @property
     def permission(self) -> str:
         return f"{self.page.model._meta.app_label}.{self.permission_codename}"
+
+    def who(self, person: models.Model) -> tuple[str, str]:
+        """(full name, email) of ``person`` as the officer sees it; its number when undeclared."""
+        if self.name_and_email is None:
+            return (f"n° {person.pk}", "")
+        return self.name_and_email(person)
 
     def folder(self, subject_id: int) -> str:
         return f"{self.archive_prefix}-{subject_id}"
