@@ -327,7 +327,9 @@ class PeriodicTaskRun(models.Model):
         return self.task
 
 
-# The register of data subjects' requests (app label "rgpd": its page sits in the "Gestion RGPD" section).
+# Models of the "Gestion RGPD" section kept in their own packages (app label "rgpd"): the register of data
+# subjects' requests, and the information sheet of Art. 15(1) GDPR copied into every archive.
+from .information.models import ProcessingInformation  # noqa: E402, F401
 from .subject_requests.models import (  # noqa: E402, F401
     SubjectRequest,
     SubjectRequestCorrespondence,

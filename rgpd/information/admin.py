@@ -1,0 +1,45 @@
+"""The page "Informations sur le traitement" in the "Gestion RGPD" section: one form, no list.
+
+Django's model permissions guard it: ``rgpd.view_processinginformation`` shows the texts,
+``rgpd.change_processinginformation`` edits them (administrators grant them, superusers hold them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
+
+from .models import SINGLETON_ID, ProcessingInformation
+
+
+@admin.register(ProcessingInformation)
+class ProcessingInformationAdmin(admin.ModelAdmin):
+    fields = (*ProcessingInformation.TEXT_FIELDS, "updated_at", "updated_by")
+    readonly_fields = ("updated_at", "updated_by")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # one sheet, created with its default texts when first opened
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        """The section's link opens the one sheet (a list of one row would only be a detour)."""
+        if not self.has_view_or_change_permission(request):
+            return super().changelist_view(request, extra_context)  # Django's 403
+        ProcessingInformation.current()
+        return HttpResponseRedirect(reverse("admin:rgpd_processinginformation_change", args=[SINGLETON_ID]))
+
+    def save_model(self, request: HttpRequest, obj: ProcessingInformation, form: Any, change: bool) -> None:
+        obj.updated_by = request.user  # type: ignore[assignment]
+        super().save_model(request, obj, form, change)
+
+    def response_change(self, request: HttpRequest, obj: ProcessingInformation):
+        # No list to go back to: stay on the sheet, with Django's "changed successfully" message.
+        response = super().response_change(request, obj)
+        if "_continue" not in request.POST and isinstance(response, HttpResponseRedirect):
+            return HttpResponseRedirect(request.path)
+        return response
