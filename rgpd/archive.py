@@ -1,4 +1,4 @@
-"""Streaming ZIP writer for RGPD archives (format v1), and the entry names it accepts.
+"""Streaming ZIP writer for RGPD archives (format v2), and the entry names it accepts.
 
 The ZIP is written to a non-seekable sink (an S3 multipart upload or a temp file): every entry
 carries a data descriptor and ZIP64 sizes, so neither the entry's nor the archive's size needs to be
@@ -22,7 +22,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from .storage import ArchiveSink
 
-FORMAT_VERSION = 1
+# 2: index.html pages a person can read; no storage key (a file's own name instead of stored_name).
+FORMAT_VERSION = 2
 MAX_NAME_LENGTH = 120
 _FORBIDDEN = re.compile(r'[<>:"/\\|?*]')
 

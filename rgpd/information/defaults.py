@@ -6,7 +6,7 @@ CONTROLLER = (
     "[Raison sociale de la société], [adresse du siège], représentée par [nom et fonction]. "
     "Contact : [adresse email ou postale du service en charge des données personnelles]."
 )
-DPO = "Délégué à la protection des données (DPO) : [nom], [adresse email], [adresse postale]."
+DPO = "[Nom du délégué], [adresse email], [adresse postale]."
 PURPOSES = (
     "Gestion de la relation avec nos clients et de leurs contacts : suivi des échanges, gestion des "
     "contrats et des documents transmis (bulletins de salaire, contrats de travail, pièces d'identité), "

@@ -1,4 +1,4 @@
-"""Building one part's archive (format v1), streamed from storage into storage."""
+"""Building one part's archive (format v2), streamed from storage into storage."""
 
 from __future__ import annotations
 
@@ -8,17 +8,20 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.db import models, transaction
 from django.utils import timezone
 
 from ... import storage as archive_storage
 from ...archive import FORMAT_VERSION, ArchiveWriter, WrittenEntry, safe_filename
+from ...information.models import ProcessingInformation
 from ...models import ExportPart
 from ...populations import Population
 from ...populations import population as population_by_key
 from ...registry import ModelSpec
 from ..selection import batched, concrete_field
+from . import readable
 from .lease import Lease
 
 logger = logging.getLogger(__name__)
@@ -40,7 +43,7 @@ class _BuildResult:
     subject_ids: list[int]
 
 
-# --- Building the archive (format v1) ---------------------------------------------------------------
+# --- Building the archive (format v2) ---------------------------------------------------------------
 def _label(spec: ModelSpec) -> str:
     return spec.model._meta.label_lower
 
@@ -69,7 +72,8 @@ class _PartWriter:
         display = safe_filename(
             getattr(instance, spec.file_names[name], "") if name in spec.file_names else "", fallback=""
         ) or safe_filename(stored.name.rsplit("/", 1)[-1])
-        description = {"stored_name": stored.name, "archive_path": None, "size": None, "sha256": None}
+        # The file's own name only: the storage key (opaque, internal) never enters the archive.
+        description = {"name": display, "archive_path": None, "size": None, "sha256": None}
         try:
             chunks = archive_storage.iter_stored_file(stored.name, storage=stored.storage)
         except (archive_storage.StoredFileMissing, SuspiciousFileOperation) as exc:
@@ -80,7 +84,7 @@ class _PartWriter:
                     "model": _label(spec),
                     "object_id": instance.pk,
                     "field": name,
-                    "stored_name": stored.name,
+                    "name": display,
                     "reason": reason,
                 }
             )
@@ -164,6 +168,9 @@ def _build_archive(part: ExportPart, name: str, lease: Lease) -> _BuildResult:
         writer = ArchiveWriter(sink, date_time=timezone.localtime(generated_at))
         out = _PartWriter(writer=writer, lease=lease)
         exported: list[int] = []
+        index: list[tuple[str, str]] = []  # (folder, name) of each person, for the root index.html
+        sheet = ProcessingInformation.current()  # the texts as they stand at the export
+        language = part.request.language or settings.LANGUAGE_CODE  # the pages speak the requester's language
         for batch in batched(subject_ids, READ_BATCH):
             for person, related in _read_people(population, batch):
                 folder = population.folder(person.pk)
@@ -198,16 +205,41 @@ def _build_archive(part: ExportPart, name: str, lease: Lease) -> _BuildResult:
                         ],
                     }
                 entry = writer.add_json(f"{folder}/{PERSONAL_DATA_NAME}", record)
-                out.record_entry(
-                    entry,
-                    subject_id=person.pk,
-                    kind="personal_data",
-                    model=_label(subject),
-                    object_id=person.pk,
-                    field=None,
+                about = {
+                    "subject_id": person.pk,
+                    "model": _label(subject),
+                    "object_id": person.pk,
+                    "field": None,
+                }
+                out.record_entry(entry, kind="personal_data", **about)
+                full_name = population.who(person)[0] or folder
+                page = readable.person_page(
+                    name=full_name,
+                    folder=folder,
+                    person=person,
+                    subject=subject,
+                    record=record,
+                    related=related,
+                    generated_at=generated_at,
+                    data_file=PERSONAL_DATA_NAME,
+                    language=language,
                 )
+                entry = writer.add_chunks(f"{folder}/{readable.PAGE_NAME}", [page], compress=True)
+                out.record_entry(entry, kind="page", **about)
+                index.append((folder, full_name))
                 exported.append(person.pk)
                 lease.beat()
+        index_chunks = readable.index_page(
+            people=index,
+            sheet=sheet,
+            generated_at=generated_at,
+            request_id=part.request_id,
+            part=part.number,
+            part_count=part.request.part_count,
+            language=language,
+        )
+        entry = writer.add_chunks(readable.PAGE_NAME, index_chunks, compress=True)
+        out.record_entry(entry, kind="index", subject_id=None, model=None, object_id=None, field=None)
         manifest = {
             "format": "gdpr_portal.rgpd_export",
             "format_version": FORMAT_VERSION,
