@@ -1,4 +1,4 @@
-"""The archive's content (format v1), built by the real service into the real S3 bucket.
+"""The archive's content (format v2), built by the real service into the real S3 bucket.
 
 These tests call the part's service in this process (the database is PostgreSQL, storage is the
 SeaweedFS bucket); the worker journeys are in test_export_journeys.py.
@@ -101,7 +101,8 @@ def test_the_archive_holds_every_registered_field_and_byte_identical_files(db):
     assert (manifest["part"], manifest["part_count"]) == (1, 1)
     assert manifest["subjects"] == [{"id": contact.pk, "folder": f"contact-{contact.pk}"}]
     assert manifest["missing_files"] == []
-    assert len(manifest["files"]) == 5  # personal_data.json, photo, 3 documents
+    # personal_data.json, the person's page, photo, 3 documents, and the root index.html
+    assert len(manifest["files"]) == 7
 
     # And the part expires after the retention
     assert part.status == ExportPart.Status.READY and not part.has_warnings
@@ -137,7 +138,7 @@ def test_malicious_and_duplicate_names_give_safe_unique_entries(db):
     document_entries = [n for n in archive["names"] if n.startswith(f"contact-{contact.pk}/documents/")]
     assert len(document_entries) == len(MALICIOUS_NAMES) == len(set(document_entries))
     for name in archive["names"]:
-        assert name == "manifest.json" or name.startswith(f"contact-{contact.pk}/")
+        assert name in ("manifest.json", "index.html") or name.startswith(f"contact-{contact.pk}/")
         assert len(name.rsplit("/", 1)[-1]) <= 130
     for document in documents:
         entry = next(n for n in document_entries if n.rsplit("/", 1)[-1].startswith(f"{document.pk}_"))
@@ -177,7 +178,7 @@ def test_a_missing_document_is_reported_and_the_part_is_still_ready(db):
             "model": "contacts.document",
             "object_id": lost.pk,
             "field": "file",
-            "stored_name": lost.file.name,
+            "name": lost.original_name,
             "reason": "not_found",
         }
     ]
