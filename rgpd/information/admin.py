@@ -34,7 +34,7 @@ class ProcessingInformationAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:rgpd_processinginformation_change", args=[SINGLETON_ID]))
 
     def save_model(self, request: HttpRequest, obj: ProcessingInformation, form: Any, change: bool) -> None:
-        obj.updated_by = request.user  # type: ignore[assignment]
+        obj.updated_by = request.user
         super().save_model(request, obj, form, change)
 
     def response_change(self, request: HttpRequest, obj: ProcessingInformation):

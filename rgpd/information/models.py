@@ -64,9 +64,9 @@ class ProcessingInformation(models.Model):
 
     def sections(self) -> list[tuple[str, str]]:
         """(heading, text) of each non-empty text, in the archive's order, in the active language."""
-        meta = self._meta
+        fields = {field.name: field for field in self._meta.concrete_fields}
         return [
-            (str(meta.get_field(name).verbose_name), getattr(self, name))
+            (str(fields[name].verbose_name), getattr(self, name))
             for name in self.TEXT_FIELDS
             if getattr(self, name).strip()
         ]

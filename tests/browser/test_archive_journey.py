@@ -30,6 +30,7 @@ def unzipped_export(contact: Contact, folder: Path) -> Path:
     )
     (part,) = export_request.parts.all()
     assert export_part_build(part_id=part.pk) == "ready"
+    part.refresh_from_db()  # its object key is known once built
     with zipfile.ZipFile(io.BytesIO(archive_bytes(part))) as archive:
         archive.extractall(folder)
     return folder / "index.html"

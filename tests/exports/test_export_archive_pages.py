@@ -31,6 +31,7 @@ def export(contacts, *, language: str = "fr") -> dict:
     )
     (part,) = export_request.parts.all()
     assert export_part_build(part_id=part.pk) == "ready"
+    part.refresh_from_db()  # its object key is known once built
     return open_archive(archive_bytes(part))
 
 
