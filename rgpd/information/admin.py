@@ -33,6 +33,12 @@ class ProcessingInformationAdmin(admin.ModelAdmin):
         ProcessingInformation.current()
         return HttpResponseRedirect(reverse("admin:rgpd_processinginformation_change", args=[SINGLETON_ID]))
 
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None):
+        # The sheet exists from the first time anyone asks for it, whichever page they open first.
+        if object_id == str(SINGLETON_ID):
+            ProcessingInformation.current()
+        return super().get_object(request, object_id, from_field)
+
     def save_model(self, request: HttpRequest, obj: ProcessingInformation, form: Any, change: bool) -> None:
         obj.updated_by = request.user
         super().save_model(request, obj, form, change)

@@ -128,6 +128,9 @@ def test_no_internal_storage_key_in_the_archive(lefevre):
         for secret in secrets:
             assert secret not in text, (path, secret)
         assert "stored_name" not in text and "storage_key" not in text, path
+    # ... a file without a name of its own (the photo) is named after its field
+    photo = archive["people"][contact.pk]["subject"]["fields"]["photo"]
+    assert photo["name"] == "photo.png" and photo["archive_path"] == f"contact-{contact.pk}/photo/photo.png"
     # ... the missing file is named by its own name, for the person and in the manifest
     (missing,) = archive["manifest"]["missing_files"]
     assert missing["name"] == lost.original_name and missing["reason"] == "not_found"

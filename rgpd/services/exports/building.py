@@ -6,6 +6,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any
 
 from django.conf import settings
@@ -69,9 +70,11 @@ class _PartWriter:
         stored = getattr(instance, name)
         if not stored or not stored.name:
             return None
+        # The name the user gave the file, else the field's name with the stored extension: the stored
+        # name itself is part of the storage key, which never enters the archive.
         display = safe_filename(
             getattr(instance, spec.file_names[name], "") if name in spec.file_names else "", fallback=""
-        ) or safe_filename(stored.name.rsplit("/", 1)[-1])
+        ) or safe_filename(f"{name}{PurePosixPath(stored.name).suffix.lower()}")
         # The file's own name only: the storage key (opaque, internal) never enters the archive.
         description = {"name": display, "archive_path": None, "size": None, "sha256": None}
         try:
