@@ -12,8 +12,9 @@ self-contained (inline CSS, no script, no external resource) and link only to fi
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
+from html import escape
 from typing import Any
 from urllib.parse import quote
 
@@ -22,6 +23,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
@@ -34,55 +36,68 @@ _PEOPLE_MARK = "<!-- people -->"
 IMAGE_TYPES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
 
 
-@dataclass(frozen=True)
-class Cell:
-    """One value as the page shows it: text, or a link to a file of the archive (relative to the page)."""
-
-    text: str
-    href: str = ""
-    image: bool = False
-    empty: bool = False
-    missing: bool = False
-
-
 def _relative(path: str, folder: str) -> str:
     return quote(path[len(folder) + 1 :] if path.startswith(f"{folder}/") else path)
 
 
-def _text(field: models.Field, value: Any) -> Cell:
+# Labels and choices are the same for every person of a part: looked up once per field and language
+# (a page is rendered per person, so this is most of its cost otherwise).
+@lru_cache(maxsize=512)
+def _label(model: type[models.Model], name: str, language: str) -> str:
+    return capfirst(str(concrete_field(model, name).verbose_name))
+
+
+@lru_cache(maxsize=512)
+def _choices(model: type[models.Model], name: str, language: str) -> dict[Any, str]:
+    return {value: str(label) for value, label in concrete_field(model, name).flatchoices}
+
+
+# Cells are built with the standard library's escape (Django's lazy-aware helpers cost several times more,
+# for every field of every person).
+_EMPTY = '<span class="empty">—</span>'
+
+
+def _value_html(model: type[models.Model], name: str, value: Any, language: str) -> str:
     if value is None or value == "":
-        return Cell("—", empty=True)
-    if field.choices:
-        return Cell(str(dict(field.flatchoices).get(value, value)))
-    if isinstance(value, datetime):
-        return Cell(date_format(timezone.localtime(value), "DATETIME_FORMAT"))
-    if isinstance(value, date):
-        return Cell(date_format(value, "DATE_FORMAT"))
-    if isinstance(value, bool):
-        return Cell(_("Yes") if value else _("No"))
-    return Cell(str(value))
+        return _EMPTY
+    choices = _choices(model, name, language)
+    if choices:
+        text = choices.get(value, str(value))
+    elif isinstance(value, datetime):
+        text = date_format(timezone.localtime(value), "DATETIME_FORMAT")
+    elif isinstance(value, date):
+        text = date_format(value, "DATE_FORMAT")
+    elif isinstance(value, bool):
+        text = _("Yes") if value else _("No")
+    else:
+        return escape(str(value)).replace("\n", "<br>")
+    return escape(text)
 
 
-def _cells(instance: models.Model, spec: ModelSpec, fields: dict, *, folder: str) -> list[tuple[str, Cell]]:
-    """(label, cell) of each exported field, labelled with the field's verbose name in the active language."""
+def _file_html(described: dict | None, folder: str, label: str) -> str:
+    if not described:
+        return _EMPTY
+    if described["missing"]:
+        text = _("%(name)s (file not found)") % {"name": described["name"]}
+        return f'<span class="missing">{escape(text)}</span>'
+    href = escape(_relative(described["archive_path"], folder))
+    link = f'<a href="{href}">{escape(described["name"])}</a>'
+    if described["archive_path"].lower().endswith(IMAGE_TYPES):
+        return f'{link}<img class="photo" src="{href}" alt="{escape(label)}">'
+    return link
+
+
+def _cells(instance: models.Model, spec: ModelSpec, fields: dict, *, folder: str) -> list[tuple[str, str]]:
+    """(label, HTML) of each exported field, labelled with the field's verbose name in the active language."""
+    model, language, files = type(instance), translation.get_language(), spec.file_fields
     cells = []
     for name in spec.exported_fields:
-        field = concrete_field(type(instance), name)
-        label = capfirst(str(field.verbose_name))
-        if name not in spec.file_fields:
-            cells.append((label, _text(field, field.value_from_object(instance))))
-            continue
-        described = fields.get(name)
-        if not described:
-            cells.append((label, Cell("—", empty=True)))
-        elif described["missing"]:
-            cells.append(
-                (label, Cell(_("%(name)s (file not found)") % {"name": described["name"]}, missing=True))
-            )
+        label = _label(model, name, language)
+        if name in files:
+            cells.append((label, _file_html(fields.get(name), folder, label)))
         else:
-            href = _relative(described["archive_path"], folder)
-            image = described["archive_path"].lower().endswith(IMAGE_TYPES)
-            cells.append((label, Cell(described["name"], href=href, image=image)))
+            value = concrete_field(model, name).value_from_object(instance)
+            cells.append((label, _value_html(model, name, value, language)))
     return cells
 
 
@@ -113,18 +128,29 @@ def _person_page(
     generated_at: datetime,
     data_file: str,
 ) -> bytes:
+    language = translation.get_language()
+    cells = _cells(person, subject, record["subject"]["fields"], folder=folder)
+    fields = mark_safe(  # noqa: S308 - labels escaped here, values in _cells
+        "\n".join(f'<tr><th scope="row">{escape(label)}</th><td>{html}</td></tr>' for label, html in cells)
+    )
     tables = []
     for spec, rows in related:
         records = {r["id"]: r["fields"] for r in record["related"][spec.export_label]["records"]}
-        lines = [[cell for _label, cell in _cells(row, spec, records[row.pk], folder=folder)] for row in rows]
-        headers = [capfirst(str(concrete_field(spec.model, n).verbose_name)) for n in spec.exported_fields]
+        lines = []
+        for row in rows:
+            cells = _cells(row, spec, records[row.pk], folder=folder)
+            lines.append(mark_safe("".join(f"<td>{html}</td>" for _label, html in cells)))  # noqa: S308
         tables.append(
-            {"title": capfirst(str(spec.model._meta.verbose_name_plural)), "headers": headers, "rows": lines}
+            {
+                "title": capfirst(str(spec.model._meta.verbose_name_plural)),
+                "headers": [_label(spec.model, n, language) for n in spec.exported_fields],
+                "rows": lines,
+            }
         )
     context = {
-        "lang": translation.get_language(),
+        "lang": language,
         "name": name,
-        "fields": _cells(person, subject, record["subject"]["fields"], folder=folder),
+        "fields": fields,
         "tables": tables,
         "generated_at": timezone.localtime(generated_at),
         "data_file": data_file,
