@@ -174,6 +174,9 @@ def _build_archive(part: ExportPart, name: str, lease: Lease) -> _BuildResult:
         index: list[tuple[str, str]] = []  # (folder, name) of each person, for the root index.html
         sheet = ProcessingInformation.current()  # the texts as they stand at the export
         language = part.request.language or settings.LANGUAGE_CODE  # the pages speak the requester's language
+        pages = readable.PersonPages(
+            language=language, generated_at=generated_at, data_file=PERSONAL_DATA_NAME
+        )
         for batch in batched(subject_ids, READ_BATCH):
             for person, related in _read_people(population, batch):
                 folder = population.folder(person.pk)
@@ -216,16 +219,13 @@ def _build_archive(part: ExportPart, name: str, lease: Lease) -> _BuildResult:
                 }
                 out.record_entry(entry, kind="personal_data", **about)
                 full_name = population.who(person)[0] or folder
-                page = readable.person_page(
+                page = pages.render(
                     name=full_name,
                     folder=folder,
                     person=person,
                     subject=subject,
                     record=record,
                     related=related,
-                    generated_at=generated_at,
-                    data_file=PERSONAL_DATA_NAME,
-                    language=language,
                 )
                 entry = writer.add_chunks(f"{folder}/{readable.PAGE_NAME}", [page], compress=True)
                 out.record_entry(entry, kind="page", **about)

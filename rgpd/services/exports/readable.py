@@ -11,6 +11,7 @@ self-contained (inline CSS, no script, no external resource) and link only to fi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from functools import lru_cache
@@ -101,61 +102,63 @@ def _cells(instance: models.Model, spec: ModelSpec, fields: dict, *, folder: str
     return cells
 
 
-def person_page(
-    *,
-    name: str,
-    folder: str,
-    person: models.Model,
-    subject: ModelSpec,
-    record: dict,
-    related: list[tuple[ModelSpec, list[models.Model]]],
-    generated_at: datetime,
-    data_file: str,
-    language: str,
-) -> bytes:
-    """``<folder>/index.html``: the person's fields, then a table per kind of related rows (documents…)."""
-    with translation.override(language):
-        return _person_page(name, folder, person, subject, record, related, generated_at, data_file)
+class PersonPages:
+    """The people's pages of one part: the page's frame rendered once, then each person's rows put in it."""
 
+    _NAME, _FIELDS, _TABLES = "\x00name\x00", "\x00fields\x00", "\x00tables\x00"
 
-def _person_page(
-    name: str,
-    folder: str,
-    person: models.Model,
-    subject: ModelSpec,
-    record: dict,
-    related: list[tuple[ModelSpec, list[models.Model]]],
-    generated_at: datetime,
-    data_file: str,
-) -> bytes:
-    language = translation.get_language()
-    cells = _cells(person, subject, record["subject"]["fields"], folder=folder)
-    fields = mark_safe(  # noqa: S308 - labels escaped here, values in _cells
-        "\n".join(f'<tr><th scope="row">{escape(label)}</th><td>{html}</td></tr>' for label, html in cells)
-    )
-    tables = []
-    for spec, rows in related:
+    def __init__(self, *, language: str, generated_at: datetime, data_file: str):
+        self.language = language
+        with translation.override(language):
+            context = {
+                "lang": language,
+                "name": mark_safe(self._NAME),  # noqa: S308 - a marker, replaced by the escaped name
+                "fields": mark_safe(self._FIELDS),  # noqa: S308 - a marker, replaced by escaped rows
+                "tables": mark_safe(self._TABLES),  # noqa: S308 - a marker, replaced by escaped tables
+                "generated_at": timezone.localtime(generated_at),
+                "data_file": data_file,
+            }
+            # Split once at the markers: a value is never searched for markers again.
+            self._parts = re.split("(\x00[a-z]+\x00)", render_to_string("rgpd/archive/person.html", context))
+            self._none = escape(_("None."))
+
+    def render(
+        self,
+        *,
+        name: str,
+        folder: str,
+        person: models.Model,
+        subject: ModelSpec,
+        record: dict,
+        related: list[tuple[ModelSpec, list[models.Model]]],
+    ) -> bytes:
+        """``<folder>/index.html``: the person's fields, then a table per kind of related rows."""
+        with translation.override(self.language):
+            cells = _cells(person, subject, record["subject"]["fields"], folder=folder)
+            fields = "\n".join(
+                f'<tr><th scope="row">{escape(label)}</th><td>{html}</td></tr>' for label, html in cells
+            )
+            tables = "".join(self._table(spec, rows, record, folder) for spec, rows in related)
+        values = {self._NAME: escape(name), self._FIELDS: fields, self._TABLES: tables}
+        return "".join(values.get(part, part) for part in self._parts).encode("utf-8")
+
+    def _table(self, spec: ModelSpec, rows: list[models.Model], record: dict, folder: str) -> str:
+        title = escape(capfirst(str(spec.model._meta.verbose_name_plural)))
+        if not rows:
+            return f'<h2>{title}</h2>\n<p class="empty">{self._none}</p>\n'
         records = {r["id"]: r["fields"] for r in record["related"][spec.export_label]["records"]}
+        headers = "".join(
+            f'<th scope="col">{escape(_label(spec.model, n, self.language))}</th>'
+            for n in spec.exported_fields
+        )
         lines = []
         for row in rows:
             cells = _cells(row, spec, records[row.pk], folder=folder)
-            lines.append(mark_safe("".join(f"<td>{html}</td>" for _label, html in cells)))  # noqa: S308
-        tables.append(
-            {
-                "title": capfirst(str(spec.model._meta.verbose_name_plural)),
-                "headers": [_label(spec.model, n, language) for n in spec.exported_fields],
-                "rows": lines,
-            }
+            lines.append("<tr>" + "".join(f"<td>{html}</td>" for _label, html in cells) + "</tr>\n")
+        return (
+            f'<h2>{title}</h2>\n<table class="related">\n<thead><tr>{headers}</tr></thead>\n'
+            f"<tbody>\n{''.join(lines)}</tbody>\n</table>\n"
         )
-    context = {
-        "lang": language,
-        "name": name,
-        "fields": fields,
-        "tables": tables,
-        "generated_at": timezone.localtime(generated_at),
-        "data_file": data_file,
-    }
-    return render_to_string("rgpd/archive/person.html", context).encode("utf-8")
 
 
 def index_page(
