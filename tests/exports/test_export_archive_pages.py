@@ -183,6 +183,10 @@ def test_the_information_sheet_holds_the_administrators_texts_as_of_the_export(l
     ):
         assert f"<dt>{heading}</dt>" in index, heading
     assert "Délégué à la protection" not in index
+    # ... and the manifest keeps the same texts for machines
+    information = archive["manifest"]["information"]
+    assert information["purposes"] == "Suivi de la relation client <et> facturation."
+    assert information["dpo"] == ""
     assert "CNIL" in index and "portabilité" in index
 
 

@@ -255,6 +255,8 @@ def _build_archive(part: ExportPart, name: str, lease: Lease) -> _BuildResult:
             "subjects": [{"id": pk, "folder": population.folder(pk)} for pk in exported],
             "files": out.files,
             "missing_files": out.missing,
+            # The information sheet's texts as index.html shows them, kept for machines (stable keys).
+            "information": {name: getattr(sheet, name) for name in sheet.TEXT_FIELDS},
         }
         writer.add_json(MANIFEST_NAME, manifest)
         size, sha256 = writer.close()
