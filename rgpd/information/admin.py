@@ -11,13 +11,26 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from .models import SINGLETON_ID, ProcessingInformation
 
 
 @admin.register(ProcessingInformation)
 class ProcessingInformationAdmin(admin.ModelAdmin):
-    fields = (*ProcessingInformation.TEXT_FIELDS, "updated_at", "updated_by")
+    fieldsets = (
+        (
+            None,
+            {
+                "description": _(
+                    "The information Art. 15(1) GDPR requires besides the data. Every archive shows these "
+                    "texts in its index.html, as they stand when the archive is built."
+                ),
+                "fields": ProcessingInformation.TEXT_FIELDS,
+            },
+        ),
+        (_("Last change"), {"fields": ("updated_at", "updated_by")}),
+    )
     readonly_fields = ("updated_at", "updated_by")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
