@@ -53,7 +53,7 @@ def test_the_person_reads_their_archive_with_the_administrators_information_shee
     section = page.locator("#content-main .app-rgpd")
     section.get_by_role("link", name="Informations sur le traitement", exact=True).click()
     # Then the page says where these texts go
-    expect(page.get_by_text("Chaque archive montre ces textes dans son index.html", exact=False)).to_be_visible()
+    expect(page.get_by_text("Chaque archive montre ces textes dans son index.html")).to_be_visible()
     # When the administrator rewrites the purposes and the complaint, then saves
     page.get_by_label("Finalités du traitement").fill(PURPOSES)
     page.get_by_label("Droit d'introduire une réclamation").fill(COMPLAINT)
