@@ -1,4 +1,4 @@
 """Admin pages of the RGPD engine: the RGPD page, export requests, the audit log."""
 
 from ..subject_requests import admin as subject_requests  # noqa: F401 - "Demandes des personnes"
-from . import anonymisations, audit, exports, rgpd_page  # noqa: F401
+from . import accounts, anonymisations, audit, exports, rgpd_page  # noqa: F401
