@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from gdpr_portal.admin_input import BoundedInputAdminMixin, bound_every_admin
 from rgpd.filters import AnonymisedListFilter
 
+from .admin_lists import DocumentKindListFilter, matching_phone, warn_files_to_choose_again
 from .integrity import ContactAnonymised
 from .models import Contact, Document
 from .services import contact_lock_for_write, contact_version, stored_files_delete_on_commit
@@ -53,7 +54,7 @@ class ProtectedFileWidget(AdminFileWidget):
 class ContactAdminForm(forms.ModelForm):
     # The contact's version when the form was loaded: a save of a stale form is refused, not silently
     # written over a colleague's changes (or over an anonymisation).
-    loaded_version = forms.CharField(widget=forms.HiddenInput, required=False)
+    loaded_version = forms.CharField(label=_("version loaded"), widget=forms.HiddenInput, required=False)
 
     class Meta:
         model = Contact
@@ -130,6 +131,12 @@ class RefusesAnonymisedWrites(admin.ModelAdmin):
         """Whether the form posts to an anonymised contact (a form loaded before its anonymisation)."""
         return False
 
+    def render_change_form(
+        self, request: HttpRequest, context, add=False, change=False, form_url="", obj=None
+    ):
+        warn_files_to_choose_again(request, has_errors=bool(context.get("errors")))
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
 
 class DocumentInline(admin.TabularInline):
     model = Document
@@ -175,8 +182,8 @@ class ContactAdmin(BoundedInputAdminMixin, RefusesAnonymisedWrites):
     inlines = [DocumentInline]
     list_display = ["last_name", "first_name", "email", "phone", "city", "company", "anonymised", "record"]
     list_display_links = ["last_name", "first_name"]
-    list_filter = [AnonymisedListFilter]
-    search_fields = ["^last_name", "first_name", "email", "phone"]
+    list_filter = [AnonymisedListFilter, "company", "city", DocumentKindListFilter]
+    search_fields = ["^last_name", "first_name", "email", "phone", "mobile", "postal_code", "city", "company"]
     list_per_page = 50
     ordering = ["last_name", "first_name", "id"]
     readonly_fields = ["created_at", "updated_at", "anonymised_at"]
@@ -202,6 +209,14 @@ class ContactAdmin(BoundedInputAdminMixin, RefusesAnonymisedWrites):
                 "id", "last_name", "first_name", "email", "phone", "city", "company", "anonymised_at"
             )
         return queryset
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Contact], search_term: str
+    ) -> tuple[QuerySet[Contact], bool]:
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        # "01 23 45 67 89" finds "0123456789" and the reverse: a phone is matched on its digits alone.
+        by_phone = matching_phone(queryset, search_term.strip())
+        return (found | by_phone if search_term.strip() else found), may_have_duplicates
 
     def posts_to_anonymised(self, object_id: str | None) -> bool:
         if not (object_id and object_id.isdigit()):
@@ -263,7 +278,9 @@ class DocumentAdmin(BoundedInputAdminMixin, RefusesAnonymisedWrites):
     formfield_overrides = FILE_WIDGETS
     list_display = ["id", "contact_link", "kind", "original_name", "size_display", "uploaded_at"]
     list_filter = ["kind"]
-    raw_id_fields = ["contact"]
+    list_select_related = ["contact"]
+    # The contact is chosen by name (the contacts' search), not by typing its number.
+    autocomplete_fields = ["contact"]
     readonly_fields = [
         "original_name",
         "content_type",
@@ -281,9 +298,7 @@ class DocumentAdmin(BoundedInputAdminMixin, RefusesAnonymisedWrites):
 
     @admin.display(description=_("contact"), ordering="contact_id")
     def contact_link(self, obj: Document):
-        return format_html(
-            "{} {}", _("Contact #%(id)s") % {"id": obj.contact_id}, _record_link(obj.contact_id)
-        )
+        return format_html("{} {}", obj.contact, _record_link(obj.contact_id))
 
     @admin.display(description=_("size"), ordering="size")
     def size_display(self, obj: Document) -> str:
