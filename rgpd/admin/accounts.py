@@ -13,6 +13,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from gdpr_portal.admin_input import BoundedInputAdminMixin
 from gdpr_portal.permission_names import permission_label
@@ -39,29 +40,31 @@ def _names(users: QuerySet[User]) -> str:
     return get_text_list(names, _("and"))
 
 
+UNUSABLE_RIGHT = (
+    (
+        {"is_staff": False},
+        _lazy(
+            "An RGPD right is given to people who cannot log in to the back office (tick “Staff status” on "
+            "their user page): %(people)s."
+        ),
+    ),
+    (
+        {"email": ""},
+        _lazy(
+            "An RGPD right is given to people without an email address (they will not be told when an "
+            "archive they asked for is ready): %(people)s."
+        ),
+    ),
+)
+
+
 def warn_unusable_right(request: HttpRequest, holders: QuerySet[User]) -> None:
     """Tell the administrator who holds an RGPD right without being able to use it, and why."""
     active = holders.filter(is_active=True).distinct()
-    not_staff = active.filter(is_staff=False)
-    if not_staff.exists():
-        messages.warning(
-            request,
-            _(
-                "An RGPD right is given to people who cannot log in to the back office (tick “Staff status” "
-                "on their user page): %(people)s."
-            )
-            % {"people": _names(not_staff)},
-        )
-    no_email = active.filter(email="")
-    if no_email.exists():
-        messages.warning(
-            request,
-            _(
-                "An RGPD right is given to people without an email address (they will not be told when an "
-                "archive they asked for is ready): %(people)s."
-            )
-            % {"people": _names(no_email)},
-        )
+    for lacking, warning in UNUSABLE_RIGHT:
+        people = active.filter(**lacking)
+        if people.exists():
+            messages.warning(request, warning % {"people": _names(people)})
 
 
 class TranslatedPermissionsMixin(admin.ModelAdmin):

@@ -96,7 +96,9 @@ def test_contacts_and_documents_are_named_in_lists_and_messages(admin_client):
         contact_form_data(contact, job_title="Analyste"),
         follow=True,
     )
-    assert "« Jeanne Moreau » a été modifié avec succès." in text_of(saved)
+    # (and Django's stock sentence without its clumsy "L’objet contact …")
+    assert "Modification enregistrée : contact « Jeanne Moreau »." in text_of(saved)
+    assert "L’objet" not in text_of(saved)
     documents = text_of(admin_client.get(reverse("admin:contacts_document_changelist")))
     assert "Jeanne Moreau" in documents and "Contact n°" not in documents
     assert str(document) == document.original_name
