@@ -20,7 +20,7 @@ from django.utils.html import format_html
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
-from gdpr_portal.admin_input import BoundedInputAdminMixin, bound_every_admin
+from gdpr_portal.admin_input import BoundedInputAdminMixin, bound_every_admin, bounded_search_term
 from rgpd.filters import AnonymisedListFilter
 
 from .admin_lists import DocumentKindListFilter, matching_phone, warn_files_to_choose_again
@@ -215,8 +215,8 @@ class ContactAdmin(BoundedInputAdminMixin, RefusesAnonymisedWrites):
     ) -> tuple[QuerySet[Contact], bool]:
         found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         # "01 23 45 67 89" finds "0123456789" and the reverse: a phone is matched on its digits alone.
-        by_phone = matching_phone(queryset, search_term.strip())
-        return (found | by_phone if search_term.strip() else found), may_have_duplicates
+        term = bounded_search_term(search_term)[0].strip()
+        return (found | matching_phone(queryset, term) if term else found), may_have_duplicates
 
     def posts_to_anonymised(self, object_id: str | None) -> bool:
         if not (object_id and object_id.isdigit()):
