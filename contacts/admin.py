@@ -23,7 +23,13 @@ from django.utils.translation import gettext_lazy as _
 from gdpr_portal.admin_input import BoundedInputAdminMixin, bound_every_admin, bounded_search_term
 from rgpd.filters import AnonymisedListFilter
 
-from .admin_lists import DocumentKindListFilter, matching_phone, warn_files_to_choose_again
+from .admin_lists import (
+    DocumentInlineFormSet,
+    DocumentKindListFilter,
+    FilledValuesListFilter,
+    matching_phone,
+    warn_files_to_choose_again,
+)
 from .integrity import ContactAnonymised
 from .models import Contact, Document
 from .services import contact_lock_for_write, contact_version, stored_files_delete_on_commit
@@ -141,6 +147,7 @@ class RefusesAnonymisedWrites(admin.ModelAdmin):
 class DocumentInline(admin.TabularInline):
     model = Document
     form = DocumentAdminForm
+    formset = DocumentInlineFormSet
     formfield_overrides = FILE_WIDGETS
     extra = 1
     fields = ["kind", "file", "size_display", "uploaded_at_display", "uploaded_by"]
@@ -182,7 +189,12 @@ class ContactAdmin(BoundedInputAdminMixin, RefusesAnonymisedWrites):
     inlines = [DocumentInline]
     list_display = ["last_name", "first_name", "email", "phone", "city", "company", "anonymised", "record"]
     list_display_links = ["last_name", "first_name"]
-    list_filter = [AnonymisedListFilter, "company", "city", DocumentKindListFilter]
+    list_filter = [
+        AnonymisedListFilter,
+        ("company", FilledValuesListFilter),
+        ("city", FilledValuesListFilter),
+        DocumentKindListFilter,
+    ]
     search_fields = ["^last_name", "first_name", "email", "phone", "mobile", "postal_code", "city", "company"]
     list_per_page = 50
     ordering = ["last_name", "first_name", "id"]
@@ -281,6 +293,10 @@ class DocumentAdmin(BoundedInputAdminMixin, RefusesAnonymisedWrites):
     list_select_related = ["contact"]
     # The contact is chosen by name (the contacts' search), not by typing its number.
     autocomplete_fields = ["contact"]
+
+    class Media:
+        js = ["gdpr_portal/js/autocomplete-names.js"]
+
     readonly_fields = [
         "original_name",
         "content_type",

@@ -9,7 +9,9 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import Exists, F, OuterRef, QuerySet, Value
 from django.db.models.functions import Replace
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
+from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -46,6 +48,14 @@ def matching_phone(queryset: QuerySet, term: str, fields: tuple[str, ...] = ("ph
     return queryset.filter(pk__in=condition.values("pk")) if condition is not None else queryset.none()
 
 
+class FilledValuesListFilter(admin.AllValuesFieldListFilter):
+    """Every value the field holds (company, city), without the blank one: a link needs a name."""
+
+    def __init__(self, field, request, params, model, model_admin, field_path) -> None:
+        super().__init__(field, request, params, model, model_admin, field_path)
+        self.lookup_choices = self.lookup_choices.exclude(**{field.name: ""})
+
+
 class DocumentKindListFilter(admin.SimpleListFilter):
     """Contacts holding at least one document of a kind (payslip, contract…)."""
 
@@ -60,6 +70,19 @@ class DocumentKindListFilter(admin.SimpleListFilter):
             documents = Document.objects.filter(contact=OuterRef("pk"), kind=self.value())
             return queryset.filter(Exists(documents))
         return queryset
+
+
+class DocumentInlineFormSet(BaseInlineFormSet):
+    """The inline's table names its inputs for assistive technologies (the column headers are not
+    labels): "Type", "Fichier", "Supprimer", each with its row number."""
+
+    def add_fields(self, form, index) -> None:
+        super().add_fields(form, index)
+        row = gettext("row %(n)d") % {"n": (index or 0) + 1}
+        for name, field in form.fields.items():
+            label = gettext("Delete") if name == "DELETE" else field.label
+            if label and not field.widget.is_hidden:
+                field.widget.attrs.setdefault("aria-label", f"{capfirst(label)} ({row})")
 
 
 def warn_files_to_choose_again(request: HttpRequest, has_errors: bool) -> None:
