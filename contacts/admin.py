@@ -20,9 +20,16 @@ from django.utils.html import format_html
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
-from gdpr_portal.admin_input import BoundedInputAdminMixin, bound_every_admin
+from gdpr_portal.admin_input import BoundedInputAdminMixin, bound_every_admin, bounded_search_term
 from rgpd.filters import AnonymisedListFilter
 
+from .admin_lists import (
+    DocumentInlineFormSet,
+    DocumentKindListFilter,
+    FilledValuesListFilter,
+    matching_phone,
+    warn_files_to_choose_again,
+)
 from .integrity import ContactAnonymised
 from .models import Contact, Document
 from .services import contact_lock_for_write, contact_version, stored_files_delete_on_commit
@@ -53,7 +60,7 @@ class ProtectedFileWidget(AdminFileWidget):
 class ContactAdminForm(forms.ModelForm):
     # The contact's version when the form was loaded: a save of a stale form is refused, not silently
     # written over a colleague's changes (or over an anonymisation).
-    loaded_version = forms.CharField(widget=forms.HiddenInput, required=False)
+    loaded_version = forms.CharField(label=_("version loaded"), widget=forms.HiddenInput, required=False)
 
     class Meta:
         model = Contact
@@ -130,10 +137,17 @@ class RefusesAnonymisedWrites(admin.ModelAdmin):
         """Whether the form posts to an anonymised contact (a form loaded before its anonymisation)."""
         return False
 
+    def render_change_form(
+        self, request: HttpRequest, context, add=False, change=False, form_url="", obj=None
+    ):
+        warn_files_to_choose_again(request, has_errors=bool(context.get("errors")))
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
 
 class DocumentInline(admin.TabularInline):
     model = Document
     form = DocumentAdminForm
+    formset = DocumentInlineFormSet
     formfield_overrides = FILE_WIDGETS
     extra = 1
     fields = ["kind", "file", "size_display", "uploaded_at_display", "uploaded_by"]
@@ -175,8 +189,13 @@ class ContactAdmin(BoundedInputAdminMixin, RefusesAnonymisedWrites):
     inlines = [DocumentInline]
     list_display = ["last_name", "first_name", "email", "phone", "city", "company", "anonymised", "record"]
     list_display_links = ["last_name", "first_name"]
-    list_filter = [AnonymisedListFilter]
-    search_fields = ["^last_name", "first_name", "email", "phone"]
+    list_filter = [
+        AnonymisedListFilter,
+        ("company", FilledValuesListFilter),
+        ("city", FilledValuesListFilter),
+        DocumentKindListFilter,
+    ]
+    search_fields = ["^last_name", "first_name", "email", "phone", "mobile", "postal_code", "city", "company"]
     list_per_page = 50
     ordering = ["last_name", "first_name", "id"]
     readonly_fields = ["created_at", "updated_at", "anonymised_at"]
@@ -202,6 +221,14 @@ class ContactAdmin(BoundedInputAdminMixin, RefusesAnonymisedWrites):
                 "id", "last_name", "first_name", "email", "phone", "city", "company", "anonymised_at"
             )
         return queryset
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Contact], search_term: str
+    ) -> tuple[QuerySet[Contact], bool]:
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        # "01 23 45 67 89" finds "0123456789" and the reverse: a phone is matched on its digits alone.
+        term = bounded_search_term(search_term)[0].strip()
+        return (found | matching_phone(queryset, term) if term else found), may_have_duplicates
 
     def posts_to_anonymised(self, object_id: str | None) -> bool:
         if not (object_id and object_id.isdigit()):
@@ -263,7 +290,13 @@ class DocumentAdmin(BoundedInputAdminMixin, RefusesAnonymisedWrites):
     formfield_overrides = FILE_WIDGETS
     list_display = ["id", "contact_link", "kind", "original_name", "size_display", "uploaded_at"]
     list_filter = ["kind"]
-    raw_id_fields = ["contact"]
+    list_select_related = ["contact"]
+    # The contact is chosen by name (the contacts' search), not by typing its number.
+    autocomplete_fields = ["contact"]
+
+    class Media:
+        js = ["gdpr_portal/js/autocomplete-names.js"]
+
     readonly_fields = [
         "original_name",
         "content_type",
@@ -281,9 +314,7 @@ class DocumentAdmin(BoundedInputAdminMixin, RefusesAnonymisedWrites):
 
     @admin.display(description=_("contact"), ordering="contact_id")
     def contact_link(self, obj: Document):
-        return format_html(
-            "{} {}", _("Contact #%(id)s") % {"id": obj.contact_id}, _record_link(obj.contact_id)
-        )
+        return format_html("{} {}", obj.contact, _record_link(obj.contact_id))
 
     @admin.display(description=_("size"), ordering="size")
     def size_display(self, obj: Document) -> str:

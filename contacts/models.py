@@ -33,7 +33,7 @@ class Contact(models.Model):
         MRS = "Mme", _("Mrs")
         OTHER = "", _("Not specified")
 
-    civility = models.CharField(_("civility"), max_length=8, choices=Civility.choices, blank=True)
+    civility = models.CharField(_("title"), max_length=8, choices=Civility.choices, blank=True)
     first_name = models.CharField(_("first name"), max_length=150)
     last_name = models.CharField(_("last name"), max_length=150)
     email = models.EmailField(_("email"), blank=True)
@@ -72,8 +72,12 @@ class Contact(models.Model):
         ]
 
     def __str__(self) -> str:
-        # Never names: this string lands in admin history and messages, which must survive anonymisation.
-        return _("Contact #%(id)s") % {"id": self.pk}
+        # The name, as the back office shows a person (lists, messages, the document form's autocomplete).
+        # It lands in the admin history too: anonymisation rewrites that history with this string once
+        # the person is anonymised, which then names no one.
+        if self.is_anonymised:
+            return str(_("Anonymised contact #%(id)s") % {"id": self.pk})
+        return self.full_name or str(_("Contact #%(id)s") % {"id": self.pk})
 
     def save(self, *args, **kwargs):
         # The database refuses to change an anonymised contact: ContactAnonymised, new photo removed.
@@ -116,7 +120,8 @@ class Document(models.Model):
         ordering = ["contact_id", "id"]
 
     def __str__(self) -> str:
-        return _("Document #%(id)s") % {"id": self.pk}
+        # Its file's name (anonymisation deletes the document and rewrites its history).
+        return self.original_name or str(_("Document #%(id)s") % {"id": self.pk})
 
     def save(self, *args, **kwargs):
         self._describe_new_upload()
@@ -149,6 +154,7 @@ class Document(models.Model):
 # The right "RGPD Contacts Clients": its codename is what existing security groups hold, never renamed.
 RGPD_PERMISSION_CODENAME = "rgpd_contacts_clients"
 RGPD_PERMISSION = f"rgpd.{RGPD_PERMISSION_CODENAME}"
+RGPD_PERMISSION_LABEL = "RGPD Contacts Clients"  # the seed's name, in every language
 
 
 class RgpdContact(Contact):
@@ -163,6 +169,6 @@ class RgpdContact(Contact):
         app_label = "rgpd"
         proxy = True
         default_permissions = ()
-        permissions = [(RGPD_PERMISSION_CODENAME, "RGPD Contacts Clients")]
+        permissions = [(RGPD_PERMISSION_CODENAME, RGPD_PERMISSION_LABEL)]
         verbose_name = _("client contact (GDPR)")
         verbose_name_plural = _("GDPR management: client contacts")

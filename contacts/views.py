@@ -12,13 +12,15 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.text import get_text_list
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
+from gdpr_portal.permission_names import DEFAULT_ACTIONS
 from gdpr_portal.stored_files.downloads import stored_file_response
 from gdpr_portal.uploads import safe_extension
 
-from .models import Contact
+from .models import RGPD_PERMISSION_LABEL, Contact
 from .permissions import can_view_contact_record
 from .selectors import contact_documents, contact_for_record, document_for_download
 
@@ -45,7 +47,14 @@ def record_permission_required(view):
             raise PermissionDenied
         return view(request, *args, **kwargs)
 
+    wrapper.required_right = record_right  # type: ignore[attr-defined]  # named on the 403 page
     return wrapper
+
+
+def record_right() -> str:
+    """ "RGPD Contacts Clients" or the right to view contacts (see ``can_view_contact_record``)."""
+    view = DEFAULT_ACTIONS["view"] % {"model": Contact._meta.verbose_name}
+    return str(get_text_list([RGPD_PERMISSION_LABEL, str(view)], _("or")))
 
 
 def _field_row(contact: Contact, field: models.Field) -> dict:

@@ -8,6 +8,8 @@ from rgpd.views.api_token import api_token_page
 
 from .health import healthz
 
+handler403 = "gdpr_portal.errors.permission_denied"
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -13,6 +13,8 @@ from typing import Any
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
+from django.utils.text import get_text_list
+from django.utils.translation import gettext as _
 from rest_framework.permissions import BasePermission
 
 from gdpr_portal.access import is_back_office_user
@@ -58,6 +60,10 @@ class RgpdReadOnlyAdmin(BoundedInputAdminMixin, admin.ModelAdmin):
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return self.has_rgpd_permission(request)
+
+    def required_right(self) -> str:
+        """The right a refused visitor lacks, named on the 403 page: any population's."""
+        return str(get_text_list([population.permission_label for population in all_populations()], _("or")))
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self.has_rgpd_permission(request)

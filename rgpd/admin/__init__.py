@@ -2,4 +2,4 @@
 
 from ..information import admin as information  # noqa: F401 - "Informations sur le traitement"
 from ..subject_requests import admin as subject_requests  # noqa: F401 - "Demandes des personnes"
-from . import anonymisations, audit, exports, rgpd_page  # noqa: F401
+from . import accounts, anonymisations, audit, exports, rgpd_page  # noqa: F401

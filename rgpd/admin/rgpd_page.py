@@ -59,6 +59,9 @@ class RgpdPageAdmin(RgpdReadOnlyAdmin):
     def has_rgpd_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return holds_rgpd_right(request.user, self.population)
 
+    def required_right(self) -> str:
+        return self.population.permission_label
+
     # --- The list -------------------------------------------------------------------------------------
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         # Columns loaded for the list; the page makes a constant number of queries whatever its size.

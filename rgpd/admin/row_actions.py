@@ -3,6 +3,7 @@ population."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from django.templatetags.static import static
@@ -33,12 +34,17 @@ class RowAction:
                 self.label,
                 image,
             )
-        reason = self.reason or self.label
+        # Focusable all the same (aria-disabled, not disabled): a keyboard or screen-reader user reaches it
+        # and hears why (its description); the reason shows under it on focus, as its tooltip on hover.
+        reason_id = "reason-" + re.sub(r"[^A-Za-z0-9]+", "-", self.url).strip("-")
         return format_html(
             '<span class="rgpd-row-action rgpd-row-action--disabled" role="link" aria-disabled="true"'
-            ' aria-label="{}" aria-description="{}" title="{}">{}</span>',
+            ' tabindex="0" aria-label="{}" aria-describedby="{}" title="{}">{}'
+            '<span class="rgpd-row-action__reason" id="{}" role="tooltip">{}</span></span>',
             self.label,
-            reason,
-            reason,
+            reason_id,
+            self.reason or self.label,
             image,
+            reason_id,
+            self.reason or self.label,
         )

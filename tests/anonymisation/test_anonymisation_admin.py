@@ -361,3 +361,27 @@ def test_the_bulk_action_is_offered_with_the_seed_label(client_rgpd):
     ContactFactory()
     page = text_of(client_rgpd.get(reverse(CHANGELIST)))
     assert '<option value="anonymise_selected">Rendre anonyme les données >></option>' in page
+
+
+def test_the_result_page_of_a_running_anonymisation_updates_in_place_without_a_meta_refresh(client):
+    # Given an anonymisation still running
+    officer = rgpd_user()
+    running = AnonymisationRequest.objects.create(
+        requested_by=officer,
+        population="contacts",
+        status=AnonymisationRequest.Status.RUNNING,
+        subject_count=3,
+    )
+    client.force_login(officer)
+
+    # Then its page asks for its news by itself (live-progress.js), with a region screen readers announce
+    page = client.get(reverse("admin:rgpd_anonymisationrequest_change", args=[running.pk])).content.decode()
+    assert '<meta http-equiv="refresh"' not in page
+    assert 'data-live-poll="3"' in page and "gdpr_portal/js/live-progress" in page
+    assert re.search(r'role="status" aria-live="polite" data-live-announcer', page)
+
+    # And once done it stops asking
+    running.status = AnonymisationRequest.Status.DONE
+    running.save(update_fields=["status"])
+    page = client.get(reverse("admin:rgpd_anonymisationrequest_change", args=[running.pk])).content.decode()
+    assert "data-live-poll" not in page

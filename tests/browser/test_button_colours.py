@@ -35,6 +35,7 @@ def test_anonymise_is_in_the_danger_colour_and_export_in_the_default_one(page, l
     page.goto(f"/admin/rgpd/exportrequest/contact/{to_export.pk}/export/")
     export_button = page.get_by_role("button", name="Exporter les données")
     expect(export_button).to_be_visible()
+    export_button.blur()  # the page focuses it (test_access_keyboard.py): the colour at rest, not focused
     danger = admin_colour(page, "--delete-button-bg")
 
     # Then its button is the admin's default button, not the danger red

@@ -106,7 +106,7 @@ def test_the_result_page_is_not_done_while_stored_files_are_being_deleted(office
     url = reverse("admin:rgpd_anonymisationrequest_change", args=[anonymisation.pk])
 
     def status_of(response) -> str:
-        match = re.search(r'<dd data-status="[^"]*">(.*?)</dd>', response.content.decode(), flags=re.S)
+        match = re.search(r'<dd data-status="[^"]*"[^>]*>(.*?)</dd>', response.content.decode(), flags=re.S)
         assert match
         return " ".join(html.unescape(match.group(1)).split())
 
