@@ -34,7 +34,9 @@ from ..permissions import holds_rgpd_right
 from ..services.audit import audit_record
 from . import forms as request_forms
 from . import services
+from .actions import request_action_view
 from .models import CONTACTS_POPULATION, SubjectRequest, SubjectRequestCorrespondence
+from .page import request_page_context
 from .selectors import subject_requests_due_soon, subject_requests_overdue
 
 if TYPE_CHECKING:
@@ -164,6 +166,11 @@ class SubjectRequestAdmin(BoundedInputAdminMixin, admin.ModelAdmin):
                 name="rgpd_subjectrequest_step",
             ),
             path(
+                "<id:pk>/people/<slug:action>/",
+                self.admin_site.admin_view(self.action_view),
+                name="rgpd_subjectrequest_action",
+            ),
+            path(
                 "correspondence/<id:pk>/download/",
                 self.admin_site.admin_view(self.correspondence_download),
                 name="rgpd_subjectrequest_correspondence",
@@ -229,6 +236,7 @@ class SubjectRequestAdmin(BoundedInputAdminMixin, admin.ModelAdmin):
             ],
             correspondence=obj.correspondence.all(),
             steps=[(name, step.label) for name, step in STEPS.items() if obj.status in step.statuses],
+            **request_page_context(request, obj),
         )
 
     def step_view(self, request: HttpRequest, pk: int, step: str) -> HttpResponse:
@@ -249,6 +257,9 @@ class SubjectRequestAdmin(BoundedInputAdminMixin, admin.ModelAdmin):
                 self.message_user(request, _("%(request)s updated.") % {"request": obj}, messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:rgpd_subjectrequest_change", args=[obj.pk]))
         return self._form_page(request, form, title=f"{obj} — {action.label}", obj=obj)
+
+    def action_view(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
+        return request_action_view(self.admin_site, request, pk, action)
 
     def correspondence_download(self, request: HttpRequest, pk: int) -> HttpResponseBase:
         return _correspondence_download(request, pk)
