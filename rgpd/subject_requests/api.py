@@ -31,7 +31,7 @@ from ..permissions import HasRgpdRight
 from . import clock
 from .models import CONTACTS_POPULATION, SubjectRequest
 from .selectors import subject_requests_overdue
-from .services import subject_request_extend, subject_request_record
+from .services import subject_request_answer, subject_request_extend, subject_request_record
 
 
 class SubjectRequestSerializer(serializers.ModelSerializer):
@@ -113,6 +113,14 @@ EXTENDED_EXAMPLE = {
     "extension_months": 2,
     "extension_reason": "Twelve years of correspondence to gather.",
     "extension_informed_on": "2026-12-01",
+}
+ANSWERED_EXAMPLE = {
+    **SUBJECT_REQUEST_EXAMPLE,
+    "kind": "erasure",
+    "status": "answered",
+    "days_left": None,
+    "answered_on": "2026-12-10",
+    "answered_on_time": True,
 }
 EXTEND_REFUSED = schema.error_response(
     "The body is not valid, or the rule refuses it (a closed or already extended request, the person "
@@ -226,6 +234,55 @@ class SubjectRequestDetail(APIView):
     )
     def get(self, request: Request, pk: int) -> Response:
         return Response(SubjectRequestSerializer(get_object_or_404(_requests(), pk=pk)).data)
+
+
+class SubjectRequestAnswerSerializer(serializers.Serializer):
+    # The date the answer was sent; today when not given.
+    answered_on = serializers.DateField(required=False)
+
+
+ANSWER_REFUSED = schema.error_response(
+    "The rule refuses it: the request is not in progress, or it is an erasure whose people are neither "
+    "anonymised nor under a legal hold; nothing was changed.",
+    "An erasure request is answered once its people are anonymised or kept under a legal hold that says "
+    "why. Still to do: contacts n° 41.",
+    "invalid",
+    schema.ValidationErrorSerializer,
+    errors={"contacts": ["An erasure request is answered once its people are anonymised or kept…"]},
+)
+
+
+class SubjectRequestAnswer(APIView):
+    """POST ``{"answered_on": "…"}``: close the request as answered (an erasure: once its people are done)."""
+
+    permission_classes = [IsAuthenticated, HasRgpdRight]
+
+    @extend_schema(
+        summary="Close a request as answered",
+        description="Records the answer's date and whether it was on time. An erasure request (Art. 17) is "
+        "answered only once each of its contacts is anonymised or under a legal hold in force; the answer "
+        "then keeps what was kept and why.",
+        operation_id="requests_answer",
+        request=SubjectRequestAnswerSerializer,
+        responses={
+            200: _answer("Answered: the request, closed.", "answered", ANSWERED_EXAMPLE),
+            400: ANSWER_REFUSED,
+            **schema.DETAIL_ERRORS,
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        subject_request = get_object_or_404(SubjectRequest, pk=pk)
+        payload = SubjectRequestAnswerSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            subject_request_answer(
+                subject_request=subject_request,
+                answered_on=payload.validated_data.get("answered_on") or timezone.localdate(),
+                actor=request.user,
+            )
+        except DjangoValidationError as exc:
+            raise _rule_broken(exc) from exc
+        return Response(SubjectRequestSerializer(_requests().get(pk=pk)).data)
 
 
 class SubjectRequestExtend(APIView):

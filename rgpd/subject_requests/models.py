@@ -169,6 +169,10 @@ class SubjectRequestOutcome(models.Model):
     def __str__(self) -> str:
         return f"{self.population}-{self.subject_id}: {self.outcome}"
 
+    @property
+    def outcome_label(self) -> str:
+        return str(self.get_outcome_display())
+
 
 class SubjectRequestAction(models.Model):
     """An export or an anonymisation started from a request's page, for exactly its people."""
