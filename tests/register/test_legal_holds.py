@@ -124,7 +124,7 @@ def test_an_officer_places_a_hold_from_the_contact_record(officer):
     page = officer.get(record).content.decode()
 
     # Then it offers "Ajouter une conservation légale" for this contact
-    add_url = html.unescape(re.search(r'href="([^"]*legalhold/add/[^"]*)"', page).group(1))
+    add_url = html.unescape(re.search(r'href="([^"]*legalhold/add/\?[^"]*)"', page).group(1))
     assert f"subject_id={contact.pk}" in add_url
     form = officer.get(add_url)
     assert form.context["adminform"].form.initial["subject_id"] == str(contact.pk)
