@@ -1,6 +1,7 @@
 """The register of requests: an officer records an erasure request received by post, exports and anonymises
 the person from it, and closes it as answered on time."""
 
+import re
 from datetime import timedelta
 
 from django.utils import timezone
@@ -74,7 +75,7 @@ def test_an_officer_records_an_erasure_request_erases_the_person_from_it_and_ans
     page.get_by_role("button", name="Exporter les données").click()
 
     # Then the export's page shows its archive ready, built by the worker
-    expect(page.locator("body")).to_contain_text("prête", timeout=60_000)
+    expect(page.locator(".rgpd-export-status")).to_have_text(re.compile("prête", re.I), timeout=60_000)
 
     # When the officer comes back to the request and anonymises its people, ticking the seed's box
     page.goto(request_page)

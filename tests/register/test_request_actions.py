@@ -15,7 +15,14 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from contacts.models import Contact
-from rgpd.models import AnonymisationRequest, ExportRequest, ExportSubject, LegalHold, SubjectRequest
+from rgpd.models import (
+    AnonymisationRequest,
+    ExportPart,
+    ExportRequest,
+    ExportSubject,
+    LegalHold,
+    SubjectRequest,
+)
 from rgpd.subject_requests import services
 from tests.factories import ContactFactory, exported, rgpd_user
 
@@ -78,8 +85,13 @@ def test_the_request_page_exports_then_anonymises_exactly_its_people_and_lists_b
     people = set(ExportSubject.objects.filter(part__request=export).values_list("subject_id", flat=True))
     assert people == {first.pk, second.pk}
 
-    # When their archive is ready and the officer clicks "Anonymiser les données de ces personnes"
-    exported([first, second])
+    # When a worker has built their archive and the officer clicks "Anonymiser les données de ces personnes"
+    export.parts.update(
+        status=ExportPart.Status.READY,
+        ready_at=timezone.now(),
+        expires_at=timezone.now() + timedelta(days=10),
+        object_key=f"exports/{export.pk}/part-1.zip",
+    )
     shown, done = confirm(officer, action_url(request, "anonymise"), acknowledge="on")
 
     # Then the usual confirmation (seed's warning and checkbox) anonymised exactly them

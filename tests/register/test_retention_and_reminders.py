@@ -17,6 +17,7 @@ from rgpd.models import DeadlineReminder, LegalHold, SubjectRequest
 from rgpd.retention import inactivity_cutoff
 from rgpd.subject_requests import services
 from rgpd.subject_requests.reminders import deadline_reminders_send
+from tests.contacts.test_documents import contact_form_data
 from tests.factories import ContactFactory, DocumentFactory, UserFactory, rgpd_user
 
 RGPD_PAGE = "/admin/rgpd/rgpdcontact/"
@@ -79,20 +80,10 @@ def test_the_limit_follows_rgpd_inactivity_years_and_a_document_makes_a_contact_
 def test_the_last_contact_date_is_edited_in_the_contact_form(client):
     client.force_login(UserFactory(is_superuser=True))
     contact = ContactFactory()
-    form = client.get(f"/admin/contacts/contact/{contact.pk}/change/")
-    assert "Dernier contact" in form.content.decode()
-    data = {k: v for k, v in form.context["adminform"].form.initial.items() if v is not None}
-    data.update(
-        {
-            "last_activity_on": "2020-02-03",
-            "birth_date": contact.birth_date.isoformat(),
-            "documents-TOTAL_FORMS": "0",
-            "documents-INITIAL_FORMS": "0",
-        }
-    )
-    data.pop("photo", None)
-    response = client.post(f"/admin/contacts/contact/{contact.pk}/change/", data)
-    assert response.status_code == 302, response.content.decode()[:3000]
+    url = f"/admin/contacts/contact/{contact.pk}/change/"
+    assert "Dernier contact" in client.get(url).content.decode()
+    response = client.post(url, contact_form_data(contact, last_activity_on="2020-02-03"))
+    assert response.status_code == 302
     assert Contact.objects.get(pk=contact.pk).last_activity_on == date(2020, 2, 3)
 
 
