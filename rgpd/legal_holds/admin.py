@@ -52,16 +52,22 @@ class LegalHoldForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["population"].choices = [(p.key, p.heading) for p in all_populations()]
+        population = self.fields["population"]
+        assert isinstance(population, forms.ChoiceField)
+        population.choices = [(p.key, p.heading) for p in all_populations()]
 
-    def _post_clean(self):
-        super()._post_clean()  # sets the instance's fields from the form
+    def clean(self):
+        cleaned = super().clean() or {}
         if not self.errors:
+            fields = {name: cleaned.get(name) for name in self.Meta.fields}
             try:
-                legal_hold_check(self.instance)
+                legal_hold_check(
+                    LegalHold(pk=self.instance.pk, **{**fields, "reason_text": fields["reason_text"] or ""})
+                )
             except ValidationError as exc:
                 for field, errors in exc.error_dict.items():
                     self.add_error(field if field in self.fields else None, errors)
+        return cleaned
 
 
 @admin.register(LegalHold)

@@ -70,10 +70,12 @@ def request_action_view(site: AdminSite, request: HttpRequest, pk: int, action: 
         return back
     if request.method == "POST" and isinstance(response, HttpResponseRedirect):
         started = confirmation.confirmed_before(model, confirmation.posted_token(request.POST))
-        if started is not None:
+        if isinstance(started, ExportRequest):
             subject_request_link_action(
-                subject_request=subject_request,
-                actor=request.user,
-                **{"export_request" if model is ExportRequest else "anonymisation_request": started},
+                subject_request=subject_request, actor=request.user, export_request=started
+            )
+        elif isinstance(started, AnonymisationRequest):
+            subject_request_link_action(
+                subject_request=subject_request, actor=request.user, anonymisation_request=started
             )
     return response

@@ -37,6 +37,8 @@ def subject_requests_median_answer_days(today: date, *, days: int = MEDIAN_WINDO
         answered_on__gt=today - timedelta(days=days), answered_on__lte=today
     )
     spans = [
-        (answered - received).days for received, answered in closed.values_list("received_on", "answered_on")
+        (answered - received).days
+        for received, answered in closed.values_list("received_on", "answered_on")
+        if answered is not None
     ]
     return median(spans) if spans else None
