@@ -17,9 +17,7 @@ from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
-from gdpr_portal.admin_input import BoundedInputAdminMixin
-
-from ..permissions import holds_rgpd_right
+from ..permissions import RgpdRecordsAdmin
 from ..populations import all_populations
 from ..populations import population as population_by_key
 from .models import LegalHold
@@ -71,28 +69,13 @@ class LegalHoldForm(forms.ModelForm):
 
 
 @admin.register(LegalHold)
-class LegalHoldAdmin(BoundedInputAdminMixin, admin.ModelAdmin):
+class LegalHoldAdmin(RgpdRecordsAdmin):
     form = LegalHoldForm
     list_display = ["__str__", "person_column", "reason", "reason_text", "ends_on", "in_force_column"]
     list_filter = [InForceFilter, "reason"]
     search_fields = ["=subject_id"]
     readonly_fields = ["created_by", "created_at"]
     list_per_page = 50
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return holds_rgpd_right(request.user)
-
-    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
-        return holds_rgpd_right(request.user)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return holds_rgpd_right(request.user)
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return holds_rgpd_right(request.user)
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     @admin.display(description=_("person"), ordering="subject_id")
     def person_column(self, obj: LegalHold) -> str:

@@ -24,13 +24,12 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
-from gdpr_portal.admin_input import BoundedInputAdminMixin
 from gdpr_portal.ids import parse_database_id  # also registers the <id:…> URL converter
 from gdpr_portal.stored_files.downloads import stored_file_response
 from gdpr_portal.uploads import safe_extension
 
 from ..models import AuditEvent
-from ..permissions import holds_rgpd_right
+from ..permissions import RgpdRecordsAdmin, holds_rgpd_right
 from ..services.audit import audit_record
 from . import forms as request_forms
 from . import services
@@ -115,7 +114,7 @@ STEPS: dict[str, Step] = {
 
 
 @admin.register(SubjectRequest)
-class SubjectRequestAdmin(BoundedInputAdminMixin, admin.ModelAdmin):
+class SubjectRequestAdmin(RgpdRecordsAdmin):
     list_display = ["__str__", "kind", "status", "channel", "received_on", "due_on", "days_left_column"]
     list_filter = ["status", "kind", DeadlineFilter]
     list_per_page = 50
@@ -123,22 +122,6 @@ class SubjectRequestAdmin(BoundedInputAdminMixin, admin.ModelAdmin):
 
     class Media:
         css = {"all": ["rgpd/css/rgpd.css"]}
-
-    # --- Rights: the right "RGPD Contacts Clients"; a register's entry is never deleted ---
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return holds_rgpd_right(request.user)
-
-    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
-        return holds_rgpd_right(request.user)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return holds_rgpd_right(request.user)
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return holds_rgpd_right(request.user)
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     @admin.display(description=_("days left"))
     def days_left_column(self, obj: SubjectRequest) -> str:
