@@ -1,17 +1,22 @@
-"""The retention sweep end to end, with a real worker: from "À examiner — durée de conservation dépassée",
-the officer exports then anonymises every contact listed, through the usual confirmations and rules."""
+"""With a real worker: the retention sweep end to end (from "À examiner — durée de conservation dépassée",
+the officer exports then anonymises every contact listed, through the usual confirmations and rules), and the
+daily reminder sent once however often beat sends it."""
 
 from __future__ import annotations
 
 import html
 import re
+import time
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from contacts.models import Contact, Document
+from gdpr_portal.celery import app
 from harness.admin_actions import bulk_action_payload
-from rgpd.models import AnonymisationRequest, ExportRequest, LegalHold
+from rgpd.models import AnonymisationRequest, DeadlineReminder, ExportRequest, LegalHold
+from rgpd.subject_requests import services
 from tests.factories import ContactFactory, DocumentFactory, rgpd_user
 from tests.support.exports import archive_bytes, open_archive, wait_for_request_done
 from tests.support.helpers import wait_until
@@ -83,3 +88,28 @@ def test_the_officer_exports_then_anonymises_the_contacts_past_retention(celery_
 
     # And the list is empty now
     assert list(client.get(RETENTION_LIST).context["cl"].result_list) == []
+
+
+def test_beat_sending_the_daily_reminder_twice_emails_each_officer_once(celery_worker, smtp_sink):
+    # Given an officer and an overdue request
+    rgpd_user(email="dpo@example.com")
+    late = services.subject_request_record(
+        kind="access",
+        received_on=timezone.localdate() - timedelta(days=45),
+        contact_ids=[ContactFactory().pk],
+        actor=None,
+    )
+
+    # When beat sends the daily task twice, at the same moment, to the real worker
+    for _ in range(2):
+        app.send_task(settings.CELERY_BEAT_SCHEDULE["rgpd-deadline-reminders"]["task"])
+
+    # Then one email arrives, listing the request's number and due date
+    messages = smtp_sink.wait_for(1)
+    celery_worker.wait_idle()
+    time.sleep(2)
+    assert len(smtp_sink.messages) == 1
+    body = messages[0].get_body(("plain",)).get_content()
+    assert f"Demande n° {late.pk}, due le {late.due_on:%d/%m/%Y}" in body
+    assert messages[0]["To"] == "dpo@example.com"
+    assert DeadlineReminder.objects.get().recipients == 1
