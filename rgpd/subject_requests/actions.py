@@ -41,11 +41,10 @@ def request_page_url(subject_request: SubjectRequest) -> str:
 
 def _people(site: AdminSite, request: HttpRequest, subject_request: SubjectRequest):
     """The RGPD page's admin and the request's contacts, as that page lists them (annotated)."""
-    contacts = population(CONTACTS_POPULATION)
-    page_admin = site._registry[contacts.page.model]
+    page_admin = site._registry[population(CONTACTS_POPULATION).page.model]
     ids = subject_request.people.filter(population=CONTACTS_POPULATION).values_list("subject_id", flat=True)
     people: QuerySet = page_admin.get_queryset(request).filter(pk__in=list(ids))
-    return contacts, page_admin, people
+    return page_admin, people
 
 
 def request_action_view(site: AdminSite, request: HttpRequest, pk: int, action: str) -> HttpResponse:
@@ -54,9 +53,9 @@ def request_action_view(site: AdminSite, request: HttpRequest, pk: int, action: 
         raise Http404(_("This page does not exist."))
     if request.method not in ("GET", "HEAD", "POST"):
         return HttpResponse(status=405, headers={"Allow": "GET, HEAD, POST"})
+    require_rgpd_right(request, population(CONTACTS_POPULATION))
     subject_request = get_object_or_404(SubjectRequest, pk=pk)
-    contacts, page_admin, people = _people(site, request, subject_request)
-    require_rgpd_right(request, contacts)
+    page_admin, people = _people(site, request, subject_request)
     back = HttpResponseRedirect(request_page_url(subject_request))
     if not subject_request.is_open:
         messages.error(request, _("This request is closed: nothing more is started from it."))

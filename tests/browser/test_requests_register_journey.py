@@ -91,6 +91,7 @@ def test_an_officer_records_an_erasure_request_erases_the_person_from_it_and_ans
     expect(page.locator("#request-actions")).to_contain_text("Anonymisation n°")
     expect(page.locator("#request-erasure")).to_contain_text("anonymisé")
     assert Contact.objects.get(pk=contact.pk).is_anonymised
+    screenshot("subject-request-erasure")
 
     # And the officer closes it as answered today
     page.get_by_role("link", name="Clore : répondue").click()
