@@ -24,7 +24,7 @@ from rgpd.models import (
     SubjectRequest,
 )
 from rgpd.subject_requests import services
-from tests.factories import ContactFactory, exported, rgpd_user
+from tests.factories import ContactFactory, UserFactory, exported, rgpd_user
 
 pytestmark = pytest.mark.django_db
 
@@ -145,6 +145,10 @@ def test_an_erasure_is_answered_only_once_its_people_are_anonymised_or_held(offi
     assert "Reste à traiter : contacts n° " in refused
     assert SubjectRequest.objects.get(pk=request.pk).status == "in_progress"
 
+    # And its page offers to record a legal hold for each of its people
+    page = html.unescape(officer.get(page_url(request)).content.decode())
+    assert f"/admin/rgpd/legalhold/add/?population=contacts&subject_id={kept.pk}&next=" in page
+
     # When one is anonymised and the other put under a legal hold "obligation fiscale"
     officer.post(
         reverse("admin:rgpd_anonymise_contact", args=[erased.pk]),
@@ -185,3 +189,12 @@ def test_the_api_answers_400_to_an_erasure_left_to_do_and_closes_it_once_held():
     assert done.status_code == 200
     assert (done.json()["status"], done.json()["answered_on_time"]) == ("answered", True)
     assert request.outcomes.get().outcome == "kept"
+
+
+def test_without_the_right_the_buttons_and_legal_holds_answer_403(client):
+    request = erasure_request(ContactFactory())
+    client.force_login(UserFactory())  # a back-office user without "RGPD Contacts Clients"
+    assert client.get(action_url(request, "export")).status_code == 403
+    assert client.get("/admin/rgpd/legalhold/").status_code == 403
+    assert client.get("/admin/rgpd/legalhold/add/").status_code == 403
+    assert not ExportRequest.objects.exists()
