@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from django import template
 from django.urls import reverse
 
+from ..filters import ANONYMISED_AT_FIELD
 from ..legal_holds.models import LegalHold
 from ..permissions import holds_rgpd_right
 from ..populations import population_of
@@ -24,6 +25,8 @@ def legal_holds_box(context, person) -> dict:
     population = population_of(type(person))
     if request is None or not holds_rgpd_right(request.user, population):
         return {"shown": False}
+    if getattr(person, ANONYMISED_AT_FIELD, None) is not None:
+        return {"shown": False}  # nothing is left to keep
     query = {"population": population.key, "subject_id": person.pk, "next": request.get_full_path()}
     holds = LegalHold.objects.filter(population=population.key, subject_id=person.pk).order_by("-ends_on")
     return {
