@@ -198,3 +198,11 @@ def test_without_the_right_the_buttons_and_legal_holds_answer_403(client):
     assert client.get("/admin/rgpd/legalhold/").status_code == 403
     assert client.get("/admin/rgpd/legalhold/add/").status_code == 403
     assert not ExportRequest.objects.exists()
+
+
+def test_the_request_page_speaks_english_when_chosen(officer, settings):
+    request = erasure_request(ContactFactory())
+    officer.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = text_of(officer.get(page_url(request)))
+    assert "Export the data of these people" in page and "Anonymise the data of these people" in page
+    assert "Legal holds" in page and "Add a legal hold" in page and "to do" in page
