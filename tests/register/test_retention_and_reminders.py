@@ -19,6 +19,7 @@ from rgpd.subject_requests import services
 from rgpd.subject_requests.reminders import deadline_reminders_send
 from tests.contacts.test_documents import contact_form_data
 from tests.factories import ContactFactory, DocumentFactory, UserFactory, rgpd_user
+from tests.rgpd_page.test_rgpd_page_access import _count_queries
 
 RGPD_PAGE = "/admin/rgpd/rgpdcontact/"
 
@@ -178,3 +179,20 @@ def test_two_runs_at_the_same_moment_send_the_email_once():
         thread.join()
     assert sorted(sent) == [0, 1]
     assert len(mail.outbox) == 1 and DeadlineReminder.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_retention_list_and_the_held_rows_cost_the_same_queries_for_5_or_60_contacts(client):
+    # The legal hold and the retention rule are read in the list's own query: no query per row.
+    client.force_login(rgpd_user())
+
+    def people(count: int) -> None:
+        for n in range(count):
+            contact = inactive_since(4)
+            if n % 3 == 0:
+                LegalHold.objects.create(subject_id=contact.pk, reason="tax", ends_on=date(2099, 1, 1))
+
+    people(5)
+    few = (_count_queries(client), _count_queries(client, {"retention": "past"}))
+    people(55)
+    assert (_count_queries(client), _count_queries(client, {"retention": "past"})) == few
