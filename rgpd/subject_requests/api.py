@@ -29,14 +29,27 @@ from ..api.fields import DatabaseIdListField
 from ..api.pagination import BoundedLimitOffsetPagination
 from ..permissions import HasRgpdRight
 from . import clock
-from .models import CONTACTS_POPULATION, SubjectRequest
+from .models import CONTACTS_POPULATION, ErasureOutcome, SubjectRequest
 from .selectors import subject_requests_overdue
 from .services import subject_request_answer, subject_request_extend, subject_request_record
+
+
+class ErasureOutcomeSerializer(serializers.Serializer):
+    contact = serializers.IntegerField(source="subject_id")
+    outcome = serializers.ChoiceField(choices=ErasureOutcome.choices)
+    kept_because = serializers.CharField(help_text="The legal hold's reason, when kept.")
+    kept_until = serializers.DateField(allow_null=True, help_text="The legal hold's end date, when kept.")
 
 
 class SubjectRequestSerializer(serializers.ModelSerializer):
     contacts = serializers.SerializerMethodField()
     days_left = serializers.SerializerMethodField()
+    erasure_outcomes = ErasureOutcomeSerializer(
+        source="outcomes",
+        many=True,
+        read_only=True,
+        help_text="An answered erasure request: each contact anonymised, or kept under a legal hold and why.",
+    )
 
     class Meta:
         model = SubjectRequest
@@ -57,6 +70,7 @@ class SubjectRequestSerializer(serializers.ModelSerializer):
             "answered_on",
             "answered_on_time",
             "refusal_reason",
+            "erasure_outcomes",
             "created_at",
         ]
 
@@ -104,6 +118,7 @@ SUBJECT_REQUEST_EXAMPLE = {
     "answered_on": None,
     "answered_on_time": None,
     "refusal_reason": "",
+    "erasure_outcomes": [],
     "created_at": "2026-11-30T10:00:00+01:00",
 }
 EXTENDED_EXAMPLE = {
@@ -121,6 +136,9 @@ ANSWERED_EXAMPLE = {
     "days_left": None,
     "answered_on": "2026-12-10",
     "answered_on_time": True,
+    "erasure_outcomes": [
+        {"contact": 41, "outcome": "kept", "kept_because": "obligation fiscale", "kept_until": "2032-12-31"}
+    ],
 }
 EXTEND_REFUSED = schema.error_response(
     "The body is not valid, or the rule refuses it (a closed or already extended request, the person "
@@ -148,7 +166,7 @@ def _answer(description: str, example_name: str, example: dict) -> OpenApiRespon
 
 
 def _requests():
-    return SubjectRequest.objects.prefetch_related("people").order_by("due_on", "id")
+    return SubjectRequest.objects.prefetch_related("people", "outcomes").order_by("due_on", "id")
 
 
 def _rule_broken(exc: DjangoValidationError) -> serializers.ValidationError:

@@ -188,7 +188,14 @@ def test_the_api_answers_400_to_an_erasure_left_to_do_and_closes_it_once_held():
     done = client.post(url, {}, format="json")
     assert done.status_code == 200
     assert (done.json()["status"], done.json()["answered_on_time"]) == ("answered", True)
-    assert request.outcomes.get().outcome == "kept"
+    assert done.json()["erasure_outcomes"] == [
+        {
+            "contact": contact.pk,
+            "outcome": "kept",
+            "kept_because": "contentieux",
+            "kept_until": (timezone.localdate() + timedelta(days=400)).isoformat(),
+        }
+    ]
 
 
 def test_without_the_right_the_buttons_and_legal_holds_answer_403(client):
