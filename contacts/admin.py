@@ -203,7 +203,7 @@ class ContactAdmin(BoundedInputAdminMixin, RefusesAnonymisedWrites):
         (_("Identity"), {"fields": ["civility", "last_name", "first_name", "birth_date", "photo"]}),
         (_("Contact details"), {"fields": ["email", "phone", "mobile"]}),
         (_("Address"), {"fields": ["street", "postal_code", "city", "country"]}),
-        (_("Work"), {"fields": ["company", "job_title", "notes"]}),
+        (_("Work"), {"fields": ["company", "job_title", "notes", "last_activity_on"]}),
         (_("Record"), {"fields": ["created_at", "updated_at", "anonymised_at"]}),
     ]
 

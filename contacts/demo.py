@@ -14,7 +14,7 @@ import random
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django.contrib.auth.models import Group, Permission, User
 from django.core.files.base import ContentFile
@@ -267,6 +267,8 @@ class DemoSeeder:
             company=fake.company(),
             job_title=fake.job()[:200],
             notes=fake.sentence(nb_words=12) if rng.random() < 0.5 else "",
+            # Some last seen years ago: the retention sweep ("À examiner") has people to show.
+            last_activity_on=date.today() - timedelta(days=rng.randint(0, 6 * 365)),
         )
 
     def _document(self, contact: Contact, index: int) -> tuple[Document, bytes]:

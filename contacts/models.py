@@ -59,6 +59,14 @@ class Contact(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     anonymised_at = models.DateTimeField(_("anonymised at"), null=True, blank=True, editable=False)
+    # "Dernier contact": the last exchange with the person, edited by hand and moved by a new document; the
+    # retention sweep proposes contacts inactive for RGPD_INACTIVITY_YEARS (rgpd/retention.py).
+    last_activity_on = models.DateField(
+        _("last contact"),
+        null=True,
+        blank=True,
+        help_text=_("Date of the last exchange with this person (moved forward by a new document)."),
+    )
 
     class Meta:
         verbose_name = _("contact")
@@ -69,6 +77,7 @@ class Contact(models.Model):
             models.Index(fields=["email"], name="contact_email_idx"),
             models.Index(fields=["phone"], name="contact_phone_idx"),
             models.Index(fields=["anonymised_at"], name="contact_anonymised_idx"),
+            models.Index(fields=["last_activity_on"], name="contact_last_activity_idx"),
         ]
 
     def __str__(self) -> str:
@@ -80,6 +89,8 @@ class Contact(models.Model):
         return self.full_name or str(_("Contact #%(id)s") % {"id": self.pk})
 
     def save(self, *args, **kwargs):
+        if self._state.adding and self.last_activity_on is None:
+            self.last_activity_on = timezone.localdate()  # a new contact: we were in touch today
         # The database refuses to change an anonymised contact: ContactAnonymised, new photo removed.
         with refused_if_anonymised(self.photo):
             super().save(*args, **kwargs)
@@ -125,9 +136,22 @@ class Document(models.Model):
 
     def save(self, *args, **kwargs):
         self._describe_new_upload()
+        if self._state.adding:
+            self._bump_last_activity()
         # The database refuses a document for an anonymised contact: ContactAnonymised, file removed.
         with refused_if_anonymised(self.file):
             super().save(*args, **kwargs)
+
+    def _bump_last_activity(self) -> None:
+        """A document added is activity: "dernier contact" moves forward, never back.
+
+        Before the insert, so the contact row is locked before the insert's trigger reads it (two uploads
+        at once queue instead of deadlocking); updated_at, an open form's version, is left alone.
+        """
+        today = timezone.localdate()
+        Contact.objects.filter(pk=self.contact_id, anonymised_at__isnull=True).filter(
+            models.Q(last_activity_on__isnull=True) | models.Q(last_activity_on__lt=today)
+        ).update(last_activity_on=today)
 
     @property
     def served_content_type(self) -> str:

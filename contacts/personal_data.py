@@ -30,7 +30,7 @@ contact_spec = registry.register(
         "job_title": Treatment.EMPTY,
         "notes": Treatment.EMPTY,
     },
-    not_personal=["id", "storage_key", "created_at", "updated_at", "anonymised_at"],
+    not_personal=["id", "storage_key", "created_at", "updated_at", "anonymised_at", "last_activity_on"],
 )
 
 document_spec = registry.register(
@@ -83,5 +83,6 @@ CONTACTS = declare(
         heading=_("GDPR management: client contacts"),
         name_fields=("first_name", "last_name", "email"),
         name_and_email=lambda contact: (f"{contact.first_name} {contact.last_name}".strip(), contact.email),
+        last_activity_field="last_activity_on",
     )
 )

@@ -31,7 +31,7 @@ RECORD_SECTIONS = [
     (_("Contact details"), ["email", "phone", "mobile"]),
     (_("Address"), ["street", "postal_code", "city", "country"]),
     (_("Work"), ["company", "job_title", "notes"]),
-    (_("Record"), ["id", "created_at", "updated_at", "anonymised_at"]),
+    (_("Record"), ["id", "last_activity_on", "created_at", "updated_at", "anonymised_at"]),
 ]
 NOT_ON_RECORD = {"photo", "storage_key"}
 

@@ -269,10 +269,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
-    "rgpd-purge-expired-archives": {
-        "task": "rgpd.purge_expired_archives",
-        "schedule": crontab(minute=7),
-    },
+    "rgpd-purge-expired-archives": {"task": "rgpd.purge_expired_archives", "schedule": crontab(minute=7)},
+    # Once a day (the task itself sends once per day however often it runs): requests due soon or overdue.
+    "rgpd-deadline-reminders": {"task": "rgpd.send_deadline_reminders", "schedule": crontab(0, 7)},
     "rgpd-resume-stalled-exports": {
         "task": "rgpd.resume_stalled_exports",
         # Every minute: a part whose worker vanished is rebuilt within a lease and a minute.
@@ -289,6 +288,7 @@ RGPD_EXPORT_PART_SIZE = tunables.integer("RGPD_EXPORT_PART_SIZE", 200)
 # A "select all" of more people than this is stored by the web request and recorded by a worker.
 RGPD_EXPORT_INLINE_MAX = tunables.integer("RGPD_EXPORT_INLINE_MAX", 10000, minimum=0)
 RGPD_ARCHIVE_RETENTION_DAYS = tunables.integer("RGPD_ARCHIVE_RETENTION_DAYS", 10)
+RGPD_INACTIVITY_YEARS = tunables.integer("RGPD_INACTIVITY_YEARS", 3, maximum=100)  # retention sweep
 # Anonymisation: up to INLINE_MAX contacts are processed during the request (a row, a small API call);
 # larger selections run in the background, CHUNK_SIZE contacts per task.
 RGPD_ANONYMISATION_INLINE_MAX = tunables.integer("RGPD_ANONYMISATION_INLINE_MAX", 10, minimum=0)

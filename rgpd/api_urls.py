@@ -23,4 +23,5 @@ urlpatterns: list = [
     path("requests/", subject_requests.SubjectRequestListCreate.as_view(), name="request-list"),
     path("requests/<id:pk>/", subject_requests.SubjectRequestDetail.as_view(), name="request-detail"),
     path("requests/<id:pk>/extend/", subject_requests.SubjectRequestExtend.as_view(), name="request-extend"),
+    path("requests/<id:pk>/answer/", subject_requests.SubjectRequestAnswer.as_view(), name="request-answer"),
 ]

@@ -164,6 +164,10 @@ class AuditEvent(models.Model):
         REQUEST_STATUS_CHANGED = "request_status_changed", _("request's status changed")
         CORRESPONDENCE_ADDED = "correspondence_added", _("correspondence attached to a request")
         CORRESPONDENCE_DOWNLOADED = "correspondence_downloaded", _("correspondence downloaded")
+        LEGAL_HOLD_PLACED = "legal_hold_placed", _("legal hold placed")
+        LEGAL_HOLD_CHANGED = "legal_hold_changed", _("legal hold changed")
+        REQUEST_ACTION_STARTED = "request_action_started", _("export or anonymisation started from a request")
+        REMINDERS_SENT = "reminders_sent", _("deadline reminders sent")
 
     class Outcome(models.TextChoices):
         SUCCESS = "success", _("success")
@@ -328,10 +332,14 @@ class PeriodicTaskRun(models.Model):
 
 
 # Models of the "Gestion RGPD" section kept in their own packages (app label "rgpd"): the register of data
-# subjects' requests, and the information sheet of Art. 15(1) GDPR copied into every archive.
+# subjects' requests with legal holds, and the information sheet of Art. 15(1) GDPR copied into every archive.
 from .information.models import ProcessingInformation  # noqa: E402, F401
+from .legal_holds.models import LegalHold  # noqa: E402, F401
 from .subject_requests.models import (  # noqa: E402, F401
+    DeadlineReminder,
     SubjectRequest,
+    SubjectRequestAction,
     SubjectRequestCorrespondence,
+    SubjectRequestOutcome,
     SubjectRequestPerson,
 )

@@ -76,3 +76,23 @@ class RgpdReadOnlyAdmin(BoundedInputAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class RgpdRecordsAdmin(BoundedInputAdminMixin, admin.ModelAdmin):
+    """An admin page of records kept for the officers (the register, legal holds): the right adds and
+    changes them, nobody deletes them (an accountability record is kept)."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return holds_rgpd_right(request.user)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return holds_rgpd_right(request.user)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return holds_rgpd_right(request.user)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return holds_rgpd_right(request.user)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -63,6 +63,9 @@ class Population:
     # load with ``only()`` and a function of such a row giving (full name, email).
     name_fields: Sequence[str] = ()
     name_and_email: Callable[[Any], tuple[str, str]] | None = None
+    # The date field of the person's last activity ("dernier contact"): the retention sweep proposes those
+    # inactive for RGPD_INACTIVITY_YEARS. Empty: the population has no retention sweep.
+    last_activity_field: str = ""
 
     @property
     def model(self) -> type[models.Model]:

@@ -11,6 +11,7 @@ from typing import Any, Protocol, cast
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from .legal_holds.selectors import legal_holds_active
 from .models import ExportPart, ExportRequest, ExportSubject, PendingStorageDeletion
 from .permissions import populations_of
 from .populations import population_of
@@ -43,12 +44,20 @@ def annotate_anonymisation_in_progress(queryset: QuerySet) -> QuerySet:
     return queryset.annotate(anonymisation_in_progress=Exists(pending))
 
 
+def annotate_legal_hold(queryset: QuerySet, *, now: datetime | None = None) -> QuerySet:
+    """``has_legal_hold``: a legal hold in force today keeps the person's data (it ends on its end date)."""
+    held = legal_holds_active(timezone.localdate(now)).filter(
+        population=population_of(queryset.model).key, subject_id=OuterRef("pk")
+    )
+    return queryset.annotate(has_legal_hold=Exists(held))
+
+
 def annotate_anonymisation_eligibility(queryset: QuerySet, *, now: datetime | None = None) -> QuerySet:
     """Everything that decides whether each person may be anonymised, in the same query as the list.
 
     ``has_ready_archive``, ``has_export_in_progress`` (a part covering it is pending or running),
-    ``has_expired_archive`` (it was archived, but no ready archive remains) and
-    ``anonymisation_in_progress``.
+    ``has_expired_archive`` (it was archived, but no ready archive remains),
+    ``anonymisation_in_progress`` and ``has_legal_hold`` (a hold in force today).
     """
     now = now or timezone.now()
     subjects = _memberships_of_row(queryset)
@@ -63,7 +72,7 @@ def annotate_anonymisation_eligibility(queryset: QuerySet, *, now: datetime | No
     )
     # Read together with has_ready_archive: a ready part past its expiry, or one already purged.
     archived = subjects.filter(part__status__in=[ExportPart.Status.READY, ExportPart.Status.EXPIRED])
-    return annotate_anonymisation_in_progress(queryset).annotate(
+    return annotate_anonymisation_in_progress(annotate_legal_hold(queryset, now=now)).annotate(
         has_export_in_progress=ExpressionWrapper(
             Q(Exists(building)) | Q(Exists(unrecorded)), output_field=BooleanField()
         ),

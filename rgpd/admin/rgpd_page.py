@@ -33,6 +33,7 @@ from rgpd.admin.row_actions import RowAction
 from rgpd.filters import ANONYMISED_AT_FIELD
 from rgpd.permissions import RgpdReadOnlyAdmin, holds_rgpd_right
 from rgpd.populations import Population, all_populations
+from rgpd.retention import RetentionListFilter
 
 RECORD_ICON = "rgpd/icons/loupe-plus.svg"
 
@@ -122,12 +123,14 @@ class RgpdPageAdmin(RgpdReadOnlyAdmin):
 def page_admin_class(population: Population) -> type[RgpdPageAdmin]:
     """The admin class of a population's RGPD page, from its declaration."""
     page = population.page
+    # "À examiner — durée de conservation dépassée", for a population that keeps its people's last activity.
+    retention = [RetentionListFilter] if population.last_activity_field else []
     attributes = {
         "population": population,
         # The row's icons come first, so they stay in view on narrow screens (the table scrolls sideways).
         "list_display": ["row_actions_column", *page.columns, "anonymised"],
         "search_fields": list(page.search_fields),
-        "list_filter": list(page.list_filter),
+        "list_filter": [*page.list_filter, *retention],
         "ordering": list(page.ordering),
         "__module__": __name__,
     }

@@ -24,17 +24,18 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
-from gdpr_portal.admin_input import BoundedInputAdminMixin
 from gdpr_portal.ids import parse_database_id  # also registers the <id:…> URL converter
 from gdpr_portal.stored_files.downloads import stored_file_response
 from gdpr_portal.uploads import safe_extension
 
 from ..models import AuditEvent
-from ..permissions import holds_rgpd_right
+from ..permissions import RgpdRecordsAdmin, holds_rgpd_right
 from ..services.audit import audit_record
 from . import forms as request_forms
 from . import services
+from .actions import request_action_view
 from .models import CONTACTS_POPULATION, SubjectRequest, SubjectRequestCorrespondence
+from .page import request_page_context
 from .selectors import subject_requests_due_soon, subject_requests_overdue
 
 if TYPE_CHECKING:
@@ -113,7 +114,7 @@ STEPS: dict[str, Step] = {
 
 
 @admin.register(SubjectRequest)
-class SubjectRequestAdmin(BoundedInputAdminMixin, admin.ModelAdmin):
+class SubjectRequestAdmin(RgpdRecordsAdmin):
     list_display = ["__str__", "kind", "status", "channel", "received_on", "due_on", "days_left_column"]
     list_filter = ["status", "kind", DeadlineFilter]
     list_per_page = 50
@@ -121,22 +122,6 @@ class SubjectRequestAdmin(BoundedInputAdminMixin, admin.ModelAdmin):
 
     class Media:
         css = {"all": ["rgpd/css/rgpd.css"]}
-
-    # --- Rights: the right "RGPD Contacts Clients"; a register's entry is never deleted ---
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return holds_rgpd_right(request.user)
-
-    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
-        return holds_rgpd_right(request.user)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return holds_rgpd_right(request.user)
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return holds_rgpd_right(request.user)
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     @admin.display(description=_("days left"))
     def days_left_column(self, obj: SubjectRequest) -> str:
@@ -162,6 +147,11 @@ class SubjectRequestAdmin(BoundedInputAdminMixin, admin.ModelAdmin):
                 "<id:pk>/step/<slug:step>/",
                 self.admin_site.admin_view(self.step_view),
                 name="rgpd_subjectrequest_step",
+            ),
+            path(
+                "<id:pk>/people/<slug:action>/",
+                self.admin_site.admin_view(self.action_view),
+                name="rgpd_subjectrequest_action",
             ),
             path(
                 "correspondence/<id:pk>/download/",
@@ -229,6 +219,7 @@ class SubjectRequestAdmin(BoundedInputAdminMixin, admin.ModelAdmin):
             ],
             correspondence=obj.correspondence.all(),
             steps=[(name, step.label) for name, step in STEPS.items() if obj.status in step.statuses],
+            **request_page_context(request, obj),
         )
 
     def step_view(self, request: HttpRequest, pk: int, step: str) -> HttpResponse:
@@ -249,6 +240,9 @@ class SubjectRequestAdmin(BoundedInputAdminMixin, admin.ModelAdmin):
                 self.message_user(request, _("%(request)s updated.") % {"request": obj}, messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:rgpd_subjectrequest_change", args=[obj.pk]))
         return self._form_page(request, form, title=f"{obj} — {action.label}", obj=obj)
+
+    def action_view(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
+        return request_action_view(self.admin_site, request, pk, action)
 
     def correspondence_download(self, request: HttpRequest, pk: int) -> HttpResponseBase:
         return _correspondence_download(request, pk)

@@ -29,14 +29,27 @@ from ..api.fields import DatabaseIdListField
 from ..api.pagination import BoundedLimitOffsetPagination
 from ..permissions import HasRgpdRight
 from . import clock
-from .models import CONTACTS_POPULATION, SubjectRequest
+from .models import CONTACTS_POPULATION, ErasureOutcome, SubjectRequest
 from .selectors import subject_requests_overdue
-from .services import subject_request_extend, subject_request_record
+from .services import subject_request_answer, subject_request_extend, subject_request_record
+
+
+class ErasureOutcomeSerializer(serializers.Serializer):
+    contact = serializers.IntegerField(source="subject_id")
+    outcome = serializers.ChoiceField(choices=ErasureOutcome.choices)
+    kept_because = serializers.CharField(help_text="The legal hold's reason, when kept.")
+    kept_until = serializers.DateField(allow_null=True, help_text="The legal hold's end date, when kept.")
 
 
 class SubjectRequestSerializer(serializers.ModelSerializer):
     contacts = serializers.SerializerMethodField()
     days_left = serializers.SerializerMethodField()
+    erasure_outcomes = ErasureOutcomeSerializer(
+        source="outcomes",
+        many=True,
+        read_only=True,
+        help_text="An answered erasure request: each contact anonymised, or kept under a legal hold and why.",
+    )
 
     class Meta:
         model = SubjectRequest
@@ -57,6 +70,7 @@ class SubjectRequestSerializer(serializers.ModelSerializer):
             "answered_on",
             "answered_on_time",
             "refusal_reason",
+            "erasure_outcomes",
             "created_at",
         ]
 
@@ -104,6 +118,7 @@ SUBJECT_REQUEST_EXAMPLE = {
     "answered_on": None,
     "answered_on_time": None,
     "refusal_reason": "",
+    "erasure_outcomes": [],
     "created_at": "2026-11-30T10:00:00+01:00",
 }
 EXTENDED_EXAMPLE = {
@@ -113,6 +128,17 @@ EXTENDED_EXAMPLE = {
     "extension_months": 2,
     "extension_reason": "Twelve years of correspondence to gather.",
     "extension_informed_on": "2026-12-01",
+}
+ANSWERED_EXAMPLE = {
+    **SUBJECT_REQUEST_EXAMPLE,
+    "kind": "erasure",
+    "status": "answered",
+    "days_left": None,
+    "answered_on": "2026-12-10",
+    "answered_on_time": True,
+    "erasure_outcomes": [
+        {"contact": 41, "outcome": "kept", "kept_because": "obligation fiscale", "kept_until": "2032-12-31"}
+    ],
 }
 EXTEND_REFUSED = schema.error_response(
     "The body is not valid, or the rule refuses it (a closed or already extended request, the person "
@@ -140,7 +166,7 @@ def _answer(description: str, example_name: str, example: dict) -> OpenApiRespon
 
 
 def _requests():
-    return SubjectRequest.objects.prefetch_related("people").order_by("due_on", "id")
+    return SubjectRequest.objects.prefetch_related("people", "outcomes").order_by("due_on", "id")
 
 
 def _rule_broken(exc: DjangoValidationError) -> serializers.ValidationError:
@@ -226,6 +252,55 @@ class SubjectRequestDetail(APIView):
     )
     def get(self, request: Request, pk: int) -> Response:
         return Response(SubjectRequestSerializer(get_object_or_404(_requests(), pk=pk)).data)
+
+
+class SubjectRequestAnswerSerializer(serializers.Serializer):
+    # The date the answer was sent; today when not given.
+    answered_on = serializers.DateField(required=False)
+
+
+ANSWER_REFUSED = schema.error_response(
+    "The rule refuses it: the request is not in progress, or it is an erasure whose people are neither "
+    "anonymised nor under a legal hold; nothing was changed.",
+    "An erasure request is answered once its people are anonymised or kept under a legal hold that says "
+    "why. Still to do: contacts n° 41.",
+    "invalid",
+    schema.ValidationErrorSerializer,
+    errors={"contacts": ["An erasure request is answered once its people are anonymised or kept…"]},
+)
+
+
+class SubjectRequestAnswer(APIView):
+    """POST ``{"answered_on": "…"}``: close the request as answered (an erasure: once its people are done)."""
+
+    permission_classes = [IsAuthenticated, HasRgpdRight]
+
+    @extend_schema(
+        summary="Close a request as answered",
+        description="Records the answer's date and whether it was on time. An erasure request (Art. 17) is "
+        "answered only once each of its contacts is anonymised or under a legal hold in force; the answer "
+        "then keeps what was kept and why.",
+        operation_id="requests_answer",
+        request=SubjectRequestAnswerSerializer,
+        responses={
+            200: _answer("Answered: the request, closed.", "answered", ANSWERED_EXAMPLE),
+            400: ANSWER_REFUSED,
+            **schema.DETAIL_ERRORS,
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        subject_request = get_object_or_404(SubjectRequest, pk=pk)
+        payload = SubjectRequestAnswerSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            subject_request_answer(
+                subject_request=subject_request,
+                answered_on=payload.validated_data.get("answered_on") or timezone.localdate(),
+                actor=request.user,
+            )
+        except DjangoValidationError as exc:
+            raise _rule_broken(exc) from exc
+        return Response(SubjectRequestSerializer(_requests().get(pk=pk)).data)
 
 
 class SubjectRequestExtend(APIView):

@@ -142,6 +142,65 @@ class SubjectRequestPerson(models.Model):
         return f"{self.population}-{self.subject_id}"
 
 
+class ErasureOutcome(models.TextChoices):
+    """What the answer to an erasure request says of one person (Art. 17(3): what was kept and why)."""
+
+    ANONYMISED = "anonymised", _("anonymised")
+    KEPT = "kept", _("kept under a legal hold")
+    GONE = "gone", _("no longer held")
+
+
+class SubjectRequestOutcome(models.Model):
+    """The answer to an erasure request, person by person, as it stood on the day it was answered."""
+
+    request = models.ForeignKey(SubjectRequest, on_delete=models.CASCADE, related_name="outcomes")
+    population = models.CharField(_("population"), max_length=32, default=CONTACTS_POPULATION)
+    subject_id = models.BigIntegerField(_("subject id"))
+    outcome = models.CharField(_("outcome"), max_length=16, choices=ErasureOutcome.choices)
+    # The legal hold's reason and end date (copied: the answer stays as given when the hold ends).
+    kept_because = models.TextField(_("kept because"), blank=True)
+    kept_until = models.DateField(_("kept until"), null=True, blank=True)
+
+    class Meta:
+        app_label = "rgpd"
+        default_permissions = ()
+        ordering = ["request_id", "population", "subject_id"]
+
+    def __str__(self) -> str:
+        return f"{self.population}-{self.subject_id}: {self.outcome}"
+
+    @property
+    def outcome_label(self) -> str:
+        return str(self.get_outcome_display())
+
+
+class SubjectRequestAction(models.Model):
+    """An export or an anonymisation started from a request's page, for exactly its people."""
+
+    request = models.ForeignKey(SubjectRequest, on_delete=models.CASCADE, related_name="actions")
+    export_request = models.ForeignKey(
+        "rgpd.ExportRequest", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    anonymisation_request = models.ForeignKey(
+        "rgpd.AnonymisationRequest", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        app_label = "rgpd"
+        default_permissions = ()
+        ordering = ["request_id", "created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "export_request"], name="subject_request_export_once"),
+            models.UniqueConstraint(
+                fields=["request", "anonymisation_request"], name="subject_request_anonymisation_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.export_request or self.anonymisation_request)
+
+
 def correspondence_path(item: SubjectRequestCorrespondence, filename: str) -> str:
     return f"subject-requests/{item.request.storage_key}/{uuid.uuid4().hex}{safe_extension(filename)}"
 
@@ -180,3 +239,20 @@ class SubjectRequestCorrespondence(models.Model):
     @property
     def served_content_type(self) -> str:
         return served_type(self.content_type)
+
+
+class DeadlineReminder(models.Model):
+    """The daily email of due and overdue requests: one row per day, so it is sent once whatever runs it."""
+
+    day = models.DateField(_("day"), unique=True)
+    sent_at = models.DateTimeField(_("sent at"), default=timezone.now)
+    recipients = models.PositiveIntegerField(_("recipients"), default=0)
+    request_count = models.PositiveIntegerField(_("requests listed"), default=0)
+
+    class Meta:
+        app_label = "rgpd"
+        default_permissions = ()
+        ordering = ["-day"]
+
+    def __str__(self) -> str:
+        return self.day.isoformat()

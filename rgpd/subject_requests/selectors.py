@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from statistics import median
 
 from django.db.models import QuerySet
 
@@ -25,3 +26,19 @@ def subject_requests_due_soon(
     return base.filter(
         status__in=RUNNING_STATUSES, due_on__gte=today, due_on__lte=today + timedelta(days=days)
     )
+
+
+MEDIAN_WINDOW_DAYS = 90
+
+
+def subject_requests_median_answer_days(today: date, *, days: int = MEDIAN_WINDOW_DAYS) -> float | None:
+    """Median of the days from receipt to answer of the requests closed in the last ``days`` days."""
+    closed = SubjectRequest.objects.filter(
+        answered_on__gt=today - timedelta(days=days), answered_on__lte=today
+    )
+    spans = [
+        (answered - received).days
+        for received, answered in closed.values_list("received_on", "answered_on")
+        if answered is not None
+    ]
+    return median(spans) if spans else None

@@ -18,13 +18,14 @@ from django.utils.translation import gettext_lazy as _
 
 from gdpr_portal.ids import ids_summary
 
-from ..models import AuditEvent
+from ..models import AnonymisationRequest, AuditEvent, ExportRequest
 from ..populations import population
 from ..services.audit import audit_record
-from . import clock
+from . import clock, erasure
 from .models import (
     CONTACTS_POPULATION,
     SubjectRequest,
+    SubjectRequestAction,
     SubjectRequestCorrespondence,
     SubjectRequestPerson,
 )
@@ -276,10 +277,42 @@ def _close(subject_request: SubjectRequest, *, to: str, on: date, actor, today: 
 def subject_request_answer(
     *, subject_request: SubjectRequest, answered_on: date, actor, today: date | None = None
 ) -> SubjectRequest:
-    """Close the request as answered on ``answered_on``; whether that was on time is recorded."""
+    """Close the request as answered on ``answered_on``; whether that was on time is recorded.
+
+    An erasure request is answered only once each of its people is anonymised or under a legal hold; the
+    answer then keeps what was kept and why (``erasure``).
+    """
     subject_request = _locked(subject_request)
+    erased = None
+    # (A status that cannot be answered is refused by _close with its own message.)
+    if (
+        subject_request.kind == SubjectRequest.Kind.ERASURE
+        and Status.ANSWERED in TRANSITIONS[subject_request.status]
+    ):
+        erased = erasure.erasure_answer_check(subject_request, today=_today(today))
     _close(subject_request, to=Status.ANSWERED, on=answered_on, actor=actor, today=today)
+    if erased is not None:
+        erasure.erasure_outcomes_record(subject_request, erased)
     return subject_request
+
+
+@transaction.atomic
+def subject_request_link_action(
+    *,
+    subject_request: SubjectRequest,
+    actor,
+    export_request: ExportRequest | None = None,
+    anonymisation_request: AnonymisationRequest | None = None,
+) -> SubjectRequestAction:
+    """Link an export or an anonymisation started from the request's page (once, however often sent)."""
+    link, created = SubjectRequestAction.objects.get_or_create(
+        request=subject_request, export_request=export_request, anonymisation_request=anonymisation_request
+    )
+    if created:
+        started = {"export": export_request, "anonymisation": anonymisation_request}
+        ids = {kind: row.pk for kind, row in started.items() if row is not None}
+        _audit(subject_request, AuditEvent.Action.REQUEST_ACTION_STARTED, actor, **ids)
+    return link
 
 
 @transaction.atomic

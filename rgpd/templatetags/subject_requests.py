@@ -6,8 +6,15 @@ from django import template
 from django.urls import reverse
 from django.utils import timezone
 
-from ..permissions import holds_rgpd_right
-from ..subject_requests.selectors import DUE_SOON_DAYS, subject_requests_due_soon, subject_requests_overdue
+from ..permissions import populations_of
+from ..retention import past_retention_count, past_retention_url
+from ..subject_requests.selectors import (
+    DUE_SOON_DAYS,
+    MEDIAN_WINDOW_DAYS,
+    subject_requests_due_soon,
+    subject_requests_median_answer_days,
+    subject_requests_overdue,
+)
 
 register = template.Library()
 
@@ -15,7 +22,8 @@ register = template.Library()
 @register.inclusion_tag("rgpd/subject_request_deadlines.html", takes_context=True)
 def subject_request_deadlines(context) -> dict:
     request = context.get("request")
-    if request is None or not holds_rgpd_right(request.user):
+    populations = populations_of(request.user) if request is not None else []
+    if not populations:
         return {"shown": False}
     today = timezone.localdate()
     changelist = reverse("admin:rgpd_subjectrequest_changelist")
@@ -26,4 +34,12 @@ def subject_request_deadlines(context) -> dict:
         "days": DUE_SOON_DAYS,
         "overdue_url": f"{changelist}?deadline=overdue",
         "due_soon_url": f"{changelist}?deadline=soon",
+        "median_days": subject_requests_median_answer_days(today),
+        "median_window": MEDIAN_WINDOW_DAYS,
+        # "À examiner — durée de conservation dépassée", per population with a retention sweep.
+        "retention": [
+            (p.heading, past_retention_count(p, today=today), past_retention_url(p))
+            for p in populations
+            if p.last_activity_field
+        ],
     }

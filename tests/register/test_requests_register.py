@@ -262,7 +262,7 @@ def test_an_extension_without_a_reason_is_refused():
 @pytest.mark.django_db
 def test_an_answer_records_its_date_and_whether_it_was_on_time():
     on_time = services.subject_request_start(
-        subject_request=record(ContactFactory()), on=date(2027, 3, 17), actor=None, today=TODAY
+        subject_request=record(ContactFactory(), kind="access"), on=date(2027, 3, 17), actor=None, today=TODAY
     )
     on_time = services.subject_request_answer(
         subject_request=on_time, answered_on=date(2027, 4, 16), actor=None, today=TODAY
@@ -273,7 +273,7 @@ def test_an_answer_records_its_date_and_whether_it_was_on_time():
         True,
     )
     late = services.subject_request_start(
-        subject_request=record(ContactFactory()), on=date(2027, 3, 17), actor=None, today=TODAY
+        subject_request=record(ContactFactory(), kind="access"), on=date(2027, 3, 17), actor=None, today=TODAY
     )
     late = services.subject_request_answer(
         subject_request=late, answered_on=date(2027, 4, 19), actor=None, today=TODAY

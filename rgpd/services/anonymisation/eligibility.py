@@ -18,6 +18,7 @@ class Reason(StrEnum):
 
     NOT_FOUND = "not_found"
     ALREADY_ANONYMISED = "already_anonymised"
+    LEGAL_HOLD = "legal_hold"
     EXPORT_IN_PROGRESS = "export_in_progress"
     ARCHIVE_EXPIRED = "archive_expired"
     NOT_EXPORTED = "not_exported"
@@ -28,6 +29,9 @@ class Reason(StrEnum):
 REASON_MESSAGES = {
     Reason.NOT_FOUND: _("No contact has this id."),
     Reason.ALREADY_ANONYMISED: _("This contact has already been anonymised."),
+    Reason.LEGAL_HOLD: _(
+        "This contact's data is kept under a legal hold: it cannot be anonymised before the hold ends."
+    ),
     Reason.EXPORT_IN_PROGRESS: _(
         "An export of this contact is still being generated: wait until its archive is ready."
     ),
@@ -54,9 +58,13 @@ class AnonymisationNotConfirmed(Exception):
 # --- Eligibility --------------------------------------------------------------------------------
 
 
-def _reason(*, anonymised: bool, export_in_progress: bool, ready: bool, expired: bool) -> Reason | None:
+def _reason(
+    *, anonymised: bool, export_in_progress: bool, ready: bool, expired: bool, held: bool = False
+) -> Reason | None:
     if anonymised:
         return Reason.ALREADY_ANONYMISED
+    if held:
+        return Reason.LEGAL_HOLD
     if export_in_progress:
         return Reason.EXPORT_IN_PROGRESS
     if ready:
@@ -70,6 +78,7 @@ class _EligibilityAnnotations(Protocol):
     has_export_in_progress: bool
     has_ready_archive: bool
     has_expired_archive: bool
+    has_legal_hold: bool
 
 
 def refusal_reason(contact: models.Model) -> Reason | None:
@@ -80,15 +89,21 @@ def refusal_reason(contact: models.Model) -> Reason | None:
         export_in_progress=annotated.has_export_in_progress,
         ready=annotated.has_ready_archive,
         expired=annotated.has_expired_archive,
+        held=annotated.has_legal_hold,
     )
 
 
 def _reasons_for(queryset: QuerySet) -> list[tuple[int, Reason | None]]:
     """(id, reason) of every contact of ``queryset``, in its order, in one query."""
     rows = annotate_anonymisation_eligibility(queryset).values_list(
-        "pk", ANONYMISED_AT_FIELD, "has_export_in_progress", "has_ready_archive", "has_expired_archive"
+        "pk",
+        ANONYMISED_AT_FIELD,
+        "has_export_in_progress",
+        "has_ready_archive",
+        "has_expired_archive",
+        "has_legal_hold",
     )
     return [
-        (pk, _reason(anonymised=at is not None, export_in_progress=building, ready=ready, expired=expired))
-        for pk, at, building, ready, expired in rows.iterator(chunk_size=2000)
+        (pk, _reason(anonymised=at is not None, export_in_progress=busy, ready=ready, expired=old, held=held))
+        for pk, at, busy, ready, old, held in rows.iterator(chunk_size=2000)
     ]

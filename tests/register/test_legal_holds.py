@@ -1,0 +1,162 @@
+"""Legal holds: a contact whose data is kept under a legal obligation is not anonymised (reason
+``legal_hold``) by the row icon, the bulk action or the API, until the hold's end date."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from contacts.models import Contact
+from harness.admin_actions import bulk_action_payload
+from rgpd.models import AnonymisationSubject, AuditEvent, LegalHold
+from tests.factories import ContactFactory, exported, rgpd_user
+
+pytestmark = pytest.mark.django_db
+
+RGPD_PAGE = "/admin/rgpd/rgpdcontact/"
+HOLDS = "/admin/rgpd/legalhold/"
+HELD_FR = (
+    "Les données de ce contact sont conservées au titre d'une obligation légale : il ne peut pas être "
+    "anonymisé avant la fin de cette conservation."
+)
+
+
+def text_of(response) -> str:
+    return re.sub(r"\s+", " ", html.unescape(response.content.decode()))
+
+
+def hold(contact, *, days: int = 365, reason: str = LegalHold.Reason.ACCOUNTING, text: str = "") -> LegalHold:
+    return LegalHold.objects.create(
+        subject_id=contact.pk, reason=reason, reason_text=text, ends_on=timezone.localdate() + timedelta(days)
+    )
+
+
+@pytest.fixture
+def officer(client):
+    user = rgpd_user()
+    client.force_login(user)
+    return client
+
+
+def row_of(page: str, contact) -> str:
+    for row in re.findall(r"<tr.*?</tr>", page, flags=re.S):
+        if f'name="_selected_action" value="{contact.pk}"' in row:
+            return row
+    raise AssertionError(f"no row for contact {contact.pk}")
+
+
+def test_the_row_icon_of_a_held_contact_is_disabled_with_the_reason_as_tooltip(officer):
+    held, free = ContactFactory(), ContactFactory()
+    exported([held, free])
+    hold(held)
+    page = html.unescape(officer.get(RGPD_PAGE).content.decode())
+    assert HELD_FR in row_of(page, held)
+    assert HELD_FR not in row_of(page, free)
+    assert reverse("admin:rgpd_anonymise_contact", args=[free.pk]) in row_of(page, free)
+
+
+def test_the_bulk_action_skips_a_held_contact_and_says_why(officer):
+    # Given two exported contacts, one under a legal hold
+    held, free = ContactFactory(), ContactFactory()
+    exported([held, free])
+    hold(held)
+
+    # When the officer runs "Rendre anonyme les données >>" on both
+    confirmation = officer.post(RGPD_PAGE, bulk_action_payload("anonymise_selected", [held.pk, free.pk]))
+
+    # Then the confirmation lists the held one among those skipped, with the reason
+    assert HELD_FR in text_of(confirmation)
+    officer.post(
+        RGPD_PAGE,
+        bulk_action_payload(
+            "anonymise_selected", [held.pk, free.pk], confirm=True, acknowledge="on", expected_count="2"
+        ),
+    )
+    # And only the free one is anonymised; the held one is skipped with the code legal_hold
+    assert Contact.objects.get(pk=free.pk).is_anonymised
+    assert not Contact.objects.get(pk=held.pk).is_anonymised
+    skipped = AnonymisationSubject.objects.get(requested_id=held.pk)
+    assert (skipped.result, skipped.reason) == ("skipped", "legal_hold")
+
+
+def api_client() -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=rgpd_user()).key}")
+    return client
+
+
+def test_the_api_refuses_a_held_contact_with_legal_hold_and_allows_it_after_the_end_date():
+    # Given an exported contact under a legal hold
+    contact = ContactFactory()
+    exported([contact])
+    placed = hold(contact, days=30)
+    client = api_client()
+
+    # When the API is asked to anonymise it: refused, reason legal_hold
+    body = client.post(
+        "/api/rgpd/anonymisations/", {"contacts": [contact.pk], "confirm": True}, format="json"
+    )
+    item = body.json()["results"][0]
+    assert (item["result"], item["reason"]) == ("skipped", "legal_hold")
+    assert item["message"] == HELD_FR
+    assert not Contact.objects.get(pk=contact.pk).is_anonymised
+
+    # When the hold reaches its end date (today): it has ended by itself, the contact can be anonymised
+    LegalHold.objects.filter(pk=placed.pk).update(ends_on=timezone.localdate())
+    body = client.post(
+        "/api/rgpd/anonymisations/", {"contacts": [contact.pk], "confirm": True}, format="json"
+    )
+    assert body.json()["results"][0]["result"] == "anonymised"
+    assert Contact.objects.get(pk=contact.pk).is_anonymised
+
+
+def test_an_officer_places_a_hold_from_the_contact_record(officer):
+    # Given a contact's record
+    contact = ContactFactory()
+    record = reverse("contacts:record", args=[contact.pk])
+    page = officer.get(record).content.decode()
+
+    # Then it offers "Ajouter une conservation légale" for this contact
+    add_url = html.unescape(re.search(r'href="([^"]*legalhold/add/\?[^"]*)"', page).group(1))
+    assert f"subject_id={contact.pk}" in add_url
+    form = officer.get(add_url)
+    assert form.context["adminform"].form.initial["subject_id"] == str(contact.pk)
+
+    # When "autre" is chosen without saying why: a form error, nothing saved
+    ends = (timezone.localdate() + timedelta(days=3650)).isoformat()
+    data = {"population": "contacts", "subject_id": contact.pk, "reason": "other", "ends_on": ends}
+    refused = officer.post(add_url, {**data, "reason_text": ""})
+    assert refused.status_code == 200 and "Précisez le motif" in text_of(refused)
+    assert not LegalHold.objects.exists()
+
+    # When it is placed with the reason "obligation comptable (10 ans)"
+    placed = officer.post(add_url, {**data, "reason": "accounting", "reason_text": ""})
+
+    # Then the officer is back on the record, which shows the hold, audited by ids only
+    assert placed.status_code == 302 and placed["Location"] == record
+    assert "obligation comptable (10 ans)" in text_of(officer.get(record))
+    event = AuditEvent.objects.get(action=AuditEvent.Action.LEGAL_HOLD_PLACED)
+    assert event.subject_ids == [contact.pk] and event.details["reason"] == "accounting"
+    assert "obligation comptable (10 ans)" in text_of(officer.get(HOLDS))
+
+
+def test_a_hold_on_an_unknown_contact_or_ending_today_is_refused(officer):
+    today = timezone.localdate()
+    unknown = officer.post(
+        f"{HOLDS}add/",
+        {"population": "contacts", "subject_id": 999999, "reason": "tax", "ends_on": "2040-01-01"},
+    )
+    assert "Aucune personne n'a ce numéro." in text_of(unknown)
+    ended = officer.post(
+        f"{HOLDS}add/",
+        {"population": "contacts", "subject_id": ContactFactory().pk, "reason": "tax", "ends_on": today},
+    )
+    assert "Une nouvelle conservation se termine après aujourd'hui." in text_of(ended)
+    assert not LegalHold.objects.exists()
