@@ -38,6 +38,7 @@ def contact_form_data(contact: Contact, **extra) -> dict:
         "company": contact.company,
         "job_title": contact.job_title,
         "notes": contact.notes,
+        "last_activity_on": contact.last_activity_on.isoformat() if contact.last_activity_on else "",
         "loaded_version": contact.updated_at.isoformat(),
         "documents-TOTAL_FORMS": "0",
         "documents-INITIAL_FORMS": "0",
