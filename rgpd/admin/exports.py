@@ -115,9 +115,7 @@ def start_export(request: HttpRequest, model_admin, **selection) -> HttpResponse
         model_admin.message_user(request, " ".join(exc.messages), messages.ERROR)
         return None
     if not getattr(request.user, "email", ""):
-        email_promise = _(
-            "You have no email address: no email will be sent, follow the archive on this page."
-        )
+        email_promise = _("You have no email address: no email will be sent, follow the archive here.")
     else:
         email_promise = _("An email will be sent to you once the archive has been generated.")
     if export_request.awaiting_broker:
