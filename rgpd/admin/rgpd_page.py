@@ -113,13 +113,13 @@ class RgpdPageAdmin(RgpdReadOnlyAdmin):
         day = date_format(timezone.localtime(obj.last_export_at), "SHORT_DATE_FORMAT")
         if obj.ready_until is not None:
             until = date_format(timezone.localtime(obj.ready_until), "SHORT_DATE_FORMAT")
-            state, css = _("ready until %(date)s") % {"date": until}, "ready"
+            state, css = str(_("ready until %(date)s") % {"date": until}), "ready"
         elif obj.has_export_in_progress:
-            state, css = _("being generated"), "running"
+            state, css = str(_("being generated")), "running"
         elif obj.has_expired_archive:
-            state, css = _("expired"), "expired"
+            state, css = str(_("expired")), "expired"
         else:
-            state, css = _("failed"), "failed"
+            state, css = str(_("failed")), "failed"
         return format_html(
             '{}<br><span class="rgpd-archive-state rgpd-archive-state--{}">{}</span>', day, css, state
         )

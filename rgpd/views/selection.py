@@ -3,6 +3,7 @@ way back to the list as it was (search, filters, page)."""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import admin
@@ -24,7 +25,7 @@ def selection_label(modeladmin, request: HttpRequest, *, count: int) -> str:
     for list_filter in modeladmin.get_list_filter(request):
         if not (isinstance(list_filter, type) and issubclass(list_filter, admin.SimpleListFilter)):
             continue
-        params = {name: query.getlist(name) for name in query}
+        params: dict[str, Any] = {name: query.getlist(name) for name in query}  # as the ChangeList does
         spec = list_filter(request, params, modeladmin.model, modeladmin)
         chosen = dict((str(value), label) for value, label in spec.lookup_choices).get(spec.value() or "")
         if chosen is not None:

@@ -37,8 +37,21 @@ class RowRemoval:
     details: list[str]  # non-identifying kept values, e.g. the document's kind
 
 
+class _Named:
+    """Who a line of the dry run is about (its dataclass holds these fields)."""
+
+    contact_id: int
+    record_url: str
+    name: str
+    email: str
+
+    @property
+    def person(self) -> Person:
+        return Person(id=self.contact_id, name=self.name, email=self.email, record_url=self.record_url)
+
+
 @dataclass
-class SubjectPreview:
+class SubjectPreview(_Named):
     contact_id: int  # the person's id (the templates' name, kept for every population)
     changes: list[FieldChange]
     removals: list[RowRemoval]
@@ -46,23 +59,15 @@ class SubjectPreview:
     name: str = ""
     email: str = ""
 
-    @property
-    def person(self) -> Person:
-        return Person(id=self.contact_id, name=self.name, email=self.email, record_url=self.record_url)
-
 
 @dataclass
-class RefusedSubject:
+class RefusedSubject(_Named):
     contact_id: int
     reason: str
     message: str
     record_url: str = ""
     name: str = ""
     email: str = ""
-
-    @property
-    def person(self) -> Person:
-        return Person(id=self.contact_id, name=self.name, email=self.email, record_url=self.record_url)
 
 
 @dataclass
