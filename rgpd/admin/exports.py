@@ -133,10 +133,10 @@ def _export_started(export_request: ExportRequest) -> str:
     )
     if len(ids) == 1:
         (person,) = people_with_ids(population_by_key(export_request.population), ids)
-        return _("The export of %(name)s has started.") % {"name": person.name}
+        return _("The export has started: %(name)s.") % {"name": person.name}
     count = export_request.subject_count
     return ngettext(
-        "The export of %(count)s person has started.", "The export of %(count)s people has started.", count
+        "The export has started: %(count)s person.", "The export has started: %(count)s people.", count
     ) % {"count": count}
 
 

@@ -170,7 +170,7 @@ def test_a_started_export_names_the_person_in_its_message(officer):
 
     page = text_of(officer.post(url, {"confirmation_token": "t-named"}, follow=True))
 
-    assert "L'export de Élodie Lefèvre a démarré." in page
+    assert "L'export a démarré : Élodie Lefèvre." in page
 
 
 # --- Chained steps --------------------------------------------------------------------------------
