@@ -152,7 +152,7 @@ def test_bulk_anonymisation_of_a_mix_shows_who_was_skipped_and_why(celery_worker
         expect(page.locator(f'tr[data-contact="{contact.pk}"]')).to_have_attribute(
             "data-result", "anonymised"
         )
-    page.get_by_role("link", name="Ignorés").click()
+    page.get_by_role("link", name="Ignorés", exact=True).click()
     expect(page.locator(".rgpd-anonymise__results tbody tr")).to_have_count(2)
     assert AnonymisationRequest.objects.count() == 1
 

@@ -37,6 +37,10 @@ TEXTS = {
         "filter never": "jamais exporté",
         "back": "Non, revenir à la page précédente",
         "people count": "Les données et éventuels documents concernant 2 personne(s) vont être exportées.",
+        "one person count": (
+            "Les données et éventuels documents concernant 1 personne(s) vont être exportées."
+        ),
+        "export skipped": "Exporter les contacts ignorés",
         "anonymise count": "Les données concernant 2 contact(s) vont être anonymisées",
     },
     "en": {
@@ -54,6 +58,8 @@ TEXTS = {
         "filter never": "never exported",
         "back": "No, take me back",
         "people count": "The data and any documents concerning 2 person(s) will be exported.",
+        "one person count": "The data and any documents concerning 1 person(s) will be exported.",
+        "export skipped": "Export the skipped contacts",
         "anonymise count": "The data of 2 contact(s) will be anonymised",
     },
 }
@@ -108,7 +114,7 @@ def test_the_officer_sees_who_and_anonymises_exactly_the_people_of_a_ready_expor
     expect_people(page.locator(".rgpd-people"), theirs)
     expect(page.get_by_text(f"{other.first_name} {other.last_name}")).to_have_count(0)
     if language == "fr":
-        screenshot("export-confirmation")
+        screenshot("export-confirmation", on=page)
 
     # When the officer confirms, the request's page names its people and follows the archive until ready
     page.get_by_role("button", name=words["export"]).click()
@@ -117,7 +123,7 @@ def test_the_officer_sees_who_and_anonymises_exactly_the_people_of_a_ready_expor
     expect(page.locator(".rgpd-export-status")).to_have_text(words["ready"], timeout=60_000)
     expect_people(page.locator("#export-people"), theirs)
     if language == "fr":
-        screenshot("export-request")
+        screenshot("export-request", on=page)
 
     # When the officer follows "Anonymiser ces personnes" from the ready export
     page.get_by_role("link", name=words["anonymise these"]).click()
@@ -181,7 +187,7 @@ def test_the_rgpd_page_shows_archive_status_and_filters_and_the_lists_fit_a_1366
     expect(row_of(page, expired)).to_contain_text(words["expired"])
     expect(row_of(page, never).locator("td.field-last_export")).to_have_text("—")
     expect(row_of(page, gone).locator("td.field-anonymised_on")).not_to_have_text("—")
-    screenshot(f"rgpd-page-status{'' if language == 'fr' else '-en'}")
+    screenshot(f"rgpd-page-status{'' if language == 'fr' else '-en'}", on=page)
 
     # When the officer filters on ready archives, then on contacts never exported
     filters = page.locator("#changelist-filter")
@@ -236,3 +242,44 @@ def test_no_take_me_back_returns_to_the_list_with_its_search(new_context, login,
     page.get_by_role("link", name=words["back"]).click()
     expect(page.locator("#searchbar")).to_have_value("Dupont")
     assert page.url.endswith(reverse("admin:rgpd_rgpdcontact_changelist") + "?q=Dupont")
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_the_skipped_contacts_of_an_anonymisation_are_exported_in_one_step(
+    celery_worker, new_context, login, language
+):
+    words = TEXTS[language]
+    # Given a contact with a ready archive and one never exported, both anonymised at once
+    officer = rgpd_user(username=f"claire.{language}", email="claire.dpo@example.com")
+    ready, never = named("Louis", "Mercier"), named("Chloé", "Roussel")
+    exported([ready])
+    page = open_as(new_context, login, officer, language)
+    page.goto(RGPD_PAGE)
+    for person in (ready, never):
+        row_of(page, person).locator('input[name="_selected_action"]').check()
+    page.locator('select[name="action"]').select_option("anonymise_selected")
+    page.locator('button[name="index"]').click()
+
+    # Then the skip list says who will be skipped, and already offers to export them
+    refused = page.locator(".rgpd-anonymise__refused")
+    expect_people(refused, [never])
+    expect(refused.get_by_role("button", name=words["export skipped"])).to_be_visible()
+
+    # When the officer anonymises anyway, the result page offers to export the one skipped
+    page.get_by_label(words["acknowledge"]).check()
+    page.get_by_role("button", name=words["anonymise"]).click()
+    expect(page.locator(f'tr[data-contact="{never.pk}"][data-result="skipped"]')).to_contain_text(
+        f"{never.first_name} {never.last_name}"
+    )
+    page.get_by_role("link", name=words["export skipped"]).click()
+
+    # Then the export confirmation is for exactly that contact, and confirming exports only them
+    expect(page.get_by_text(words["one person count"], exact=True)).to_be_visible()
+    expect_people(page.locator(".rgpd-people"), [never])
+    page.get_by_role("button", name=words["export"]).click()
+    expect_people(page.locator("#export-people"), [never])
+    export_request = ExportRequest.objects.get(requested_by=officer)
+    exported_ids = ExportSubject.objects.filter(part__request=export_request).values_list(
+        "subject_id", flat=True
+    )
+    assert list(exported_ids) == [never.pk]
