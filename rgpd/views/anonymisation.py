@@ -137,7 +137,8 @@ def subject_confirmation_view(
     back_url = list_url(population.changelist_url(), request)
     # Not exported yet: its own box icon's confirmation, coming back to the same list.
     export_url = reverse(f"admin:{population.url_name('export')}", args=[subject_id])
-    export_skipped = {"url": f"{export_url}?{request.GET.urlencode()}", "method": "get", "hidden": []}
+    # A GET form sends its fields as the query string: the list's query travels as one of them.
+    export_skipped = {"url": export_url, "method": "get", "hidden": list(request.GET.items())}
     return _confirmation_response(
         request,
         model_admin,

@@ -123,6 +123,18 @@ def test_the_anonymisation_confirmation_names_the_skipped_and_offers_to_export_t
     assert "Chloé Roussel" in confirmation and "Louis Mercier" not in confirmation
 
 
+def test_a_row_that_cannot_be_anonymised_offers_its_export_and_keeps_the_list(officer):
+    never = person("Chloé", "Roussel")
+    url = reverse("admin:rgpd_anonymise_contact", args=[never.pk]) + "?_changelist_filters=q%3Droussel"
+
+    page = source_of(officer.get(url))
+
+    form = re.search(r'<form[^>]*class="rgpd-export-skipped".*?</form>', page, re.S).group(0)
+    assert 'method="get"' in form
+    assert f'action="{reverse("admin:rgpd_export_contact", args=[never.pk])}"' in form
+    assert 'name="_changelist_filters" value="q=roussel"' in form
+
+
 # --- The export request's page ------------------------------------------------------------------
 
 
