@@ -10,6 +10,8 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -150,6 +152,19 @@ def test_the_export_request_page_lists_its_people_by_name_a_page_at_a_time(offic
     assert "P00 N00 <p00.n00@example.fr>" in first and "P49 N49" in first and "P50 N50" not in first
     assert "Page 1 sur 2" in first
     assert "P50 N50" in second and "P54 N54" in second and "P00 N00" not in second
+
+
+def test_the_export_request_page_costs_no_query_per_person(officer):
+    def queries_for(part) -> int:
+        url = reverse("admin:rgpd_exportrequest_change", args=[part.request_id])
+        with CaptureQueriesContext(connection) as queries:
+            assert officer.get(url).status_code == 200
+        return len(queries)
+
+    few = queries_for(exported(ContactFactory.create_batch(2)))
+    many = queries_for(exported(ContactFactory.create_batch(40)))
+
+    assert many == few
 
 
 def test_a_select_all_export_records_the_search_and_filters_that_chose_its_people(officer):
