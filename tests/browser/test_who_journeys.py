@@ -283,3 +283,34 @@ def test_the_skipped_contacts_of_an_anonymisation_are_exported_in_one_step(
         "subject_id", flat=True
     )
     assert list(exported_ids) == [never.pk]
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_a_long_selection_is_one_line_per_person_with_the_checkbox_and_button_in_view(
+    new_context, login, language
+):
+    words = TEXTS[language]
+    # Given 22 contacts with a ready archive (the 7,454 px page with the checkbox at the bottom)
+    officer = rgpd_user(username=f"claire.{language}", email="claire.dpo@example.com")
+    people = [named(f"Prénom{n:02d}", f"Nom{n:02d}") for n in range(22)]
+    exported(people)
+    page = open_as(new_context, login, officer, language)
+
+    # When the officer selects them all and picks the bulk anonymisation
+    page.goto(RGPD_PAGE)
+    page.locator("#action-toggle").check()
+    page.locator('select[name="action"]').select_option("anonymise_selected")
+    page.locator('button[name="index"]').click()
+
+    # Then each person is one line, by name and email, and the checkbox and button are in view at once
+    lines = page.locator(".rgpd-anonymise__compact tbody tr")
+    expect(lines).to_have_count(22)
+    expect(lines.first).to_contain_text(f"{people[0].first_name} {people[0].last_name}")
+    expect(lines.first).to_contain_text(people[0].email)
+    box = page.get_by_label(words["acknowledge"])
+    button = page.get_by_role("button", name=words["anonymise"])
+    expect(box).to_be_in_viewport()
+    expect(button).to_be_in_viewport()
+    assert page.evaluate("document.documentElement.scrollHeight") < 2500
+    box.check()
+    expect(button).to_be_enabled()
