@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 # A request's people are (population key, subject id): the engine holds no foreign key to a subject
 # model, so any declared population (rgpd/populations.py) fits these tables as they are.
 POPULATION_KEY_LENGTH = 32
+SELECTION_LABEL_MAX = 600
 
 
 def population_field() -> models.CharField:
@@ -56,6 +57,11 @@ class ExportRequest(models.Model):
     # the parameters may hold a search term.
     pending_selection_sql = models.TextField(blank=True, default="", editable=False)
     pending_selection_params = models.JSONField(default=list, blank=True, editable=False)
+    # The search and filters of the RGPD page that produced a "select all" (as the officer saw them), so the
+    # request's page says how its people were chosen. Dropped with the archive (the search may be a name).
+    selection_label = models.CharField(
+        _("selection"), max_length=SELECTION_LABEL_MAX, blank=True, default="", editable=False
+    )
     # Its first task message could not be sent (the broker was unreachable): the periodic sweep sends it.
     awaiting_broker = models.BooleanField(_("waiting for the task queue"), default=False, editable=False)
     # The last failed attempt at sending the requester's email (cleared by a resend) and why: the

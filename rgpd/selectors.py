@@ -8,11 +8,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, cast
 
-from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, Min, OuterRef, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.utils import timezone
 
 from .legal_holds.selectors import legal_holds_active
-from .models import ExportPart, ExportRequest, ExportSubject, PendingStorageDeletion
+from .models import AnonymisationSubject, ExportPart, ExportRequest, ExportSubject, PendingStorageDeletion
 from .permissions import populations_of
 from .populations import population_of
 
@@ -195,3 +205,57 @@ def subjects_with_files_pending(population_key: str, subject_ids: Any) -> QueryS
         .values_list("subject_id", flat=True)
         .distinct()
     )
+
+
+# --- Chained steps: the people of one step, for the next --------------------------------------------
+
+
+def export_request_subject_ids(request_id: int) -> QuerySet:
+    """The ids of the people an export request holds (its parts' rows), as a subquery."""
+    return ExportSubject.objects.filter(part__request_id=request_id).values("subject_id")
+
+
+# Skipped for want of a ready archive: exporting them is what lets them be anonymised.
+EXPORTABLE_SKIP_REASONS = ("not_exported", "archive_expired")
+
+
+def skipped_to_export(anonymisation_request_id: int) -> QuerySet:
+    """The ids of the people an anonymisation skipped because no ready archive held them, as a subquery."""
+    return AnonymisationSubject.objects.filter(
+        request_id=anonymisation_request_id,
+        result=AnonymisationSubject.Result.SKIPPED,
+        reason__in=EXPORTABLE_SKIP_REASONS,
+        subject_id__isnull=False,
+    ).values("subject_id")
+
+
+# --- The RGPD page's status columns and filters --------------------------------------------------
+
+
+def annotate_export_status(queryset: QuerySet, *, now: datetime | None = None) -> QuerySet:
+    """``last_export_at`` (the latest export holding the person) and ``ready_until`` (the latest expiry of
+    a ready archive holding them), each one index lookup per row shown, in the list's own query."""
+    now = now or timezone.now()
+    memberships = _memberships_of_row(queryset)
+    latest = memberships.order_by("-part").values("part__request__created_at")[:1]
+    ready = memberships.filter(part__status=ExportPart.Status.READY, part__expires_at__gt=now)
+    return queryset.annotate(
+        last_export_at=Subquery(latest),
+        ready_until=Subquery(ready.order_by("-part__expires_at").values("part__expires_at")[:1]),
+    )
+
+
+def with_archive_state(queryset: QuerySet, state: str, *, now: datetime | None = None) -> QuerySet:
+    """The people whose archive is ``ready`` (ready, unexpired), ``expired`` (archived, none ready now) or
+    who were ``never`` exported."""
+    now = now or timezone.now()
+    memberships = _memberships_of_row(queryset)
+    ready = Exists(memberships.filter(part__status=ExportPart.Status.READY, part__expires_at__gt=now))
+    if state == "ready":
+        return queryset.filter(ready)
+    if state == "expired":
+        archived = memberships.filter(part__status__in=[ExportPart.Status.READY, ExportPart.Status.EXPIRED])
+        return queryset.filter(Exists(archived)).exclude(ready)
+    if state == "never":
+        return queryset.exclude(Exists(memberships))
+    return queryset

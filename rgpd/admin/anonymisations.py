@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.urls import path, reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -15,9 +15,10 @@ from ..models import AnonymisationRequest
 from ..permissions import RgpdReadOnlyAdmin, populations_of
 from ..populations import Population, all_populations
 from ..populations import population as population_by_key
-from ..selectors import annotate_anonymisation_eligibility
+from ..selectors import annotate_anonymisation_eligibility, skipped_to_export
 from ..services.anonymisation import ANONYMISED_AT_FIELD, reason_message, refusal_reason
 from ..views import anonymisation as views
+from .exports import people_export_confirmation
 from .row_actions import RowAction
 
 DETECTIVE_ICON = "rgpd/icons/detective.svg"
@@ -54,7 +55,25 @@ class AnonymisationRequestAdmin(RgpdReadOnlyAdmin):
             )
             for population in all_populations()
         ]
+        urls.append(
+            path(
+                "<id:request_id>/export-skipped/",
+                self.admin_site.admin_view(self.export_skipped_view),
+                name="rgpd_anonymisationrequest_export_skipped",
+            )
+        )
         return urls + super().get_urls()
+
+    def export_skipped_view(self, request: HttpRequest, request_id: int):
+        """ "Export the skipped contacts": the export confirmation of those skipped for want of an archive."""
+        anonymisation = self.get_queryset(request).filter(pk=request_id).first()
+        if anonymisation is None:  # none, or of a population whose right the user lacks
+            raise Http404
+        population = population_by_key(anonymisation.population)
+        people = population.model._default_manager.filter(pk__in=skipped_to_export(anonymisation.pk))
+        return people_export_confirmation(
+            request, self, population, people=people, back_url=views.result_url(anonymisation)
+        )
 
     def subject_confirmation_view(self, request: HttpRequest, population_key: str, subject_id: int):
         return views.subject_confirmation_view(request, self, population_by_key(population_key), subject_id)

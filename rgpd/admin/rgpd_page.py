@@ -22,6 +22,8 @@ from typing import Any, ClassVar
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
@@ -30,10 +32,11 @@ from rgpd.admin.anonymisations import annotate_for_anonymisation, anonymise_row_
 from rgpd.admin.exports import export_row_action, export_selected
 from rgpd.admin.pagination import LargeTablePaginator, set_full_result_count
 from rgpd.admin.row_actions import RowAction
-from rgpd.filters import ANONYMISED_AT_FIELD
+from rgpd.filters import ANONYMISED_AT_FIELD, ArchiveListFilter
 from rgpd.permissions import RgpdReadOnlyAdmin, holds_rgpd_right
 from rgpd.populations import Population, all_populations
 from rgpd.retention import RetentionListFilter
+from rgpd.selectors import annotate_export_status
 
 RECORD_ICON = "rgpd/icons/loupe-plus.svg"
 
@@ -67,8 +70,19 @@ class RgpdPageAdmin(RgpdReadOnlyAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         # Columns loaded for the list; the page makes a constant number of queries whatever its size.
         queryset = super().get_queryset(request).only(*self.population.page.list_fields)
-        # The detective icon's state, in the list's own query (no query per row).
-        return annotate_for_anonymisation(queryset)
+        # The detective icon's state and the archive's status, in the list's own query (no query per row).
+        return annotate_export_status(annotate_for_anonymisation(queryset))
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        # The row icons carry the list's search, filters and page, so that "No, take me back" on their
+        # confirmation returns to this very list (Django's own "_changelist_filters").
+        list_query = request.GET.urlencode()
+
+        @admin.display(description=_("Actions"))
+        def row_actions_column(obj: Any) -> SafeString:
+            return self.row_actions_html(obj, list_query)
+
+        return [row_actions_column, *self.list_display[1:]]
 
     def get_changelist_instance(self, request: HttpRequest) -> Any:
         changelist = super().get_changelist_instance(request)
@@ -90,6 +104,31 @@ class RgpdPageAdmin(RgpdReadOnlyAdmin):
     def anonymised(self, obj: Any) -> bool:
         return getattr(obj, ANONYMISED_AT_FIELD) is not None
 
+    @admin.display(description=_("anonymised on"), ordering=ANONYMISED_AT_FIELD)
+    def anonymised_on(self, obj: Any) -> str:
+        anonymised_at = getattr(obj, ANONYMISED_AT_FIELD)
+        return date_format(timezone.localtime(anonymised_at), "SHORT_DATE_FORMAT") if anonymised_at else "—"
+
+    # Not sortable: sorting a million people by a per-person subquery would read them all.
+    @admin.display(description=_("last export"))
+    def last_export(self, obj: Any) -> str:
+        """The latest export's date, and where its archive stands: ready until …, expired, in progress."""
+        if obj.last_export_at is None:
+            return "—"
+        day = date_format(timezone.localtime(obj.last_export_at), "SHORT_DATE_FORMAT")
+        if obj.ready_until is not None:
+            until = date_format(timezone.localtime(obj.ready_until), "SHORT_DATE_FORMAT")
+            state, css = str(_("ready until %(date)s") % {"date": until}), "ready"
+        elif obj.has_export_in_progress:
+            state, css = str(_("being generated")), "running"
+        elif obj.has_expired_archive:
+            state, css = str(_("expired")), "expired"
+        else:
+            state, css = str(_("failed")), "failed"
+        return format_html(
+            '{}<br><span class="rgpd-archive-state rgpd-archive-state--{}">{}</span>', day, css, state
+        )
+
     def row_actions(self, obj: Any) -> list[RowAction]:
         """The icons of one row, in the seed's order: loupe+, box, detective."""
         actions = []
@@ -105,9 +144,12 @@ class RgpdPageAdmin(RgpdReadOnlyAdmin):
 
     @admin.display(description=_("Actions"))
     def row_actions_column(self, obj: Any) -> SafeString:
+        return self.row_actions_html(obj, "")
+
+    def row_actions_html(self, obj: Any, list_query: str) -> SafeString:
+        actions = (action.with_list_query(list_query).render() for action in self.row_actions(obj))
         return format_html(
-            '<span class="rgpd-row-actions">{}</span>',
-            format_html_join("", "{}", ((action.render(),) for action in self.row_actions(obj))),
+            '<span class="rgpd-row-actions">{}</span>', format_html_join("", "{}", ((a,) for a in actions))
         )
 
     def change_view(
@@ -127,10 +169,10 @@ def page_admin_class(population: Population) -> type[RgpdPageAdmin]:
     retention = [RetentionListFilter] if population.last_activity_field else []
     attributes = {
         "population": population,
-        # The row's icons come first, so they stay in view on narrow screens (the table scrolls sideways).
-        "list_display": ["row_actions_column", *page.columns, "anonymised"],
+        # The row's icons come first, then who, then where their archive and anonymisation stand.
+        "list_display": ["row_actions_column", *page.columns, "last_export", "anonymised_on"],
         "search_fields": list(page.search_fields),
-        "list_filter": [*page.list_filter, *retention],
+        "list_filter": [ArchiveListFilter, *page.list_filter, *retention],
         "ordering": list(page.ordering),
         "__module__": __name__,
     }

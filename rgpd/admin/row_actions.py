@@ -4,12 +4,14 @@ population."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.templatetags.static import static
 from django.utils.functional import Promise
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+
+from ..views.selection import with_list_query
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,12 @@ class RowAction:
     icon: str  # static path, e.g. "rgpd/icons/box.svg"
     enabled: bool = True
     reason: str | Promise = ""  # why the action is disabled (tooltip), when enabled is False
+
+    def with_list_query(self, list_query: str) -> RowAction:
+        """The same icon leading to a page that can return to the list as it was (search, filters, page)."""
+        if not (list_query and self.url):
+            return self
+        return replace(self, url=with_list_query(self.url, list_query))
 
     def render(self) -> SafeString:
         image = format_html(

@@ -24,9 +24,11 @@ from ..models import AnonymisationRequest, AnonymisationSubject
 from ..permissions import require_rgpd_right
 from ..populations import Population, population_of
 from ..populations import population as population_by_key
-from ..selectors import subjects_with_files_pending
+from ..selectors import skipped_to_export, subjects_with_files_pending
 from ..services import confirmation, dispatch
 from ..services.anonymisation import anonymisation_preview, anonymisation_request_create, reason_message
+from ..services.people import people_with_ids
+from .selection import list_url
 
 RESULT_PAGE_SIZE = 500
 
@@ -48,7 +50,15 @@ def result_url(anonymisation: AnonymisationRequest) -> str:
 
 
 def _confirmation_response(
-    request: HttpRequest, model_admin, *, people: QuerySet, form, title, hidden: list[tuple[str, str]]
+    request: HttpRequest,
+    model_admin,
+    *,
+    people: QuerySet,
+    form,
+    title,
+    hidden: list[tuple[str, str]],
+    back_url: str,
+    export_skipped: dict | None = None,
 ) -> TemplateResponse:
     population = population_of(people.model)
     preview = anonymisation_preview(people=people)
@@ -66,12 +76,37 @@ def _confirmation_response(
             (confirmation.FIELD, confirmation.new_token()),
         ],
         "changelist_url": population.changelist_url(),
+        "back_url": back_url,
+        "export_skipped": _export_skipped(export_skipped, preview),
         "heading": population.heading,
         "retention_days": settings.RGPD_ARCHIVE_RETENTION_DAYS,
         "media": model_admin.media + forms.Media(js=["rgpd/js/anonymise-confirm.js"]),
     }
     request.current_app = model_admin.admin_site.name
     return TemplateResponse(request, "rgpd/anonymise_confirm.html", context)
+
+
+EXPORT_SKIPPED_IDS_MAX = 500  # ids posted by "Export the skipped contacts" (one form field each)
+
+
+def _export_skipped(offer: dict | None, preview) -> dict | None:
+    """The form of "Export the skipped contacts" (those with no ready archive), when it can be offered.
+
+    A selection posts the export action to the list: the whole selection when all of it is skipped for
+    want of an archive, else the skipped ids (a bounded number of form fields).
+    """
+    skipped = preview.exportable_refused_ids
+    if offer is None or not skipped:
+        return None
+    if "selection" not in offer:
+        return offer
+    if len(skipped) == preview.total:
+        fields = offer["selection"]
+    elif len(skipped) <= EXPORT_SKIPPED_IDS_MAX:
+        fields = [("select_across", "0"), *((helpers.ACTION_CHECKBOX_NAME, str(pk)) for pk in skipped)]
+    else:
+        return None
+    return {"url": offer["url"], "method": "post", "hidden": [("action", "export_selected"), *fields]}
 
 
 def _selection_changed(request: HttpRequest, people: QuerySet) -> bool:
@@ -99,9 +134,54 @@ def subject_confirmation_view(
             confirmation_token=confirmation.posted_token(request.POST),
         )
         return HttpResponseRedirect(result_url(anonymisation))
+    back_url = list_url(population.changelist_url(), request)
+    # Not exported yet: its own box icon's confirmation, coming back to the same list.
+    export_url = reverse(f"admin:{population.url_name('export')}", args=[subject_id])
+    # A GET form sends its fields as the query string: the list's query travels as one of them.
+    export_skipped = {"url": export_url, "method": "get", "hidden": list(request.GET.items())}
     return _confirmation_response(
-        request, model_admin, people=people, form=form, title=_("Anonymise the data"), hidden=[]
+        request,
+        model_admin,
+        people=people,
+        form=form,
+        title=_("Anonymise the data"),
+        hidden=[],
+        back_url=back_url,
+        export_skipped=export_skipped,
     )
+
+
+def _anonymise_confirmed(request: HttpRequest, model_admin, people: QuerySet, form) -> HttpResponse | None:
+    """The confirmation sent back with its checkbox: anonymise ``people`` and go to the result page.
+
+    None when the form is refused (box not ticked, or the selection changed since it was shown).
+    """
+    if _selection_changed(request, people):
+        form.add_error(None, _("The selection changed since this page was shown: check it again."))
+        return None
+    if not form.is_valid():
+        return None
+    anonymisation = anonymisation_request_create(
+        selection=people,
+        actor=request.user,
+        confirmed=form.cleaned_data["acknowledge"],
+        source=AnonymisationRequest.Source.BULK,
+        confirmation_token=confirmation.posted_token(request.POST),
+    )
+    if anonymisation.awaiting_broker:
+        model_admin.message_user(request, dispatch.QUEUED_NOTICE, messages.WARNING)
+    elif anonymisation.status != AnonymisationRequest.Status.DONE:
+        model_admin.message_user(
+            request,
+            ngettext(
+                "The anonymisation of %(count)s contact has started.",
+                "The anonymisation of %(count)s contacts has started.",
+                anonymisation.subject_count,
+            )
+            % {"count": anonymisation.subject_count},
+            messages.INFO,
+        )
+    return HttpResponseRedirect(result_url(anonymisation))
 
 
 def bulk_confirmation(model_admin, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
@@ -116,39 +196,51 @@ def bulk_confirmation(model_admin, request: HttpRequest, queryset: QuerySet) -> 
     people = queryset
     form = AnonymiseConfirmationForm(request.POST if request.POST.get("post") == "yes" else None)
     if form.is_bound:
-        if _selection_changed(request, people):
-            form.add_error(None, _("The selection changed since this page was shown: check it again."))
-        elif form.is_valid():
-            anonymisation = anonymisation_request_create(
-                selection=people,
-                actor=request.user,
-                confirmed=form.cleaned_data["acknowledge"],
-                source=AnonymisationRequest.Source.BULK,
-                confirmation_token=confirmation.posted_token(request.POST),
-            )
-            if anonymisation.awaiting_broker:
-                model_admin.message_user(request, dispatch.QUEUED_NOTICE, messages.WARNING)
-            elif anonymisation.status != AnonymisationRequest.Status.DONE:
-                model_admin.message_user(
-                    request,
-                    ngettext(
-                        "The anonymisation of %(count)s contact has started.",
-                        "The anonymisation of %(count)s contacts has started.",
-                        anonymisation.subject_count,
-                    )
-                    % {"count": anonymisation.subject_count},
-                    messages.INFO,
-                )
-            return HttpResponseRedirect(result_url(anonymisation))
-    hidden = [("action", request.POST.get("action", "")), ("post", "yes")]
+        response = _anonymise_confirmed(request, model_admin, people, form)
+        if response is not None:
+            return response
+    selection: list[tuple[str, str]]
     if select_across:
         first = people.values_list("pk", flat=True).first()
-        hidden += [("select_across", "1"), (helpers.ACTION_CHECKBOX_NAME, str(first or ""))]
+        selection = [("select_across", "1"), (helpers.ACTION_CHECKBOX_NAME, str(first or ""))]
     else:
-        hidden += [("select_across", "0")]
-        hidden += [(helpers.ACTION_CHECKBOX_NAME, str(pk)) for pk in people.values_list("pk", flat=True)]
+        selection = [("select_across", "0")]
+        selection += [(helpers.ACTION_CHECKBOX_NAME, str(pk)) for pk in people.values_list("pk", flat=True)]
+    hidden = [("action", request.POST.get("action", "")), ("post", "yes"), *selection]
+    # The changelist's own URL: the list as it was (search, filters, page), and the export action.
+    here = request.get_full_path()
     return _confirmation_response(
-        request, model_admin, people=people, form=form, title=_("Make the data anonymous"), hidden=hidden
+        request,
+        model_admin,
+        people=people,
+        form=form,
+        title=_("Make the data anonymous"),
+        hidden=hidden,
+        back_url=here,
+        export_skipped={"url": here, "method": "post", "selection": selection},
+    )
+
+
+def people_confirmation_view(
+    request: HttpRequest, model_admin, population: Population, *, people: QuerySet, back_url: str
+) -> HttpResponse:
+    """Anonymise exactly these people (a chained step: those of a ready export): confirm, then do it."""
+    require_rgpd_right(request, population)
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponse(status=405, headers={"Allow": "GET, HEAD, POST"})
+    form = AnonymiseConfirmationForm(request.POST if request.method == "POST" else None)
+    if form.is_bound:
+        response = _anonymise_confirmed(request, model_admin, people, form)
+        if response is not None:
+            return response
+    return _confirmation_response(
+        request,
+        model_admin,
+        people=people,
+        form=form,
+        title=_("Anonymise these people"),
+        hidden=[],
+        back_url=back_url,
     )
 
 
@@ -171,9 +263,11 @@ def request_result_view(request: HttpRequest, model_admin, object_id: str) -> Ht
     page = Paginator(subjects, RESULT_PAGE_SIZE).get_page(request.GET.get("page"))
     subject_ids = [s.subject_id for s in page.object_list if s.subject_id]
     in_progress = set(subjects_with_files_pending(population.key, subject_ids))
+    named = {person.id: person for person in people_with_ids(population, subject_ids)}
     rows = [
         {
             "contact_id": subject.requested_id,
+            "person": named.get(subject.subject_id),
             "record_url": population.record_url(subject.subject_id) if subject.subject_id else "",
             "result": subject.result,
             "result_label": subject.get_result_display(),
@@ -210,6 +304,12 @@ def request_result_view(request: HttpRequest, model_admin, object_id: str) -> Ht
         "queued_notice": dispatch.QUEUED_NOTICE if anonymisation.awaiting_broker else "",
         "changelist_url": population.changelist_url(),
         "heading": population.heading,
+        # The next step for those skipped for want of an archive: export them.
+        "export_skipped_url": (
+            reverse("admin:rgpd_anonymisationrequest_export_skipped", args=[anonymisation.pk])
+            if skipped_to_export(anonymisation.pk).exists()
+            else ""
+        ),
     }
     request.current_app = model_admin.admin_site.name
     return TemplateResponse(request, "rgpd/anonymise_result.html", context)

@@ -151,14 +151,16 @@ def test_the_confirmation_page_shows_the_seed_texts_and_a_dry_run_without_changi
     button = re.search(r"<input[^>]*data-rgpd-anonymise-submit[^>]*>", page).group(0)
     assert "disabled" in button and 'value="Rendre anonyme les données"' in button
     assert "anonymise-confirm.js" in page
-    # the dry run: each field with its new value, the old one masked; documents by kind and id only
+    # the dry run, headed by who it is: each field's current value (the officer holds the right and must
+    # recognise the person) beside its new one; documents by kind and id, never their file names
     section = re.search(rf'<section[^>]*data-contact="{exported_contact.pk}".*?</section>', page).group(0)
-    assert re.search(r'data-field="first_name">.*?<td>A…</td><td>xxx</td>', section)
-    assert re.search(r'data-field="city">.*?<td>V…</td><td>xxx</td>', section)
+    assert re.search(r"<h3>.*?Aurelienne Quintabelle</a>.*?</h3>", section)
+    assert re.search(r'data-field="first_name">.*?<td>Aurelienne</td><td>xxx</td>', section)
+    assert re.search(r'data-field="city">.*?<td>Valence</td><td>xxx</td>', section)
     assert re.search(r'data-field="photo">.*?<td>un fichier</td><td>supprimé</td>', section)
     assert f"Document n° {exported_contact.documents.first().pk} — Bulletin de salaire" in section
     assert "Pièce d'identité" in section
-    for value in ["Aurelienne", "Quintabelle", "Valence", "visage", "bulletin-"]:
+    for value in ["visage", "bulletin-"]:
         assert value not in page
     # and nothing happened
     assert snapshot(exported_contact) == before
@@ -296,8 +298,9 @@ def test_select_all_matching_carries_the_query_not_one_field_per_contact(client_
     page = client_rgpd.post(url, data).content.decode()
 
     # Then the page carries select_across and a single id, and counts the whole search
-    assert len(re.findall(r'name="_selected_action"', page)) == 1
-    assert re.search(r'name="select_across" value="1"', page)
+    form = re.search(r'<form[^>]*class="rgpd-anonymise__form.*?</form>', page, flags=re.S).group(0)
+    assert len(re.findall(r'name="_selected_action"', form)) == 1
+    assert re.search(r'name="select_across" value="1"', form)
     assert "Les données concernant 3 contact(s) vont être anonymisées" in html.unescape(page)
     before = snapshot(*others)
 
@@ -344,7 +347,7 @@ def test_a_selection_that_changed_since_the_page_was_shown_is_shown_again(client
     assert not Contact.objects.filter(anonymised_at__isnull=False).exists()
 
 
-def test_a_large_selection_details_the_first_contacts_and_counts_the_rest(client_rgpd):
+def test_a_large_selection_is_one_line_per_person_with_the_button_kept_in_view(client_rgpd):
     contacts = ContactFactory.create_batch(14)
     exported(contacts[:12])
     data = bulk_action_payload("anonymise_selected", [contacts[0].pk], select_across=True)
@@ -352,9 +355,24 @@ def test_a_large_selection_details_the_first_contacts_and_counts_the_rest(client
     page = text_of(client_rgpd.post(reverse(CHANGELIST), data))
 
     assert "Les données concernant 12 contact(s) vont être anonymisées" in page
-    assert len(re.findall(r'<section class="module rgpd-anonymise__contact"', page)) == 10
-    assert "… et 2 autres contacts, anonymisés de la même façon." in page
+    assert not re.findall(r'<section class="module rgpd-anonymise__contact"', page)
+    compact = re.search(r'<table class="rgpd-anonymise__compact">.*?</table>', page, flags=re.S).group(0)
+    assert len(re.findall(r"<tr data-contact=", compact)) == 12
+    for contact in contacts[:12]:
+        assert f"{contact.first_name} {contact.last_name}" in compact and contact.email in compact
+    assert 'class="rgpd-anonymise__form rgpd-anonymise__form--sticky"' in page
     assert "2 contacts de la sélection ne peuvent pas être anonymisés et seront ignorés" in page
+
+
+def test_a_very_large_selection_lists_the_first_fifty_and_counts_the_rest(client_rgpd):
+    contacts = ContactFactory.create_batch(53)
+    exported(contacts)
+    data = bulk_action_payload("anonymise_selected", [contacts[0].pk], select_across=True)
+
+    page = text_of(client_rgpd.post(reverse(CHANGELIST), data))
+
+    assert len(re.findall(r'<tr data-contact="\d+"><td>', page)) == 50
+    assert "… et 3 autres contacts, anonymisés de la même façon." in page
 
 
 def test_the_bulk_action_is_offered_with_the_seed_label(client_rgpd):

@@ -7,6 +7,7 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.storage import default_storage
 from django.forms.models import model_to_dict
+from django.utils import formats
 
 from contacts.models import Contact, Document
 from rgpd.models import AnonymisationSubject, AuditEvent, ExportPart, PendingStorageDeletion
@@ -291,7 +292,7 @@ def test_audit_rows_hold_ids_and_counts_only():
         assert not any(value in text for value in values)
 
 
-def test_the_dry_run_masks_current_values_and_lists_refusals():
+def test_the_dry_run_shows_who_and_their_current_values_and_lists_refusals():
     # Given two exported contacts and one that is not
     ready = a_contact_with_files(first_name="Aurelienne", last_name="Quintabelle", city="Valence")
     other = ContactFactory()
@@ -311,13 +312,16 @@ def test_the_dry_run_masks_current_values_and_lists_refusals():
     detailed = preview.contacts[0]
     assert detailed.contact_id == ready.pk
     changes = {c.name: (c.current, c.new) for c in detailed.changes}
-    assert changes["first_name"] == ("A…", "xxx")
-    assert changes["city"] == ("V…", "xxx")
-    assert changes["birth_date"] == ("…", "(vide)")
+    # the officer holds the right: the current values in full, to recognise the person
+    assert (detailed.name, detailed.email) == ("Aurelienne Quintabelle", ready.email)
+    assert changes["first_name"] == ("Aurelienne", "xxx")
+    assert changes["city"] == ("Valence", "xxx")
+    assert changes["birth_date"] == (formats.localize(ready.birth_date), "(vide)")
     assert changes["photo"] == ("un fichier", "supprimé")
     assert len(detailed.removals) == 2
-    text = repr(preview)
-    for value in ["Aurelienne", "Quintabelle", "Valence", "bulletin"]:
-        assert value not in text
+    assert preview.refused[0].name == f"{refused.first_name} {refused.last_name}"
+    assert preview.exportable_refused_ids == [refused.pk]
+    # documents by kind and id: their file names ("bulletin-Dupont.pdf") are in the archive, not here
+    assert "bulletin" not in repr(preview)
     # and nothing changed
     assert snapshot(ready) == before

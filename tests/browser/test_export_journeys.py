@@ -88,7 +88,7 @@ def test_an_officer_exports_one_contact_from_its_row_and_downloads_the_archive(
     page.get_by_role("button", name=BOX_FR).click()
 
     # Then the request's page shows the progress, then the archive is "prête"
-    expect(page.get_by_text("L'export a démarré.", exact=False)).to_be_visible()
+    expect(page.get_by_text("L'export a démarré : Élodie Lefèvre.", exact=False)).to_be_visible()
     export_request = ExportRequest.objects.get()
     expect(page).to_have_url(re.compile(rf"/admin/rgpd/exportrequest/{export_request.pk}/change/$"))
     expect_request_ready(page)

@@ -50,7 +50,6 @@ from .preview import (
     RowRemoval,
     SubjectPreview,
     anonymisation_preview,
-    mask_current,
 )
 from .requests import (
     anonymisation_chunk_run,
@@ -83,7 +82,6 @@ __all__ = [
     "anonymisation_request_process",
     "chunk_size",
     "inline_max",
-    "mask_current",
     "pending_deletions_process",
     "reason_message",
     "refusal_reason",

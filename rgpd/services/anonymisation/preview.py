@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import models
 from django.db.models import QuerySet
+from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
 from ...populations import Population, population_of
 from ...registry import ModelSpec, Treatment
+from ..people import Person, people_with_ids
 from ..selection import concrete_field
-from .eligibility import _reasons_for, reason_message
+from .eligibility import Reason, _reasons_for, reason_message
 
-PREVIEW_LIMIT = 10
+PREVIEW_LIMIT = 50  # people listed on the confirmation before "… and N others"
+DETAIL_MAX = 3  # up to this many people, each field's change is shown; more: one line per person
 
 
 # --- Dry run (the confirmation page) ------------------------------------------------------------
@@ -24,7 +27,7 @@ PREVIEW_LIMIT = 10
 class FieldChange:
     name: str
     label: str
-    current: str  # masked: never the value in full
+    current: str  # shown in full: the officer holds the right and must recognise the person
     new: str
 
 
@@ -34,20 +37,37 @@ class RowRemoval:
     details: list[str]  # non-identifying kept values, e.g. the document's kind
 
 
+class _Named:
+    """Who a line of the dry run is about (its dataclass holds these fields)."""
+
+    contact_id: int
+    record_url: str
+    name: str
+    email: str
+
+    @property
+    def person(self) -> Person:
+        return Person(id=self.contact_id, name=self.name, email=self.email, record_url=self.record_url)
+
+
 @dataclass
-class SubjectPreview:
+class SubjectPreview(_Named):
     contact_id: int  # the person's id (the templates' name, kept for every population)
     changes: list[FieldChange]
     removals: list[RowRemoval]
     record_url: str = ""
+    name: str = ""
+    email: str = ""
 
 
 @dataclass
-class RefusedSubject:
+class RefusedSubject(_Named):
     contact_id: int
     reason: str
     message: str
     record_url: str = ""
+    name: str = ""
+    email: str = ""
 
 
 @dataclass
@@ -59,6 +79,13 @@ class AnonymisationPreview:
     refused_count: int
     refused_by_reason: dict[str, int]
     limit: int
+    # Skipped for want of a ready archive (never exported, or expired): exporting them is the next step.
+    exportable_refused_ids: list[int] = field(default_factory=list)
+
+    @property
+    def detailed(self) -> bool:
+        """Few people: each one's fields, before and after; more: a compact table, one line per person."""
+        return self.eligible_count <= DETAIL_MAX
 
     @property
     def eligible_count(self) -> int:
@@ -73,20 +100,16 @@ class AnonymisationPreview:
         return self.refused_count - len(self.refused)
 
 
-def mask_current(value) -> str:
-    """Show that a field holds something without showing it: its first character and an ellipsis."""
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, str):
-        return f"{value.strip()[:1]}…"
-    return "…"
-
-
 def _current_label(instance: models.Model, name: str, treatment: Treatment) -> str:
     value = getattr(instance, name)
     if treatment == Treatment.DELETE_FILE:
         return str(_("a file")) if value else "—"
-    return mask_current(value)
+    if value is None or value == "":
+        return "—"
+    display = getattr(instance, f"get_{name}_display", None)  # a choice's label, not its code
+    if display is not None:
+        return str(display())
+    return formats.localize(value) if not isinstance(value, str) else value
 
 
 def _new_value_label(spec: ModelSpec, name: str) -> str:
@@ -136,12 +159,15 @@ def _subject_previews(population: Population, contact_ids: list[int]) -> list[Su
             ]
             label = _("%(model)s #%(id)s") % {"model": rspec.model._meta.verbose_name, "id": row.pk}
             removals.append(RowRemoval(label=str(label), details=details))
+        name, email = population.who(contact)
         previews.append(
             SubjectPreview(
                 contact_id=contact_id,
                 changes=changes,
                 removals=removals,
                 record_url=population.record_url(contact_id),
+                name=name,
+                email=email,
             )
         )
     return previews
@@ -154,6 +180,9 @@ def anonymisation_preview(*, people: QuerySet, limit: int = PREVIEW_LIMIT) -> An
     reasons = _reasons_for(people)
     eligible = [pk for pk, reason in reasons if reason is None]
     refused_rows = [(pk, reason) for pk, reason in reasons if reason is not None]
+    named = {
+        person.id: person for person in people_with_ids(population, [pk for pk, _r in refused_rows[:limit]])
+    }
     return AnonymisationPreview(
         total=len(reasons),
         eligible_ids=eligible,
@@ -164,10 +193,15 @@ def anonymisation_preview(*, people: QuerySet, limit: int = PREVIEW_LIMIT) -> An
                 reason=reason.value,
                 message=reason_message(reason),
                 record_url=population.record_url(pk),
+                name=named[pk].name,
+                email=named[pk].email,
             )
             for pk, reason in refused_rows[:limit]
         ],
         refused_count=len(refused_rows),
         refused_by_reason=dict(Counter(reason.value for _pk, reason in refused_rows)),
         limit=limit,
+        exportable_refused_ids=[
+            pk for pk, reason in refused_rows if reason in (Reason.NOT_EXPORTED, Reason.ARCHIVE_EXPIRED)
+        ],
     )

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from gdpr_portal.ids import ids_summary
 
-from ...models import AuditEvent, ExportPart, ExportRequest, ExportSubject
+from ...models import SELECTION_LABEL_MAX, AuditEvent, ExportPart, ExportRequest, ExportSubject
 from ...populations import Population, resolve_population
 from .. import dispatch
 from ..audit import AUDIT_SUBJECT_IDS_MAX, audit_record
@@ -141,6 +141,7 @@ def export_request_create(
     subject_ids: Iterable[int] | None = None,
     queryset: QuerySet | None = None,
     confirmation_token: str = "",
+    selection_label: str = "",
 ) -> ExportRequest:
     """Record an export of the given people (ids of ``population``, or a queryset of a population's
     model, such as an admin selection).
@@ -151,7 +152,8 @@ def export_request_create(
     validated and inserted in bulk). The tasks are enqueued after commit. Raises
     ``UnknownSubjectsError`` for ids that do not exist, ``ValidationError`` for an empty selection.
     A ``confirmation_token`` (the confirmation page's) makes it idempotent: the same confirmation
-    sent twice, even at the same moment, returns the request of the first.
+    sent twice, even at the same moment, returns the request of the first. ``selection_label`` says how
+    the people were chosen (the RGPD page's search and filters of a "select all"), shown on its page.
     """
     if (subject_ids is None) == (queryset is None):
         raise TypeError("Give exactly one of subject_ids or queryset.")
@@ -177,6 +179,7 @@ def export_request_create(
         requested_by=actor if actor is not None and actor.is_authenticated else None,
         population=people.key,
         language=request_language(language),
+        selection_label=selection_label[:SELECTION_LABEL_MAX],
     )
     if not created:
         return export_request

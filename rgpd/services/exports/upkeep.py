@@ -56,6 +56,11 @@ def export_archives_purge(*, now: datetime | None = None) -> int:
                 "rgpd: could not delete the archive of export part %s, will retry", part_id, exc_info=True
             )
     if purged:
+        # The search that chose the people (it may be a name) goes with the last archive holding them.
+        live = [ExportPart.Status.PENDING, ExportPart.Status.RUNNING, ExportPart.Status.READY]
+        ExportRequest.objects.exclude(selection_label="").filter(pending_selection_sql="").exclude(
+            parts__status__in=live
+        ).update(selection_label="")
         logger.info("rgpd: %s expired archive part(s) purged", purged)
     return purged
 
