@@ -1,14 +1,11 @@
-import hashlib
 import uuid
-from pathlib import PurePath
 
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gdpr_portal.uploads import (
-    detected_type,
-    is_new_upload,
+    describe_new_upload,
     safe_extension,
     served_type,
     uploader_field,
@@ -130,20 +127,10 @@ class Document(models.Model):
 
     def _describe_new_upload(self) -> None:
         """Record name, type, size and sha256 of a file that has just been uploaded (not yet stored)."""
-        upload = self.file.file if is_new_upload(self.file) else None
-        if upload is None:
-            return
-        digest = hashlib.sha256()
-        size = 0
-        for chunk in upload.chunks():
-            digest.update(chunk)
-            size += len(chunk)
-        upload.seek(0)
-        self.original_name = PurePath(self.file.name).name[:255]
-        # Decided from the bytes: the type the client claims is never stored nor served back.
-        self.content_type = detected_type(upload)[:120]
-        self.size = size
-        self.sha256 = digest.hexdigest()
+        described = describe_new_upload(self.file)
+        if described is not None:
+            self.original_name, self.content_type = described.original_name, described.content_type
+            self.size, self.sha256 = described.size, described.sha256
 
 
 # The right "RGPD Contacts Clients": its codename is what existing security groups hold, never renamed.

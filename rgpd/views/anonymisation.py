@@ -51,7 +51,7 @@ def _confirmation_response(
     request: HttpRequest, model_admin, *, people: QuerySet, form, title, hidden: list[tuple[str, str]]
 ) -> TemplateResponse:
     population = population_of(people.model)
-    preview = anonymisation_preview(people=people)
+    preview = anonymisation_preview(people=people, actor=request.user)
     context = {
         **model_admin.admin_site.each_context(request),
         "title": title,
@@ -179,7 +179,7 @@ def request_result_view(request: HttpRequest, model_admin, object_id: str) -> Ht
             "result_label": subject.get_result_display(),
             "in_progress": subject.subject_id in in_progress,
             "reason": subject.reason,
-            "message": reason_message(subject.reason) if subject.reason else "",
+            "message": reason_message(subject.reason, population) if subject.reason else "",
         }
         for subject in page.object_list
     ]
