@@ -5,6 +5,7 @@ has the same number on the RGPD page, in the API and in the archive (``user-<id>
 from __future__ import annotations
 
 import uuid
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -133,7 +134,7 @@ class RgpdUser(EmployeeProfile):
     ``rgpd.rgpd_utilisateurs`` and the page ``/admin/rgpd/rgpduser/``, in the "Gestion RGPD" section.
     """
 
-    objects = RgpdUserManager()
+    objects: ClassVar[RgpdUserManager] = RgpdUserManager()
 
     class Meta:
         app_label = "rgpd"
