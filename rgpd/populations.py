@@ -73,6 +73,9 @@ class Population:
     refuse: Callable[[list[int], Any], Mapping[int, str]] | None = None
     anonymise_extra: Callable[[list[int]], None] | None = None
     export_extra: Callable[[Any], Mapping[str, Any]] | None = None
+    # The message context (msgctxt) of the shared pages' texts in this population's words, e.g. "users":
+    # "Utilisateur n° 12"; empty: the contacts' texts, which are the seed's.
+    wording_context: str = ""
     # The population's wording of the refusals (reason code -> message), over the engine's contact wording.
     refusal_messages: Mapping[str, Label] = field(default_factory=dict)
 

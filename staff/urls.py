@@ -6,6 +6,7 @@ from . import views
 
 app_name = "staff"
 urlpatterns = [
+    path("<id:user_id>/", views.employee_record, name="record"),
     path("<id:user_id>/photo/", views.photo_download, name="photo"),
     path("documents/<id:document_id>/download/", views.hr_document_download, name="document_download"),
 ]

@@ -1,14 +1,17 @@
-"""Permission-checked downloads of an employee's photo and HR documents (never a storage URL)."""
+"""The user's record ("fiche de l'utilisateur") and the permission-checked downloads of an employee's
+photo and HR documents (never a storage URL)."""
 
 from __future__ import annotations
 
 from functools import wraps
 
+from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
 from gdpr_portal.access import is_back_office_user
@@ -66,3 +69,39 @@ def photo_download(request: HttpRequest, user_id: int) -> HttpResponseBase:
         filename=f"photo-{profile.pk}{safe_extension(profile.photo.name)}",
         described_as=f"photo of employee {profile.pk}",
     )
+
+
+ACCOUNT_FIELDS = ["username", "last_name", "first_name", "email", "is_active", "date_joined", "last_login"]
+RECORD_SECTIONS = [
+    (_("Identity"), ["civility", "birth_date"]),
+    (_("Contact details"), ["phone", "mobile"]),
+    (_("Address"), ["street", "postal_code", "city", "country"]),
+    (_("Work"), ["job_title", "start_date", "end_date", "anonymised_at"]),
+]
+
+
+def _rows(instance, names: list[str]) -> list[tuple]:
+    rows = []
+    for name in names:
+        field = instance._meta.get_field(name)
+        value = getattr(instance, f"get_{name}_display")() if field.choices else getattr(instance, name)
+        rows.append((field.verbose_name, name, value))
+    return rows
+
+
+@require_safe
+@employee_files_permission_required
+def employee_record(request: HttpRequest, user_id: int) -> HttpResponse:
+    profile = get_object_or_404(EmployeeProfile.objects.select_related("user"), pk=user_id)
+    sections = [{"title": _("Account"), "rows": _rows(profile.user, ACCOUNT_FIELDS)}]
+    sections += [{"title": title, "rows": _rows(profile, names)} for title, names in RECORD_SECTIONS]
+    context = {
+        **admin.site.each_context(request),
+        "title": _("User's record"),
+        "subtitle": None,
+        "profile": profile,
+        "account": profile.user,
+        "sections": sections,
+        "documents": HrDocument.objects.filter(employee_id=profile.pk).order_by("uploaded_at", "id"),
+    }
+    return render(request, "staff/employee_record.html", context)

@@ -67,6 +67,7 @@ def _confirmation_response(
         ],
         "changelist_url": population.changelist_url(),
         "heading": population.heading,
+        "wording": population.wording_context,
         "retention_days": settings.RGPD_ARCHIVE_RETENTION_DAYS,
         "media": model_admin.media + forms.Media(js=["rgpd/js/anonymise-confirm.js"]),
     }
@@ -210,6 +211,7 @@ def request_result_view(request: HttpRequest, model_admin, object_id: str) -> Ht
         "queued_notice": dispatch.QUEUED_NOTICE if anonymisation.awaiting_broker else "",
         "changelist_url": population.changelist_url(),
         "heading": population.heading,
+        "wording": population.wording_context,
     }
     request.current_app = model_admin.admin_site.name
     return TemplateResponse(request, "rgpd/anonymise_result.html", context)

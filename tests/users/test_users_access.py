@@ -9,7 +9,8 @@ from django.urls import reverse
 from rgpd.models import ExportRequest
 from staff.models import EmployeeProfile
 from tests.factories import ContactFactory, UserFactory, rgpd_user
-from tests.users.support import api_client, users_officer
+from tests.support.helpers import http_get
+from tests.users.support import CONTRACT, PAYSLIP, api_client, departed_employee, users_officer
 
 USERS_PAGE = "admin:rgpd_rgpduser_changelist"
 CONTACTS_PAGE = "admin:rgpd_rgpdcontact_changelist"
@@ -74,3 +75,28 @@ def test_every_user_has_a_profile_and_the_filters_find_them(db):
     assert "Restandier" not in ready and "Partandier" not in ready
     searched = client.get(reverse(USERS_PAGE), {"q": "Partandier"}).content.decode()
     assert len(re.findall(r'class="rgpd-row-actions"', searched)) == 1
+
+
+def test_the_record_icon_opens_the_users_record_with_its_files_for_the_users_right_only(db, on_s3):
+    # Given a departed employee with a photo and two HR documents
+    user, profile, documents = departed_employee()
+    as_users, as_contacts = logged_in(users_officer()), logged_in(rgpd_user())
+
+    # When the users' officer follows the record icon of the RGPD page
+    record_url = reverse("staff:record", args=[user.pk])
+    assert record_url in as_users.get(reverse(USERS_PAGE)).content.decode()
+    record = as_users.get(record_url)
+
+    # Then the record shows the account and the profile, and the files download through checked views
+    assert record.status_code == 200
+    text = record.content.decode()
+    assert "Fiche de l&#x27;utilisateur" in text and "Pouliquenne" in text and "Comptable principale" in text
+    for document, content in zip(documents, (PAYSLIP, CONTRACT), strict=True):
+        download = as_users.get(reverse("staff:document_download", args=[document.pk]))
+        assert download.status_code == 302  # to a short-lived signed URL of the bucket
+        assert http_get(download["Location"])[1] == content
+    assert as_users.get(reverse("staff:photo", args=[user.pk])).status_code == 302
+
+    # ... and the contacts' officer gets none of it
+    assert as_contacts.get(record_url).status_code == 403
+    assert as_contacts.get(reverse("staff:document_download", args=[documents[0].pk])).status_code == 403

@@ -66,6 +66,9 @@ def test_the_confirmation_page_shows_the_self_refusal(db, client):
     page = client.get(reverse("admin:rgpd_anonymise_user", args=[officer.pk])).content.decode()
     assert "Gestion RGPD Utilisateurs" in page
     assert "Vous ne pouvez pas anonymiser votre propre compte." in page
+    assert "1 utilisateur de la sélection ne peut pas être anonymisé et sera ignoré" in page
+    assert f"Utilisateur n° {officer.pk}" in page
+    assert "Aucun des utilisateurs sélectionnés ne peut être anonymisé : rien ne sera modifié." in page
 
 
 def test_a_bulk_of_100_users_is_anonymised_in_the_background_by_the_worker(celery_worker):
