@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
+from django.db import transaction
 from django.db.models import Count, Max, Min
 from rest_framework.authtoken.models import Token
 
@@ -27,20 +28,17 @@ ANONYMISED_USERNAME_PREFIX = "anonymised-"
 def refusals(ids: list[int], actor: Any) -> dict[int, str]:
     """Nobody anonymises their own account; the last active superuser is never anonymised.
 
-    The active superusers are locked (in id order) so that two sets anonymised at once cannot take
-    the last two superusers together.
+    During the anonymisation the active superusers are locked (in id order) so that two sets
+    anonymised at once cannot take the last two superusers together.
     """
     refused: dict[int, str] = {}
     actor_id = getattr(actor, "pk", None)
     if actor_id in ids:
         refused[actor_id] = SELF
-    superusers = list(
-        get_user_model()
-        .objects.select_for_update()
-        .filter(is_superuser=True, is_active=True)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    active = get_user_model().objects.filter(is_superuser=True, is_active=True).order_by("pk")
+    if transaction.get_connection().in_atomic_block:  # the anonymisation itself (the preview only reads)
+        active = active.select_for_update()
+    superusers: list[int] = list(active.values_list("pk", flat=True))
     if superusers and all(pk in ids for pk in superusers):
         refused.update((pk, LAST_SUPERUSER) for pk in superusers if pk not in refused)
     return refused
