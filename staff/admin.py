@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from contacts.admin import FILE_WIDGETS
+from contacts.admin import FILE_WIDGETS, documents_formset_save
 from contacts.services import stored_files_delete_on_commit
 from gdpr_portal.admin_input import BoundedInputAdminMixin
 
@@ -63,18 +63,6 @@ class HrDocumentInline(admin.TabularInline):
         return super().has_add_permission(request, obj) and not (obj and obj.anonymised_at)
 
 
-def _files_saved(request: HttpRequest, formset) -> None:
-    documents = formset.save(commit=False)
-    for document in formset.deleted_objects:
-        stored_files_delete_on_commit(files=[document.file])
-        document.delete()
-    for document in documents:
-        if document.pk is None:
-            document.uploaded_by = request.user
-        document.save()
-    formset.save_m2m()
-
-
 @admin.register(EmployeeProfile)
 class EmployeeProfileAdmin(BoundedInputAdminMixin, admin.ModelAdmin):
     form = EmployeeProfileForm
@@ -93,7 +81,7 @@ class EmployeeProfileAdmin(BoundedInputAdminMixin, admin.ModelAdmin):
         return super().has_change_permission(request, obj) and not (obj and obj.anonymised_at)
 
     def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
-        _files_saved(request, formset)
+        documents_formset_save(request, formset)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[EmployeeProfile]) -> None:
         files = [p.photo for p in queryset.only("user_id", "photo")]

@@ -9,14 +9,11 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from gdpr_portal.documents import UploadedDocument
 from gdpr_portal.uploads import (
-    describe_new_upload,
     safe_extension,
-    served_type,
-    uploader_field,
     validate_document_upload,
     validate_photo_upload,
 )
@@ -75,26 +72,13 @@ class EmployeeProfile(models.Model):
         return _("Employee #%(id)s") % {"id": self.pk}
 
 
-class HrDocument(models.Model):
-    class Kind(models.TextChoices):
-        PAYSLIP = "payslip", _("Payslip")
-        EMPLOYMENT_CONTRACT = "employment_contract", _("Employment contract")
-        IDENTITY_DOCUMENT = "identity_document", _("Identity document")
-        OTHER = "other", _("Other")
-
+class HrDocument(UploadedDocument):
     employee = models.ForeignKey(
         EmployeeProfile, verbose_name=_("employee"), on_delete=models.CASCADE, related_name="documents"
     )
-    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices, default=Kind.OTHER)
     file = models.FileField(
         _("file"), upload_to=hr_document_path, max_length=255, validators=[validate_document_upload]
     )
-    original_name = models.CharField(_("original name"), max_length=255, blank=True, editable=False)
-    content_type = models.CharField(_("content type"), max_length=120, blank=True, editable=False)
-    size = models.BigIntegerField(_("size"), default=0, editable=False)
-    sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True, editable=False)
-    uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now, editable=False)
-    uploaded_by = uploader_field()
 
     class Meta:
         verbose_name = _("HR document")
@@ -105,15 +89,8 @@ class HrDocument(models.Model):
         return _("HR document #%(id)s") % {"id": self.pk}
 
     def save(self, *args, **kwargs):
-        described = describe_new_upload(self.file)
-        if described is not None:
-            self.original_name, self.content_type = described.original_name, described.content_type
-            self.size, self.sha256 = described.size, described.sha256
+        self._describe_new_upload()
         super().save(*args, **kwargs)
-
-    @property
-    def served_content_type(self) -> str:
-        return served_type(self.content_type)
 
 
 # The right "RGPD Utilisateurs": its codename is what security groups hold, never renamed.

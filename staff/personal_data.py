@@ -6,6 +6,7 @@ field by field."""
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from contacts.personal_data import document_spec
 from rgpd.filters import AnonymisedListFilter
 from rgpd.populations import Population, RgpdPage, declare
 from rgpd.registry import Treatment, registry
@@ -33,21 +34,15 @@ profile_spec = registry.register(
     not_personal=["user", "storage_key", "anonymised_at"],
 )
 
+# An HR document records what a contact's document records, treated the same way (rows deleted with
+# their files; kind, type, size, sha256 and date kept as non-identifying).
 hr_document_spec = registry.register(
     HrDocument,
     subject_field="employee",
     delete_rows=True,
     export_label="documents",
     file_names={"file": "original_name"},
-    personal={
-        "kind": Treatment.KEEP,
-        "file": Treatment.DELETE_FILE,
-        "original_name": Treatment.EMPTY,
-        "content_type": Treatment.KEEP,
-        "size": Treatment.KEEP,
-        "sha256": Treatment.KEEP,
-        "uploaded_at": Treatment.KEEP,
-    },
+    personal=document_spec.personal,
     not_personal=["id", "employee", "uploaded_by"],
 )
 

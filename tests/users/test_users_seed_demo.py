@@ -1,18 +1,10 @@
 """``seed_demo`` adds demo employees with profiles and HR documents, and an HR officer."""
 
-from io import StringIO
-
 from django.contrib.auth.models import User
 from django.core.files.storage import default_storage
-from django.core.management import call_command
 
 from staff.models import RGPD_USERS_PERMISSION, EmployeeProfile, HrDocument
-
-
-def seed(**options) -> str:
-    out = StringIO()
-    call_command("seed_demo", stdout=out, stderr=StringIO(), no_progress=True, **options)
-    return out.getvalue()
+from tests.contacts.test_seed_demo import seed
 
 
 def test_seed_demo_adds_employees_with_profiles_and_hr_documents_once(db):
