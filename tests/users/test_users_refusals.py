@@ -94,3 +94,19 @@ def test_a_bulk_of_100_users_is_anonymised_in_the_background_by_the_worker(celer
         EmployeeProfile.objects.filter(pk__in=[u.pk for u in employees], anonymised_at__isnull=False).count()
         == 100
     )
+
+
+def test_bad_input_for_users_is_refused_as_for_contacts(db):
+    api, _key = api_client(users_officer())
+    exports = reverse("rgpd_api:export-list")
+
+    # Ids that are not ids, and both populations at once: 400 with a message, nothing recorded
+    for body in ({"users": ["x"]}, {"users": [0]}, {"users": [1], "contacts": [1]}, {"users": []}):
+        response = api.post(exports, body, content_type="application/json")
+        assert response.status_code == 400, (body, response.content)
+        assert response.json()["detail"]
+    assert not AnonymisationRequest.objects.exists()
+
+    # An unknown user is skipped with the users' wording
+    (result,) = anonymise(api, [987654]).json()["results"]
+    assert result["reason"] == "not_found" and result["message"] == "Aucun utilisateur n'a cet identifiant."
