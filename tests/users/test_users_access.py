@@ -75,6 +75,7 @@ def test_every_user_has_a_profile_and_the_filters_find_them(db):
     assert "Restandier" not in ready and "Partandier" not in ready
     searched = client.get(reverse(USERS_PAGE), {"q": "Partandier"}).content.decode()
     assert len(re.findall(r'class="rgpd-row-actions"', searched)) == 1
+    assert re.search(r"\b1 utilisateur\b", searched)
 
 
 def test_the_record_icon_opens_the_users_record_with_its_files_for_the_users_right_only(db, on_s3):
