@@ -73,6 +73,9 @@ class Population:
     refuse: Callable[[list[int], Any], Mapping[int, str]] | None = None
     anonymise_extra: Callable[[list[int]], None] | None = None
     export_extra: Callable[[Any], Mapping[str, Any]] | None = None
+    # - ``preview_extra(subject)`` -> [(name, label, current, new)]: what ``anonymise_extra`` will change,
+    #   for the confirmation page (the hook masks current values, as ``mask_current`` does).
+    preview_extra: Callable[[Any], Sequence[tuple[str, Label, Any, Label]]] | None = None
     # The message context (msgctxt) of the shared pages' texts in this population's words, e.g. "users":
     # "Utilisateur n° 12"; empty: the contacts' texts, which are the seed's.
     wording_context: str = ""

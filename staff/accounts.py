@@ -15,10 +15,12 @@ from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.db.models import Count, Max, Min
+from django.utils.translation import gettext_lazy as _
 from rest_framework.authtoken.models import Token
 
 from rgpd.models import AuditEvent
 from rgpd.registry import MASK
+from rgpd.services.anonymisation import mask_current
 
 SELF = "self_anonymisation"
 LAST_SUPERUSER = "last_superuser"
@@ -75,6 +77,19 @@ def account_export(profile: Any) -> dict[str, Any]:
             },
         }
     }
+
+
+def account_preview(profile: Any) -> list[tuple[str, Any, Any, Any]]:
+    """What closing the account changes, for the confirmation page (current values masked)."""
+    user = get_user_model().objects.get(pk=profile.pk)
+    empty = _("(empty)")
+    return [
+        ("username", _("username"), mask_current(user.username), f"{ANONYMISED_USERNAME_PREFIX}…"),
+        ("first_name", _("first name"), mask_current(user.first_name), empty),
+        ("last_name", _("last name"), mask_current(user.last_name), empty),
+        ("email", _("email"), mask_current(user.email), empty),
+        ("account", _("account"), _("active") if user.is_active else _("inactive"), _("closed")),
+    ]
 
 
 def _sessions_of(ids: set[str]) -> Iterable[str]:

@@ -66,6 +66,10 @@ def test_an_officer_exports_then_anonymises_a_departed_employee(celery_worker, p
     for text in SEED_ANONYMISE_TEXTS:
         expect(page.get_by_text(text, exact=True)).to_be_visible()
     expect(page.get_by_role("heading", name=f"Utilisateur n° {user.pk}")).to_be_visible()
+    preview = page.locator(".rgpd-anonymise__preview")
+    expect(preview.locator('tr[data-field="last_name"] td').first).to_have_text("P…")
+    expect(preview.locator('tr[data-field="phone"] td').last).to_have_text("xxx")
+    expect(preview.locator('tr[data-field="account"] td').last).to_contain_text("fermé")
     button = page.get_by_role("button", name="Rendre anonyme les données")
     expect(button).to_be_disabled()
     page.get_by_label(ACKNOWLEDGE_FR).check()

@@ -110,3 +110,21 @@ def test_bad_input_for_users_is_refused_as_for_contacts(db):
     # An unknown user is skipped with the users' wording
     (result,) = anonymise(api, [987654]).json()["results"]
     assert result["reason"] == "not_found" and result["message"] == "Aucun utilisateur n'a cet identifiant."
+
+
+def test_the_confirmation_page_shows_what_closing_the_account_changes(db, client):
+    # Given an exported employee and an officer
+    employee = UserFactory(first_name="Honorine", last_name="Vaudrevange", email="honorine@exemple.fr")
+    exported(profiles(employee), population="users")
+    client.force_login(users_officer())
+
+    # When the officer opens the anonymisation of the employee
+    page = client.get(reverse("admin:rgpd_anonymise_user", args=[employee.pk])).content.decode()
+
+    # Then the dry run lists the account's fields, masked, and the account closed; nothing changed yet
+    assert f"Utilisateur n° {employee.pk}" in page
+    for field in ("username", "first_name", "last_name", "email", "account"):
+        assert f'data-field="{field}"' in page, field
+    assert "Vaudrevange" not in page and "honorine@exemple.fr" not in page
+    assert "fermé (inactif, sans mot de passe" in page
+    assert User.objects.get(pk=employee.pk).is_active

@@ -123,6 +123,11 @@ def _subject_previews(population: Population, contact_ids: list[int]) -> list[Su
             # An empty file field has nothing to delete: no "Photo — deleted" line without a photo.
             if treatment != Treatment.KEEP and (treatment != Treatment.DELETE_FILE or getattr(contact, name))
         ]
+        if population.preview_extra is not None:  # what a hook changes too (e.g. the user's account)
+            changes += [
+                FieldChange(name=name, label=str(label), current=str(current), new=str(new))
+                for name, label, current, new in population.preview_extra(contact)
+            ]
         removals = []
         for rspec, row in related_rows[contact_id]:
             if not rspec.delete_rows:
