@@ -128,3 +128,16 @@ def test_the_confirmation_page_shows_what_closing_the_account_changes(db, client
     assert "Vaudrevange" not in page and "honorine@exemple.fr" not in page
     assert "fermé (inactif, sans mot de passe" in page
     assert User.objects.get(pk=employee.pk).is_active
+
+
+def test_in_english_the_shared_pages_speak_of_users(db, client, settings):
+    officer = users_officer()
+    exported(profiles(officer), population="users")
+    client.force_login(officer)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+    page = client.get(reverse("admin:rgpd_anonymise_user", args=[officer.pk])).content.decode()
+
+    assert f"User #{officer.pk}" in page and "1 user of the selection cannot be anonymised" in page
+    assert "You cannot anonymise your own account." in page
+    assert "GDPR management of users" in page and "Contact #" not in page
