@@ -144,6 +144,20 @@ class RefusesAnonymisedWrites(admin.ModelAdmin):
         return super().render_change_form(request, context, add, change, form_url, obj)
 
 
+def documents_formset_save(request: HttpRequest, formset) -> None:
+    """Save an inline of documents: removed ones leave the storage after the commit, new ones record
+    who uploaded them."""
+    documents = formset.save(commit=False)
+    for document in formset.deleted_objects:
+        stored_files_delete_on_commit(files=[document.file])
+        document.delete()
+    for document in documents:
+        if document.pk is None:
+            document.uploaded_by = request.user
+        document.save()
+    formset.save_m2m()
+
+
 class DocumentInline(admin.TabularInline):
     model = Document
     form = DocumentAdminForm
@@ -259,15 +273,7 @@ class ContactAdmin(BoundedInputAdminMixin, RefusesAnonymisedWrites):
     def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
         if formset.model is not Document:
             return super().save_formset(request, form, formset, change)
-        documents = formset.save(commit=False)
-        for document in formset.deleted_objects:
-            stored_files_delete_on_commit(files=[document.file])
-            document.delete()
-        for document in documents:
-            if document.pk is None:
-                document.uploaded_by = request.user
-            document.save()
-        formset.save_m2m()
+        documents_formset_save(request, formset)
 
     def delete_model(self, request: HttpRequest, obj: Contact) -> None:
         self._delete_files_of(Contact.objects.filter(pk=obj.pk))

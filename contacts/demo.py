@@ -44,18 +44,21 @@ class DemoAccount:
 DEMO_ACCOUNTS = [
     DemoAccount("admin", "admin", "administrator (all rights)", superuser=True),
     DemoAccount("rgpd", "rgpd", 'RGPD officer, group "RGPD" holding "RGPD Contacts Clients"', group="RGPD"),
+    DemoAccount("rh", "rh", 'HR officer, group "RGPD RH" holding "RGPD Utilisateurs"', group="RGPD RH"),
     DemoAccount(
         "backoffice", "backoffice", 'back-office user, group "Back-office" without it', group="Back-office"
     ),
 ]
 
-# Group -> permissions (app_label, codename). Only "RGPD" holds the right "RGPD Contacts Clients".
+# Group -> permissions (app_label, codename). Only "RGPD" holds the right "RGPD Contacts Clients", only
+# "RGPD RH" the right "RGPD Utilisateurs".
 DEMO_GROUPS = {
     "RGPD": [
         ("rgpd", RGPD_PERMISSION_CODENAME),
         ("contacts", "view_contact"),
         ("contacts", "view_document"),
     ],
+    "RGPD RH": [("rgpd", "rgpd_utilisateurs")],
     "Back-office": [
         ("contacts", "view_contact"),
         ("contacts", "add_contact"),

@@ -1,17 +1,11 @@
-import hashlib
 import uuid
-from pathlib import PurePath
 
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from gdpr_portal.documents import UploadedDocument
 from gdpr_portal.uploads import (
-    detected_type,
-    is_new_upload,
     safe_extension,
-    served_type,
-    uploader_field,
     validate_document_upload,
     validate_photo_upload,
 )
@@ -104,26 +98,13 @@ class Contact(models.Model):
         return self.anonymised_at is not None
 
 
-class Document(models.Model):
-    class Kind(models.TextChoices):
-        PAYSLIP = "payslip", _("Payslip")
-        EMPLOYMENT_CONTRACT = "employment_contract", _("Employment contract")
-        IDENTITY_DOCUMENT = "identity_document", _("Identity document")
-        OTHER = "other", _("Other")
-
+class Document(UploadedDocument):
     contact = models.ForeignKey(
         Contact, verbose_name=_("contact"), on_delete=models.CASCADE, related_name="documents"
     )
-    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices, default=Kind.OTHER)
     file = models.FileField(
         _("file"), upload_to=document_file_path, max_length=255, validators=[validate_document_upload]
     )
-    original_name = models.CharField(_("original name"), max_length=255, blank=True, editable=False)
-    content_type = models.CharField(_("content type"), max_length=120, blank=True, editable=False)
-    size = models.BigIntegerField(_("size"), default=0, editable=False)
-    sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True, editable=False)
-    uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now, editable=False)
-    uploaded_by = uploader_field()
 
     class Meta:
         verbose_name = _("document")
@@ -152,27 +133,6 @@ class Document(models.Model):
         Contact.objects.filter(pk=self.contact_id, anonymised_at__isnull=True).filter(
             models.Q(last_activity_on__isnull=True) | models.Q(last_activity_on__lt=today)
         ).update(last_activity_on=today)
-
-    @property
-    def served_content_type(self) -> str:
-        return served_type(self.content_type)
-
-    def _describe_new_upload(self) -> None:
-        """Record name, type, size and sha256 of a file that has just been uploaded (not yet stored)."""
-        upload = self.file.file if is_new_upload(self.file) else None
-        if upload is None:
-            return
-        digest = hashlib.sha256()
-        size = 0
-        for chunk in upload.chunks():
-            digest.update(chunk)
-            size += len(chunk)
-        upload.seek(0)
-        self.original_name = PurePath(self.file.name).name[:255]
-        # Decided from the bytes: the type the client claims is never stored nor served back.
-        self.content_type = detected_type(upload)[:120]
-        self.size = size
-        self.sha256 = digest.hexdigest()
 
 
 # The right "RGPD Contacts Clients": its codename is what existing security groups hold, never renamed.

@@ -24,7 +24,6 @@ env = environ.Env()
 tunables = EnvironmentReader(os.environ)
 
 VAR_DIR = Path(env("GDPR_PORTAL_VAR_DIR", default=str(BASE_DIR / "var")))
-
 # Production mode has no insecure default: a missing SECRET_KEY stops the start.
 PRODUCTION = env.bool("PRODUCTION", default=False)
 if PRODUCTION:
@@ -58,6 +57,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "contacts",
+    "staff",
     "rgpd",
 ]
 

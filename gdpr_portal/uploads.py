@@ -5,6 +5,8 @@ Validators run in the forms' validation, before anything reaches the storage.
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from pathlib import PurePath
 from typing import TYPE_CHECKING
 
@@ -83,6 +85,36 @@ def is_new_upload(value: FieldFile) -> bool:
     """Whether the field holds a file just uploaded, not yet in the storage (Django's ``_committed``)."""
     # Read with getattr: django-stubs leaves Django's private flag out of FieldFile.
     return bool(value) and not getattr(value, "_committed", True)
+
+
+@dataclass(frozen=True)
+class UploadDescription:
+    """What is recorded of an uploaded document: its name, type (from its bytes), size and sha256."""
+
+    original_name: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+def describe_new_upload(value: FieldFile) -> UploadDescription | None:
+    """Describe a file that has just been uploaded (not yet stored); None for a stored one."""
+    upload = value.file if is_new_upload(value) else None
+    if upload is None:
+        return None
+    digest = hashlib.sha256()
+    size = 0
+    for chunk in upload.chunks():
+        digest.update(chunk)
+        size += len(chunk)
+    upload.seek(0)
+    return UploadDescription(
+        original_name=PurePath(value.name or "").name[:255],
+        # Decided from the bytes: the type the client claims is never stored nor served back.
+        content_type=detected_type(upload)[:120],
+        size=size,
+        sha256=digest.hexdigest(),
+    )
 
 
 def validate_document_upload(value: FieldFile) -> None:

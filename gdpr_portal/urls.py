@@ -16,6 +16,7 @@ urlpatterns = [
     path("admin/api-token/", api_token_page, name="api-token"),
     path("admin/", admin.site.urls),
     path("contacts/", include("contacts.urls")),
+    path("staff/", include("staff.urls")),
     path("api/rgpd/", include("rgpd.api_urls")),
     path("api/schema/", api_schema, name="api-schema"),
     path("api/docs/", api_docs, name="api-docs"),

@@ -14,7 +14,7 @@ permission is then ``rgpd.<codename>`` and its page ``/admin/rgpd/<model>/``, wh
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +66,24 @@ class Population:
     # The date field of the person's last activity ("dernier contact"): the retention sweep proposes those
     # inactive for RGPD_INACTIVITY_YEARS. Empty: the population has no retention sweep.
     last_activity_field: str = ""
+    # Optional hooks (None: nothing more than the registry entries):
+    # - ``refuse(ids, actor)`` -> {id: reason code}: the population's own refusals, decided inside the
+    #   anonymisation's transaction after the subjects are locked (e.g. "you cannot anonymise yourself");
+    # - ``anonymise_extra(ids)``: what the registry cannot say, run inside the same transaction after the
+    #   registry's treatments (e.g. an account closed: sessions and tokens deleted);
+    # - ``export_extra(subject)`` -> {key: JSON}: more top-level parts of the person's personal_data.json
+    #   (e.g. "account"); never another person's data.
+    refuse: Callable[[list[int], Any], Mapping[int, str]] | None = None
+    anonymise_extra: Callable[[list[int]], None] | None = None
+    export_extra: Callable[[Any], Mapping[str, Any]] | None = None
+    # - ``preview_extra(subject)`` -> [(name, label, current, new)]: what ``anonymise_extra`` will change,
+    #   for the confirmation page (current values shown in full to the officer, who holds the right).
+    preview_extra: Callable[[Any], Sequence[tuple[str, Label, Any, Label]]] | None = None
+    # The message context (msgctxt) of the shared pages' texts in this population's words, e.g. "users":
+    # "Utilisateur n° 12"; empty: the contacts' texts, which are the seed's.
+    wording_context: str = ""
+    # The population's wording of the refusals (reason code -> message), over the engine's contact wording.
+    refusal_messages: Mapping[str, Label] = field(default_factory=dict)
 
     @property
     def model(self) -> type[models.Model]:
@@ -80,6 +98,10 @@ class Population:
         if self.name_and_email is None:
             return (f"n° {person.pk}", "")
         return self.name_and_email(person)
+
+    def refusals(self, ids: Sequence[int], actor: Any) -> dict[int, str]:
+        """The population's own refusals among ``ids`` (its ``refuse`` hook), as {id: reason code}."""
+        return dict(self.refuse(list(ids), actor)) if self.refuse is not None and ids else {}
 
     def folder(self, subject_id: int) -> str:
         return f"{self.archive_prefix}-{subject_id}"

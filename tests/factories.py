@@ -83,7 +83,9 @@ class DocumentFactory(DjangoModelFactory):
 # --- Anonymisation helpers --------------------------------------------------------------------------
 
 
-def exported(contacts, *, status: str = "ready", expires_in=None, requested_by=None):
+def exported(
+    contacts, *, status: str = "ready", expires_in=None, requested_by=None, population: str = "contacts"
+):
     """Put ``contacts`` in an archive part directly (no real export): by default ready, expiring in 10 days.
 
     ``status`` is an ``ExportPart.Status`` value; ``expires_in`` a timedelta (negative: already expired).
@@ -98,7 +100,7 @@ def exported(contacts, *, status: str = "ready", expires_in=None, requested_by=N
     now = timezone.now()
     request = ExportRequest.objects.create(
         requested_by=requested_by,
-        population="contacts",
+        population=population,
         subject_count=len(contacts),
         part_count=1,
         created_at=now,
@@ -114,7 +116,7 @@ def exported(contacts, *, status: str = "ready", expires_in=None, requested_by=N
         expires_at=now + (expires_in if expires_in is not None else timedelta(days=10)) if ready else None,
     )
     ExportSubject.objects.bulk_create(
-        ExportSubject(part=part, population="contacts", subject_id=contact.pk) for contact in contacts
+        ExportSubject(part=part, population=population, subject_id=contact.pk) for contact in contacts
     )
     return part
 

@@ -107,7 +107,7 @@ def anonymise_row_action(population: Population, obj) -> RowAction:
     if getattr(obj, ANONYMISED_AT_FIELD) is not None and obj.anonymisation_in_progress:
         message = IN_PROGRESS_REASON
     else:
-        message = reason_message(reason)
+        message = reason_message(reason, population)
     return RowAction(url=url, label=ROW_ACTION_LABEL, icon=DETECTIVE_ICON, enabled=False, reason=message)
 
 

@@ -57,7 +57,7 @@ def anonymisation_representation(anonymisation: AnonymisationRequest, request: R
     for requested_id, subject_id, result, reason in subjects:
         item = {population.api_item_key: requested_id, "result": result}
         if result == AnonymisationSubject.Result.SKIPPED:
-            item.update(reason=reason, message=reason_message(reason))
+            item.update(reason=reason, message=reason_message(reason, population))
         elif result == AnonymisationSubject.Result.ANONYMISED:
             item["files_deleted"] = subject_id not in in_progress
         results.append(item)

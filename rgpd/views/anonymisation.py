@@ -61,7 +61,7 @@ def _confirmation_response(
     export_skipped: dict | None = None,
 ) -> TemplateResponse:
     population = population_of(people.model)
-    preview = anonymisation_preview(people=people)
+    preview = anonymisation_preview(people=people, actor=request.user)
     context = {
         **model_admin.admin_site.each_context(request),
         "title": title,
@@ -79,6 +79,7 @@ def _confirmation_response(
         "back_url": back_url,
         "export_skipped": _export_skipped(export_skipped, preview),
         "heading": population.heading,
+        "wording": population.wording_context,
         "retention_days": settings.RGPD_ARCHIVE_RETENTION_DAYS,
         "media": model_admin.media + forms.Media(js=["rgpd/js/anonymise-confirm.js"]),
     }
@@ -273,7 +274,7 @@ def request_result_view(request: HttpRequest, model_admin, object_id: str) -> Ht
             "result_label": subject.get_result_display(),
             "in_progress": subject.subject_id in in_progress,
             "reason": subject.reason,
-            "message": reason_message(subject.reason) if subject.reason else "",
+            "message": reason_message(subject.reason, population) if subject.reason else "",
         }
         for subject in page.object_list
     ]
@@ -310,6 +311,7 @@ def request_result_view(request: HttpRequest, model_admin, object_id: str) -> Ht
             if skipped_to_export(anonymisation.pk).exists()
             else ""
         ),
+        "wording": population.wording_context,
     }
     request.current_app = model_admin.admin_site.name
     return TemplateResponse(request, "rgpd/anonymise_result.html", context)

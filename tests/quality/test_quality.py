@@ -69,9 +69,10 @@ def test_every_field_of_every_registered_model_is_declared():
     assert registry_problems(registry) == []
 
 
-def test_every_model_of_the_contacts_app_is_in_the_registry():
+def test_every_model_of_the_population_apps_is_in_the_registry():
     registered = {spec.model for spec in registry}
-    assert set(apps.get_app_config("contacts").get_models()) <= registered
+    for app in ("contacts", "staff"):  # client contacts; employees (profiles, HR documents)
+        assert set(apps.get_app_config(app).get_models()) <= registered, app
 
 
 def test_a_forgotten_field_is_reported():

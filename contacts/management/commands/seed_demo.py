@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from contacts.demo import DemoSeeder, ensure_demo_accounts
+from staff.demo import ensure_demo_employees
 
 
 class Command(BaseCommand):
@@ -25,6 +26,9 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--photo-ratio", type=float, default=0.8, help="share of contacts with a photo (0 to 1)"
+        )
+        parser.add_argument(
+            "--employees", type=int, default=6, help="demo employees (profiles, HR documents) to create"
         )
         parser.add_argument("--seed", type=int, default=None, help="random seed, for repeatable data")
         parser.add_argument("--batch-size", type=int, default=500)
@@ -57,11 +61,13 @@ class Command(BaseCommand):
             disable=options["no_progress"] or options["verbosity"] == 0,
         ) as bar:
             result = seeder.run(total, progress=bar.update)
+        employees = ensure_demo_employees(options["employees"], seed=options["seed"], uploaded_by=admin_user)
         elapsed = time.monotonic() - started
         self.stdout.write(
             self.style.SUCCESS(
                 f"Created {result.contacts} contacts, {result.documents} documents and "
-                f"{result.photos} photos in {elapsed:.1f} s."
+                f"{result.photos} photos, and {employees} employees with their HR documents, "
+                f"in {elapsed:.1f} s."
             )
         )
         self.stdout.write("Demo accounts (login / password):")

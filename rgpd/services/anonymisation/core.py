@@ -30,7 +30,7 @@ class BatchOutcome:
     """What anonymising a set of people did: person id -> its audit row id, and the refusals."""
 
     anonymised: dict[int, int] = field(default_factory=dict)
-    refused: dict[int, Reason] = field(default_factory=dict)
+    refused: dict[int, str] = field(default_factory=dict)  # a ``Reason`` or a population's own code
 
     def merge(self, other: BatchOutcome) -> None:
         self.anonymised.update(other.anonymised)
@@ -106,6 +106,8 @@ def subjects_anonymise(
         for pk, reason in ([] if replay else _reasons_for(model._default_manager.filter(pk__in=list(locked))))
         if reason
     )
+    if not replay:  # the population's own refusals (e.g. one's own account), decided under the lock
+        outcome.refused.update(population.refusals([pk for pk in locked if pk not in outcome.refused], actor))
     people = {pk: _Person() for pk in locked if pk not in outcome.refused}
     if not people:
         return outcome
@@ -160,6 +162,9 @@ def subjects_anonymise(
             person.history_entries += 1
     # Only the entries that change: bulk_update writes one CASE per row.
     LogEntry.objects.bulk_update(rewritten, ["object_repr", "change_message"], batch_size=500)
+
+    if population.anonymise_extra is not None:  # what the registry cannot say (e.g. an account closed)
+        population.anonymise_extra(list(people))
 
     failed = _check_database(spec=spec, people=people, related=list(population.related), history=history)
     if failed:

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from ...filters import ANONYMISED_AT_FIELD
+from ...populations import Population
 from ...selectors import annotate_anonymisation_eligibility
 
 
@@ -44,7 +45,10 @@ REASON_MESSAGES = {
 }
 
 
-def reason_message(reason: str) -> str:
+def reason_message(reason: str, population: Population | None = None) -> str:
+    """The message of a reason code, in the population's wording when it declares one."""
+    if population is not None and reason in population.refusal_messages:
+        return str(population.refusal_messages[reason])
     try:
         return str(REASON_MESSAGES[Reason(reason)])
     except ValueError:

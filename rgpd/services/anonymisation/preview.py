@@ -146,6 +146,11 @@ def _subject_previews(population: Population, contact_ids: list[int]) -> list[Su
             # An empty file field has nothing to delete: no "Photo — deleted" line without a photo.
             if treatment != Treatment.KEEP and (treatment != Treatment.DELETE_FILE or getattr(contact, name))
         ]
+        if population.preview_extra is not None:  # what a hook changes too (e.g. the user's account)
+            changes += [
+                FieldChange(name=name, label=str(label), current=str(current), new=str(new))
+                for name, label, current, new in population.preview_extra(contact)
+            ]
         removals = []
         for rspec, row in related_rows[contact_id]:
             if not rspec.delete_rows:
@@ -173,11 +178,16 @@ def _subject_previews(population: Population, contact_ids: list[int]) -> list[Su
     return previews
 
 
-def anonymisation_preview(*, people: QuerySet, limit: int = PREVIEW_LIMIT) -> AnonymisationPreview:
+def anonymisation_preview(
+    *, people: QuerySet, limit: int = PREVIEW_LIMIT, actor=None
+) -> AnonymisationPreview:
     """What anonymising ``people`` (a queryset of a population's model) would do, changing nothing: the
-    first ``limit`` people in detail, counts for the rest, and those who would be skipped and why."""
+    first ``limit`` people in detail, counts for the rest, and those who would be skipped and why (the
+    population's own refusals for ``actor`` included)."""
     population = population_of(people.model)
-    reasons = _reasons_for(people)
+    reasons: list[tuple[int, str | None]] = list(_reasons_for(people))
+    own = population.refusals([pk for pk, reason in reasons if reason is None], actor)
+    reasons = [(pk, reason or own.get(pk)) for pk, reason in reasons]
     eligible = [pk for pk, reason in reasons if reason is None]
     refused_rows = [(pk, reason) for pk, reason in reasons if reason is not None]
     named = {
@@ -190,8 +200,8 @@ def anonymisation_preview(*, people: QuerySet, limit: int = PREVIEW_LIMIT) -> An
         refused=[
             RefusedSubject(
                 contact_id=pk,
-                reason=reason.value,
-                message=reason_message(reason),
+                reason=str(reason),
+                message=reason_message(reason, population),
                 record_url=population.record_url(pk),
                 name=named[pk].name,
                 email=named[pk].email,
@@ -199,7 +209,7 @@ def anonymisation_preview(*, people: QuerySet, limit: int = PREVIEW_LIMIT) -> An
             for pk, reason in refused_rows[:limit]
         ],
         refused_count=len(refused_rows),
-        refused_by_reason=dict(Counter(reason.value for _pk, reason in refused_rows)),
+        refused_by_reason=dict(Counter(str(reason) for _pk, reason in refused_rows)),
         limit=limit,
         exportable_refused_ids=[
             pk for pk, reason in refused_rows if reason in (Reason.NOT_EXPORTED, Reason.ARCHIVE_EXPIRED)

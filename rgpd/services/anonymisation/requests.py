@@ -197,7 +197,7 @@ def _process_chunk(*, population: Population, pending: QuerySet, actor, request_
         for row in claimed:
             reason = outcome.refused.get(row.requested_id)
             result = AnonymisationSubject.Result.SKIPPED if reason else AnonymisationSubject.Result.ANONYMISED
-            by_result[(result, reason.value if reason else "")].append(row.pk)
+            by_result[(result, str(reason) if reason else "")].append(row.pk)
             # Anonymising twice is a no-op: no audit row for it, the request's result says it was skipped.
             if reason and reason != Reason.ALREADY_ANONYMISED:
                 refusals.append(
@@ -206,7 +206,7 @@ def _process_chunk(*, population: Population, pending: QuerySet, actor, request_
                         actor=actor,
                         subject_ids=[row.requested_id] if row.subject_id else [],
                         outcome=AuditEvent.Outcome.FAILURE,
-                        details={"request": request_id, "reason": reason.value, "contact": row.requested_id},
+                        details={"request": request_id, "reason": str(reason), "contact": row.requested_id},
                     )
                 )
         now = timezone.now()

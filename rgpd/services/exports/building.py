@@ -210,6 +210,8 @@ def _build_archive(part: ExportPart, name: str, lease: Lease) -> _BuildResult:
                             for row in rows
                         ],
                     }
+                if population.export_extra is not None:  # e.g. the user's account
+                    record.update(population.export_extra(person))
                 entry = writer.add_json(f"{folder}/{PERSONAL_DATA_NAME}", record)
                 about = {
                     "subject_id": person.pk,

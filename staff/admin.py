@@ -1,0 +1,115 @@
+"""Employees in the users admin: the profile inline on a user's page, the HR documents on the profile's
+page, files linked through the permission-checked downloads only."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from contacts.admin import FILE_WIDGETS, documents_formset_save
+from contacts.services import stored_files_delete_on_commit
+from gdpr_portal.admin_input import BoundedInputAdminMixin
+
+from .models import EmployeeProfile, HrDocument
+
+User = get_user_model()
+
+
+class HrDocumentForm(forms.ModelForm):
+    """A stored document is never replaced in place: remove it and upload a new one."""
+
+    class Meta:
+        model = HrDocument
+        fields = ["kind", "file"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            field = self.fields["file"]
+            field.disabled = True
+            field.widget.download_url = reverse("staff:document_download", args=[self.instance.pk])
+            field.widget.display_name = self.instance.original_name or _("Download")
+
+
+class EmployeeProfileForm(forms.ModelForm):
+    class Meta:
+        model = EmployeeProfile
+        exclude: list[str] = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        photo = self.fields.get("photo")
+        if photo is not None and self.instance.pk and self.instance.photo:
+            photo.widget.download_url = reverse("staff:photo", args=[self.instance.pk])
+            photo.widget.display_name = _("Current photo")
+
+
+class HrDocumentInline(admin.TabularInline):
+    model = HrDocument
+    form = HrDocumentForm
+    formfield_overrides = FILE_WIDGETS
+    extra = 1
+    fields = ["kind", "file", "size", "uploaded_at", "uploaded_by"]
+    readonly_fields = ["size", "uploaded_at", "uploaded_by"]
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return super().has_add_permission(request, obj) and not (obj and obj.anonymised_at)
+
+
+@admin.register(EmployeeProfile)
+class EmployeeProfileAdmin(BoundedInputAdminMixin, admin.ModelAdmin):
+    form = EmployeeProfileForm
+    formfield_overrides = FILE_WIDGETS
+    inlines = [HrDocumentInline]
+    list_display = ["user", "job_title", "start_date", "end_date", "anonymised_at"]
+    search_fields = ["^user__last_name", "user__first_name", "user__email"]
+    list_select_related = ["user"]
+    readonly_fields = ["user", "anonymised_at"]
+    list_per_page = 50
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # a profile comes with its user
+
+    def has_change_permission(self, request: HttpRequest, obj: EmployeeProfile | None = None) -> bool:
+        return super().has_change_permission(request, obj) and not (obj and obj.anonymised_at)
+
+    def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
+        documents_formset_save(request, formset)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[EmployeeProfile]) -> None:
+        files = [p.photo for p in queryset.only("user_id", "photo")]
+        files += [d.file for d in HrDocument.objects.filter(employee__in=queryset).only("id", "file")]
+        stored_files_delete_on_commit(files=files)
+        super().delete_queryset(request, queryset)
+
+
+class EmployeeProfileInline(admin.StackedInline):
+    model = EmployeeProfile
+    form = EmployeeProfileForm
+    formfield_overrides = FILE_WIDGETS
+    can_delete = False
+    readonly_fields = ["hr_documents", "anonymised_at"]
+    verbose_name_plural = _("employee profile")
+
+    @admin.display(description=_("HR documents"))
+    def hr_documents(self, obj: EmployeeProfile):
+        if not obj.pk:
+            return "—"
+        count = obj.documents.count()
+        url = reverse("admin:staff_employeeprofile_change", args=[obj.pk])
+        return format_html('<a href="{}">{} ({})</a>', url, _("HR documents"), count)
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class EmployeeUserAdmin(BoundedInputAdminMixin, UserAdmin):
+    inlines = [*UserAdmin.inlines, EmployeeProfileInline]
