@@ -79,7 +79,7 @@ def account_export(profile: Any) -> dict[str, Any]:
 
 
 def account_preview(profile: Any) -> list[tuple[str, Any, Any, Any]]:
-    """What closing the account changes, for the confirmation page (current values in full: the officer holds the right)."""
+    """What closing the account changes, for the confirmation page (current values in full)."""
     user = get_user_model().objects.get(pk=profile.pk)
     empty = _("(empty)")
     return [

@@ -33,7 +33,9 @@ def _loaded(population: Population, queryset: QuerySet) -> QuerySet:
 def person_of(population: Population, row) -> Person:
     name, email = population.who(row)
     # A person without a name (an account without names, one anonymised) is named by their number.
-    return Person(id=row.pk, name=name or f"n° {row.pk}", email=email, record_url=population.record_url(row.pk))
+    return Person(
+        id=row.pk, name=name or f"n° {row.pk}", email=email, record_url=population.record_url(row.pk)
+    )
 
 
 def people_with_ids(population: Population, ids: Iterable[int]) -> list[Person]:
