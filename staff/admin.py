@@ -17,6 +17,7 @@ from contacts.admin import FILE_WIDGETS, RefusesAnonymisedWrites, documents_form
 from contacts.integrity import refused_if_anonymised
 from contacts.services import stored_files_delete_on_commit
 from gdpr_portal.admin_input import BoundedInputAdminMixin
+from rgpd.admin.accounts import RgpdAwareUserAdmin
 
 from .integrity import EmployeeAnonymised
 from .models import EmployeeProfile, HrDocument
@@ -92,6 +93,8 @@ class EmployeeProfileAdmin(BoundedInputAdminMixin, RefusesAnonymisedWrites):
     def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
         documents_formset_save(request, formset)
 
+    anonymised_refusal = EmployeeAnonymised
+
     def posts_to_anonymised(self, object_id: str | None) -> bool:
         return is_anonymised(object_id)
 
@@ -119,18 +122,23 @@ class EmployeeProfileInline(admin.StackedInline):
         return format_html('<a href="{}">{} ({})</a>', url, _("HR documents"), count)
 
 
+# rgpd's user admin (imported above, so registered already) is extended, not replaced: "staff" comes
+# before "rgpd" in INSTALLED_APPS, whose registration would otherwise win.
 admin.site.unregister(User)
 
 
 @admin.register(User)
-class EmployeeUserAdmin(BoundedInputAdminMixin, RefusesAnonymisedWrites, UserAdmin):
-    """An anonymised employee's account stays closed: shown read-only, a form loaded before the
-    anonymisation is refused with a message (the database refuses it too, staff migration 0003)."""
+class EmployeeUserAdmin(RefusesAnonymisedWrites, RgpdAwareUserAdmin):
+    """The profile on the user's page. An anonymised employee's account stays closed: shown read-only,
+    a form loaded before the anonymisation is refused with a message (the database refuses it too,
+    staff migration 0003)."""
 
     inlines = [*UserAdmin.inlines, EmployeeProfileInline]
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return super().has_change_permission(request, obj) and not (obj and is_anonymised(obj.pk))
+
+    anonymised_refusal = EmployeeAnonymised
 
     def posts_to_anonymised(self, object_id: str | None) -> bool:
         return is_anonymised(object_id)
