@@ -120,6 +120,8 @@ FILE_WIDGETS: Mapping[type[models.Field], Mapping[str, Any]] = {
 class RefusesAnonymisedWrites(admin.ModelAdmin):
     """A save the database refused because the contact was anonymised meanwhile: say so, save nothing."""
 
+    anonymised_refusal: type[ContactAnonymised] = ContactAnonymised  # another population's says "user"
+
     def changeform_view(self, request: HttpRequest, object_id=None, form_url="", extra_context=None):
         try:
             try:
@@ -127,7 +129,7 @@ class RefusesAnonymisedWrites(admin.ModelAdmin):
             except PermissionDenied:
                 # A form loaded before the anonymisation: the admin now refuses the change; say why.
                 if request.method == "POST" and self.posts_to_anonymised(object_id):
-                    raise ContactAnonymised from None
+                    raise self.anonymised_refusal from None
                 raise
         except ContactAnonymised as refusal:
             self.message_user(request, str(refusal), messages.ERROR)

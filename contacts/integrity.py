@@ -21,29 +21,39 @@ ANONYMISED_MESSAGE = _("This contact has been anonymised: it can no longer be ch
 
 
 class ContactAnonymised(Exception):
-    """A write was refused because the contact it touches has been anonymised."""
+    """A write was refused because the contact it touches has been anonymised.
+
+    Other populations subclass it with their own ``refusal`` (the triggers' text) and ``message``: the
+    admin's handling (contacts/admin.py ``RefusesAnonymisedWrites``) is the same for all.
+    """
+
+    refusal = ANONYMISED_REFUSAL
+    message = ANONYMISED_MESSAGE
 
     def __init__(self) -> None:
-        super().__init__(str(ANONYMISED_MESSAGE))
+        super().__init__(str(self.message))
 
 
-def is_anonymised_refusal(error: BaseException) -> bool:
-    return isinstance(error, IntegrityError) and ANONYMISED_REFUSAL in str(error)
+def is_anonymised_refusal(error: BaseException, refusal: str = ANONYMISED_REFUSAL) -> bool:
+    return isinstance(error, IntegrityError) and refusal in str(error)
 
 
 @contextmanager
-def refused_if_anonymised(*files: FieldFile) -> Iterator[None]:
-    """Run a write; if the database refuses it for an anonymised contact, delete ``files`` newly stored.
+def refused_if_anonymised(
+    *files: FieldFile, raises: type[ContactAnonymised] = ContactAnonymised
+) -> Iterator[None]:
+    """Run a write; if the database refuses it for an anonymised person, delete ``files`` newly stored.
 
     ``files`` are the row's file fields: those not yet committed before the write are new uploads.
+    ``raises`` is the population's refusal (its trigger text and message).
     """
     new_uploads = [f for f in files if is_new_upload(f)]
     try:
         yield
     except IntegrityError as error:
-        if not is_anonymised_refusal(error):
+        if not is_anonymised_refusal(error, raises.refusal):
             raise
         for upload in new_uploads:
             if upload.name:
                 upload.storage.delete(upload.name)
-        raise ContactAnonymised from None
+        raise raises from None

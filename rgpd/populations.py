@@ -76,6 +76,9 @@ class Population:
     refuse: Callable[[list[int], Any], Mapping[int, str]] | None = None
     anonymise_extra: Callable[[list[int]], None] | None = None
     export_extra: Callable[[Any], Mapping[str, Any]] | None = None
+    # The labels of ``export_extra``'s keys (at any depth) on the person's readable page (a section per
+    # top-level key, a row per value); a key labelled "" only groups. Unlabelled keys show as written.
+    export_extra_labels: Mapping[str, Label] = field(default_factory=dict)
     # - ``preview_extra(subject)`` -> [(name, label, current, new)]: what ``anonymise_extra`` will change,
     #   for the confirmation page (current values shown in full to the officer, who holds the right).
     preview_extra: Callable[[Any], Sequence[tuple[str, Label, Any, Label]]] | None = None

@@ -15,6 +15,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.db.models import Count, Max, Min
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from rest_framework.authtoken.models import Token
 
@@ -76,6 +77,31 @@ def account_export(profile: Any) -> dict[str, Any]:
             },
         }
     }
+
+
+# The labels of account_export's keys on the person's readable page (rgpd/services/exports/readable.py).
+ACCOUNT_LABELS: dict[str, str | Promise] = {
+    "account": _("account"),
+    "model": _("kind of record"),
+    "id": _("account number"),
+    "fields": "",  # groups the account's own fields: their rows keep their own labels
+    "username": _("username"),
+    "first_name": _("first name"),
+    "last_name": _("last name"),
+    "email": _("email"),
+    "is_active": _("active"),
+    "is_staff": _("staff status"),
+    "is_superuser": _("superuser status"),
+    "date_joined": _("date joined"),
+    "last_login": _("last login"),
+    "groups": _("groups"),
+    "activity": _("activity"),
+    "admin_history": _("actions in the back office's history"),
+    "gdpr_audit_log": _("actions in the GDPR log"),
+    "count": _("count"),
+    "first": _("first"),
+    "last": _("last"),
+}
 
 
 def account_preview(profile: Any) -> list[tuple[str, Any, Any, Any]]:

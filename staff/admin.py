@@ -13,10 +13,13 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from contacts.admin import FILE_WIDGETS, documents_formset_save
+from contacts.admin import FILE_WIDGETS, RefusesAnonymisedWrites, documents_formset_save
+from contacts.integrity import refused_if_anonymised
 from contacts.services import stored_files_delete_on_commit
 from gdpr_portal.admin_input import BoundedInputAdminMixin
+from rgpd.admin.accounts import RgpdAwareUserAdmin
 
+from .integrity import EmployeeAnonymised
 from .models import EmployeeProfile, HrDocument
 
 User = get_user_model()
@@ -63,8 +66,15 @@ class HrDocumentInline(admin.TabularInline):
         return super().has_add_permission(request, obj) and not (obj and obj.anonymised_at)
 
 
+def is_anonymised(user_id: str | int | None) -> bool:
+    """Whether the employee (profile and account) of this id has been anonymised."""
+    if not str(user_id or "").isdigit():
+        return False
+    return EmployeeProfile.objects.filter(pk=int(str(user_id)), anonymised_at__isnull=False).exists()
+
+
 @admin.register(EmployeeProfile)
-class EmployeeProfileAdmin(BoundedInputAdminMixin, admin.ModelAdmin):
+class EmployeeProfileAdmin(BoundedInputAdminMixin, RefusesAnonymisedWrites):
     form = EmployeeProfileForm
     formfield_overrides = FILE_WIDGETS
     inlines = [HrDocumentInline]
@@ -82,6 +92,11 @@ class EmployeeProfileAdmin(BoundedInputAdminMixin, admin.ModelAdmin):
 
     def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
         documents_formset_save(request, formset)
+
+    anonymised_refusal = EmployeeAnonymised
+
+    def posts_to_anonymised(self, object_id: str | None) -> bool:
+        return is_anonymised(object_id)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[EmployeeProfile]) -> None:
         files = [p.photo for p in queryset.only("user_id", "photo")]
@@ -107,9 +122,33 @@ class EmployeeProfileInline(admin.StackedInline):
         return format_html('<a href="{}">{} ({})</a>', url, _("HR documents"), count)
 
 
+# rgpd's user admin (imported above, so registered already) is extended, not replaced: "staff" comes
+# before "rgpd" in INSTALLED_APPS, whose registration would otherwise win.
 admin.site.unregister(User)
 
 
 @admin.register(User)
-class EmployeeUserAdmin(BoundedInputAdminMixin, UserAdmin):
+class EmployeeUserAdmin(RefusesAnonymisedWrites, RgpdAwareUserAdmin):
+    """The profile on the user's page. An anonymised employee's account stays closed: shown read-only,
+    a form loaded before the anonymisation is refused with a message (the database refuses it too,
+    staff migration 0003)."""
+
     inlines = [*UserAdmin.inlines, EmployeeProfileInline]
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return super().has_change_permission(request, obj) and not (obj and is_anonymised(obj.pk))
+
+    anonymised_refusal = EmployeeAnonymised
+
+    def posts_to_anonymised(self, object_id: str | None) -> bool:
+        return is_anonymised(object_id)
+
+    def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
+        if change:
+            # The profile is locked first, as the anonymisation locks it before the account: a save and
+            # an anonymisation of the same person queue (no deadlock); the later one sees the earlier.
+            profile = EmployeeProfile.objects.select_for_update().filter(pk=obj.pk).first()
+            if profile is not None and profile.anonymised_at is not None:
+                raise EmployeeAnonymised
+        with refused_if_anonymised(raises=EmployeeAnonymised):
+            super().save_model(request, obj, form, change)

@@ -11,12 +11,15 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from contacts.integrity import refused_if_anonymised
 from gdpr_portal.documents import UploadedDocument
 from gdpr_portal.uploads import (
     safe_extension,
     validate_document_upload,
     validate_photo_upload,
 )
+
+from .integrity import EmployeeAnonymised
 
 
 def employee_photo_path(profile: EmployeeProfile, filename: str) -> str:
@@ -71,6 +74,11 @@ class EmployeeProfile(models.Model):
         # Never names: this string lands in admin history, which must survive anonymisation.
         return _("Employee #%(id)s") % {"id": self.pk}
 
+    def save(self, *args, **kwargs):
+        # The database refuses to change an anonymised profile: EmployeeAnonymised, new photo removed.
+        with refused_if_anonymised(self.photo, raises=EmployeeAnonymised):
+            super().save(*args, **kwargs)
+
 
 class HrDocument(UploadedDocument):
     employee = models.ForeignKey(
@@ -90,7 +98,9 @@ class HrDocument(UploadedDocument):
 
     def save(self, *args, **kwargs):
         self._describe_new_upload()
-        super().save(*args, **kwargs)
+        # The database refuses a document for an anonymised employee: EmployeeAnonymised, file removed.
+        with refused_if_anonymised(self.file, raises=EmployeeAnonymised):
+            super().save(*args, **kwargs)
 
 
 # The right "RGPD Utilisateurs": its codename is what security groups hold, never renamed.

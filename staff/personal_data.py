@@ -108,6 +108,7 @@ USERS = declare(
         refuse=accounts.refusals,
         anonymise_extra=accounts.accounts_close,
         export_extra=accounts.account_export,
+        export_extra_labels=accounts.ACCOUNT_LABELS,
         preview_extra=accounts.account_preview,
         refusal_messages={
             accounts.SELF: _("You cannot anonymise your own account."),

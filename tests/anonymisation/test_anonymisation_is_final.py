@@ -3,12 +3,7 @@
 PostgreSQL with real threads (each with its own connection), and SQLite in a process of its own.
 """
 
-import json
-import os
-import subprocess
-import sys
 import threading
-from pathlib import Path
 
 import pytest
 from django.core.files.base import ContentFile
@@ -32,9 +27,8 @@ from tests.factories import (
     png_image,
     rgpd_user,
 )
-from tests.support.final_on_sqlite import a_value_for
+from tests.support.final_on_sqlite import a_value_for, probe
 
-ROOT = Path(__file__).resolve().parents[2]
 PAIRS = 30
 PAIRS_AT_ONCE = 5
 REFUSED_PAGE = "Ce contact a été anonymisé : il ne peut plus être modifié."
@@ -144,18 +138,7 @@ def test_a_stale_save_and_a_new_document_are_refused_and_the_new_files_are_remov
 
 def test_sqlite_refuses_the_same_writes(tmp_path):
     # Given the embedded default (SQLite) migrated from scratch in a process of its own
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DATABASE_URL", "CELERY_"))}
-    env |= {"GDPR_PORTAL_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "gdpr_portal.settings"}
-    probe = subprocess.run(
-        [sys.executable, "-m", "tests.support.final_on_sqlite", json.dumps(personal_columns())],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert probe.returncode == 0, probe.stderr[-3000:]
-    outcome = json.loads(probe.stdout.strip().splitlines()[-1])
+    outcome = probe(tmp_path, personal_columns())
 
     # Then every personal column, the document insert and the document move are refused
     assert outcome["engine"] == "sqlite"

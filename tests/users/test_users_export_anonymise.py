@@ -4,6 +4,7 @@ SeaweedFS and an SMTP sink."""
 import io
 
 from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import Group
 from django.contrib.sessions.models import Session
 from django.core.files.storage import default_storage
 from django.core.management import call_command
@@ -39,6 +40,7 @@ def test_a_departed_employee_is_exported_then_anonymised_and_nothing_of_them_rem
     # Given a departed employee with a photo and two HR documents, who used the back office (a session,
     # an API token, an audit row of their own), and an officer holding "RGPD Utilisateurs"
     user, profile, documents = departed_employee()
+    user.groups.add(Group.objects.create(name="Paie"), Group.objects.create(name="Comptabilité"))
     photo_bytes = profile.photo.read()
     Client().force_login(user)
     _employee_api, old_key = api_client(user)
@@ -79,6 +81,13 @@ def test_a_departed_employee_is_exported_then_anonymised_and_nothing_of_them_rem
         for r in record["related"]["documents"]["records"]
     }
     assert by_kind == {"payslip": PAYSLIP, "employment_contract": CONTRACT}
+    # ... and the employee's readable page shows their account too: username, groups, activity
+    page = archive["files"][f"{folder}/index.html"].decode()
+    assert "<h2>Compte</h2>" in page
+    assert '<th scope="row">Nom d’utilisateur</th><td>emp-4417</td>' in page
+    assert '<th scope="row">Groupes</th><td>Comptabilité, Paie</td>' in page
+    assert '<th scope="row">Actif</th><td>Oui</td>' in page
+    assert "Activité › Actions dans le journal RGPD › Nombre</th><td>1</td>" in page
     paths = {entry["path"]: entry["sha256"] for entry in archive["manifest"]["files"]}
     assert photo_path in paths and f"{folder}/personal_data.json" in paths
     (message,) = smtp_sink.wait_for(1)

@@ -2,6 +2,7 @@
 
 from django.contrib.auth.models import User
 from django.urls import reverse
+from django.utils.html import escape
 
 from rgpd.models import AnonymisationRequest, AnonymisationSubject
 from staff.models import EmployeeProfile
@@ -138,6 +139,8 @@ def test_in_english_the_shared_pages_speak_of_users(db, client, settings):
 
     page = client.get(reverse("admin:rgpd_anonymise_user", args=[officer.pk])).content.decode()
 
-    assert f"User #{officer.pk}" in page and "1 user of the selection cannot be anonymised" in page
+    # the refused person is named as the officer knows them (rgpd/services/people.py), in users' words
+    assert escape(f"{officer.first_name} {officer.last_name}") in page
+    assert "1 user of the selection cannot be anonymised" in page
     assert "You cannot anonymise your own account." in page
     assert "GDPR management of users" in page and "Contact #" not in page

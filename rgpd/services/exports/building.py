@@ -210,8 +210,8 @@ def _build_archive(part: ExportPart, name: str, lease: Lease) -> _BuildResult:
                             for row in rows
                         ],
                     }
-                if population.export_extra is not None:  # e.g. the user's account
-                    record.update(population.export_extra(person))
+                extra = population.export_extra(person) if population.export_extra else {}
+                record.update(extra)  # e.g. the user's account
                 entry = writer.add_json(f"{folder}/{PERSONAL_DATA_NAME}", record)
                 about = {
                     "subject_id": person.pk,
@@ -228,6 +228,8 @@ def _build_archive(part: ExportPart, name: str, lease: Lease) -> _BuildResult:
                     subject=subject,
                     record=record,
                     related=related,
+                    extra=extra,
+                    extra_labels=population.export_extra_labels,
                 )
                 entry = writer.add_chunks(f"{folder}/{readable.PAGE_NAME}", [page], compress=True)
                 out.record_entry(entry, kind="page", **about)

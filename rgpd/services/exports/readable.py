@@ -11,8 +11,9 @@ self-contained (inline CSS, no script, no external resource) and link only to fi
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from functools import lru_cache
 from html import escape
@@ -63,8 +64,13 @@ def _value_html(model: type[models.Model], name: str, value: Any, language: str)
         return _EMPTY
     choices = _choices(model, name, language)
     if choices:
-        text = choices.get(value, str(value))
-    elif isinstance(value, datetime):
+        return escape(choices.get(value, str(value)))
+    return _scalar_html(value)
+
+
+def _scalar_html(value: Any) -> str:
+    """A date, a yes/no in the active language; any other value as text."""
+    if isinstance(value, datetime):
         text = date_format(timezone.localtime(value), "DATETIME_FORMAT")
     elif isinstance(value, date):
         text = date_format(value, "DATE_FORMAT")
@@ -102,6 +108,46 @@ def _cells(instance: models.Model, spec: ModelSpec, fields: dict, *, folder: str
     return cells
 
 
+def _extra_value_html(value: Any) -> str:
+    """A value of a population's extra part (JSON-like): lists joined, ISO dates shown as dates."""
+    if isinstance(value, str) and re.match(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}", value):
+        with contextlib.suppress(ValueError):
+            value = datetime.fromisoformat(value)
+    if value is None or value == "" or value == []:
+        return _EMPTY
+    if isinstance(value, list | tuple):
+        return escape(", ".join(str(item) for item in value))
+    return _scalar_html(value)
+
+
+def _extra_rows(
+    part: Mapping[str, Any], labels: Mapping[str, Any], path: tuple[str, ...] = ()
+) -> Iterator[str]:
+    """A row per value of ``part``; a nested mapping's rows are labelled "outer › inner".
+
+    Labels come from the population (``export_extra_labels``); a key labelled "" only groups (its rows
+    keep the inner labels); a key without a label is shown as written in the JSON.
+    """
+    for key, value in part.items():
+        label = str(labels.get(key, key.replace("_", " ")))
+        here = (*path, capfirst(label)) if label else path
+        if isinstance(value, Mapping):
+            yield from _extra_rows(value, labels, here)
+        else:
+            title = " › ".join(here) or capfirst(key)
+            yield f'<tr><th scope="row">{escape(title)}</th><td>{_extra_value_html(value)}</td></tr>'
+
+
+def extra_sections(extra: Mapping[str, Any], labels: Mapping[str, Any]) -> str:
+    """A section per top-level part a population adds to personal_data.json (``Population.export_extra``)."""
+    sections = []
+    for key, part in extra.items():
+        title = escape(capfirst(str(labels.get(key) or key.replace("_", " "))))
+        rows = "\n".join(_extra_rows(part if isinstance(part, Mapping) else {key: part}, labels))
+        sections.append(f'<h2>{title}</h2>\n<table class="fields">\n<tbody>\n{rows}\n</tbody>\n</table>\n')
+    return "".join(sections)
+
+
 class PersonPages:
     """The people's pages of one part: the page's frame rendered once, then each person's rows put in it."""
 
@@ -131,14 +177,18 @@ class PersonPages:
         subject: ModelSpec,
         record: dict,
         related: list[tuple[ModelSpec, list[models.Model]]],
+        extra: Mapping[str, Any] | None = None,
+        extra_labels: Mapping[str, Any] | None = None,
     ) -> bytes:
-        """``<folder>/index.html``: the person's fields, then a table per kind of related rows."""
+        """``<folder>/index.html``: the person's fields, the population's extra parts (e.g. the account),
+        then a table per kind of related rows."""
         with translation.override(self.language):
             cells = _cells(person, subject, record["subject"]["fields"], folder=folder)
             fields = "\n".join(
                 f'<tr><th scope="row">{escape(label)}</th><td>{html}</td></tr>' for label, html in cells
             )
-            tables = "".join(self._table(spec, rows, record, folder) for spec, rows in related)
+            tables = extra_sections(extra or {}, extra_labels or {})
+            tables += "".join(self._table(spec, rows, record, folder) for spec, rows in related)
         values = {self._NAME: escape(name), self._FIELDS: fields, self._TABLES: tables}
         return "".join(values.get(part, part) for part in self._parts).encode("utf-8")
 
