@@ -60,7 +60,7 @@ def test_the_person_reads_their_archive_with_the_administrators_information_shee
     page.get_by_role("button", name="Enregistrer", exact=True).click()
 
     # Then the sheet stays open with Django's confirmation
-    expect(page.locator(".messagelist")).to_contain_text("modifié")
+    expect(page.locator(".messagelist")).to_contain_text("Modification enregistrée")
     expect(page.get_by_label("Finalités du traitement")).to_have_value(PURPOSES)
 
     # When her data is exported and the person opens index.html from the unzipped archive

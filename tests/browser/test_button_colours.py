@@ -38,8 +38,9 @@ def test_anonymise_is_in_the_danger_colour_and_export_in_the_default_one(page, l
     export_button.blur()  # the page focuses it (test_access_keyboard.py): the colour at rest, not focused
     danger = admin_colour(page, "--delete-button-bg")
 
-    # Then its button is the admin's default button, not the danger red
-    assert background(page, ".submit-row input[type=submit]") == admin_colour(page, "--default-button-bg")
+    # Then its button is the admin's default button, not the danger red (waited for: the admin's buttons
+    # fade between colours, so the colour right after the blur may still be the focused one)
+    expect(export_button).to_have_css("background-color", admin_colour(page, "--default-button-bg"))
     assert background(page, ".submit-row input[type=submit]") != danger
 
     # When the officer opens the anonymisation confirmation and ticks the acknowledgement
