@@ -33,26 +33,47 @@ def _content_types_of(model: type[models.Model]) -> list[ContentType]:
     return list(ContentType.objects.get_for_models(*family, for_concrete_models=False).values())
 
 
-def _text_columns(instance: models.Model, spec: ModelSpec) -> list[str]:
-    """Text values of a row that must not hold a former value (KEEP fields keep theirs on purpose)."""
+_NO_FILE = object()  # what the check expects of a DELETE_FILE field: no file name
+
+
+def _checked_columns(spec: ModelSpec) -> tuple[list[tuple[str, str]], list[str]]:
+    """What the check reads of ``spec``'s rows: (attname, expected) of each treated personal field, and the
+    text columns that must not hold a former value (KEEP fields keep theirs on purpose)."""
+    model = spec.model
+    personal = []
+    for name, treatment in spec.personal.items():
+        if treatment == Treatment.KEEP:
+            continue
+        # A file field: its name is gone (empty or NULL), checked below as "not set".
+        expected = _NO_FILE if treatment == Treatment.DELETE_FILE else spec.anonymised_value(name)
+        personal.append((concrete_field(model, name).attname, expected))
     kept = {name for name, treatment in spec.personal.items() if treatment == Treatment.KEEP}
-    return [
-        str(getattr(instance, f.attname) or "")
-        for f in instance._meta.concrete_fields
+    texts = [
+        f.attname
+        for f in model._meta.concrete_fields
         if isinstance(f, models.CharField | models.TextField) and f.name not in kept
     ]
+    return personal, texts
 
 
-def _row_is_clean(row: models.Model, spec: ModelSpec, former: FormerValues) -> bool:
-    """Every personal field holds its anonymised value and no text column holds a former value."""
-    for name, treatment in spec.personal.items():
-        value = getattr(row, concrete_field(spec.model, name).attname)
-        if treatment == Treatment.DELETE_FILE and value:
-            return False
-        masked = treatment not in (Treatment.KEEP, Treatment.DELETE_FILE)
-        if masked and value != spec.anonymised_value(name):
-            return False
-    return not any(former.found_in(text) for text in _text_columns(row, spec))
+def _clean_rows(queryset: QuerySet, spec: ModelSpec, owner: str, people: dict[int, _Person]) -> set[int]:
+    """Read the checked columns of ``queryset``'s rows (values, not model instances) and return the people
+    (``owner`` column) of those still holding a former value or a personal field not anonymised."""
+    personal, texts = _checked_columns(spec)
+    failed: set[int] = set()
+    expected = tuple(value for _attname, value in personal)
+    columns = [owner, *(attname for attname, _value in personal), *texts]
+    for row in queryset.values_list(*columns).iterator(chunk_size=2000):
+        subject_id, values, text_values = row[0], row[1 : 1 + len(personal)], row[1 + len(personal) :]
+        person = people[subject_id]
+        person.rows_checked += 1
+        values = tuple(
+            _NO_FILE if want is _NO_FILE and not value else value
+            for value, want in zip(values, expected, strict=True)
+        )
+        if values != expected or any(person.former.found_in(str(text or "")) for text in text_values):
+            failed.add(subject_id)
+    return failed
 
 
 class _History:
@@ -90,19 +111,14 @@ def _check_database(
     *, spec: ModelSpec, people: dict[int, _Person], related: list[ModelSpec], history: _History
 ) -> set[int]:
     """Re-read what was changed and search each person's former values; return who still has one."""
-    failed: set[int] = set()
-    rows = [(row, spec, row.pk) for row in spec.model._default_manager.filter(pk__in=list(people))]
+    failed = _clean_rows(spec.model._default_manager.filter(pk__in=list(people)), spec, "pk", people)
     for rspec in related:
         attname = concrete_field(rspec.model, rspec.subject_field or "").attname
         remaining = rspec.model._default_manager.filter(**{f"{rspec.subject_field}__in": list(people)})
         if rspec.delete_rows:
             failed.update(remaining.values_list(attname, flat=True))
             continue
-        rows.extend((row, rspec, getattr(row, attname)) for row in remaining)
-    for row, row_spec, subject_id in rows:
-        people[subject_id].rows_checked += 1
-        if not _row_is_clean(row, row_spec, people[subject_id].former):
-            failed.add(subject_id)
+        failed |= _clean_rows(remaining, rspec, attname, people)
     for entry in history.entries():
         _key, subject_id = history.owner(entry)
         former = people[subject_id].former

@@ -17,7 +17,8 @@ from django.utils.functional import LazyObject
 from gdpr_portal.stored_files.objects import S3_DELETE_BATCH, delete_stored_files
 
 from ...models import AuditEvent, PendingStorageDeletion
-from ..audit import audit_event
+from ..audit import DetailsWith
+from ..selection import insert_columns
 
 logger = logging.getLogger(__name__)
 
@@ -46,25 +47,35 @@ class DeletionReport:
 
 
 def _record_storage_checks(event_ids: Iterable[int]) -> None:
-    """For each anonymisation whose objects are all gone, record that the storage check passed."""
+    """For each anonymisation whose objects are all gone, record that the storage check passed: one
+    UPDATE of their audit rows and one INSERT of a ``files_deleted`` row each, whatever their number."""
     # Lock first, then look for remaining objects in a second statement: it waits for a worker deleting
     # the other keys of the same contact to commit, and sees what it did (one statement would not).
-    locked = list(AuditEvent.objects.select_for_update().filter(pk__in=set(event_ids)).order_by("pk"))
-    waiting = set(
-        PendingStorageDeletion.objects.filter(audit_event__in=locked).values_list("audit_event_id", flat=True)
+    locked = list(
+        AuditEvent.objects.select_for_update()
+        .filter(pk__in=set(event_ids))
+        .order_by("pk")
+        .values_list("pk", "subject_ids", "counts", "details")
     )
-    events = [e for e in locked if e.pk not in waiting and e.details.get("storage_check") != "passed"]
-    for event in events:
-        event.details = {**event.details, "storage_check": "passed"}
-    AuditEvent.objects.bulk_update(events, ["details"], batch_size=500)
-    AuditEvent.objects.bulk_create(
-        audit_event(
-            action=AuditEvent.Action.FILES_DELETED,
-            subject_ids=event.subject_ids,
-            counts={"files": int(event.counts.get("files", 0))},
-            details={"anonymisation_event": event.pk, "storage_check": "passed"},
+    waiting = set(
+        PendingStorageDeletion.objects.filter(audit_event__in=[row[0] for row in locked]).values_list(
+            "audit_event_id", flat=True
         )
-        for event in events
+    )
+    done = [row for row in locked if row[0] not in waiting and row[3].get("storage_check") != "passed"]
+    if not done:
+        return
+    AuditEvent.objects.filter(pk__in=[row[0] for row in done]).update(
+        details=DetailsWith({"storage_check": "passed"})
+    )
+    insert_columns(
+        AuditEvent,
+        varying={
+            "subject_ids": [subject_ids for _pk, subject_ids, _counts, _details in done],
+            "counts": [{"files": int(counts.get("files", 0))} for _pk, _ids, counts, _details in done],
+            "details": [{"anonymisation_event": pk, "storage_check": "passed"} for pk, *_rest in done],
+        },
+        constant={"action": AuditEvent.Action.FILES_DELETED, "at": timezone.now()},
     )
 
 

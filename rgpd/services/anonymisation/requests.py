@@ -18,7 +18,7 @@ from ...populations import population as population_by_key
 from .. import dispatch
 from ..audit import audit_event, audit_record
 from ..confirmation import create_once
-from ..selection import compiled, existing_ids, insert_rows, insert_select, selected_ids
+from ..selection import compiled, existing_ids, insert_columns, insert_select, selected_ids
 from .core import _anonymise_isolating_failures
 from .deletions import pending_deletions_process
 from .eligibility import AnonymisationNotConfirmed, Reason
@@ -48,12 +48,10 @@ def _unique_ids(subject_ids: Iterable[int]) -> list[int]:
 def _subjects_insert_ids(request: AnonymisationRequest, population: Population, ids: list[int]) -> None:
     """Result rows for ids as given (an API caller may name a person that does not exist)."""
     existing = existing_ids(population.model, ids, per_query=ID_CHECK_BATCH)
-    insert_rows(
+    insert_columns(
         AnonymisationSubject,
-        (
-            AnonymisationSubject(request=request, requested_id=pk, subject_id=pk if pk in existing else None)
-            for pk in ids
-        ),
+        varying={"requested_id": ids, "subject_id": [pk if pk in existing else None for pk in ids]},
+        constant={"request": request},
     )
 
 
