@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 
 from django.db import connection, models
-from django.db.models import F, QuerySet
+from django.db.models import F, Max, QuerySet
 
 ROWS_PER_INSERT = 2000  # rows of ids given by the caller, per INSERT
 
@@ -52,6 +52,17 @@ def compiled(queryset: QuerySet) -> tuple[str, list]:
     """A query's SQL and parameters, as the ORM compiles them."""
     sql, params = queryset.query.sql_with_params()
     return sql, list(params)
+
+
+def selection_for_worker(model: type[models.Model], selection: QuerySet) -> tuple[str, list] | None:
+    """The selection's SQL and parameters as a worker will run them (a large "select all" handed off),
+    bounded by today's highest id of ``model`` so that people created later are not included; None when a
+    parameter would not survive JSON (the caller then records the people at once)."""
+    highest = model._default_manager.aggregate(highest=Max("pk"))["highest"] or 0
+    sql, params = compiled(selection.filter(pk__lte=highest))
+    if not all(param is None or isinstance(param, str | int | float | bool) for param in params):
+        return None
+    return sql, params
 
 
 def insert_select(model: type[models.Model], fields: Sequence[str], select: str, params: Sequence) -> int:

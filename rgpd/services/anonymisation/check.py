@@ -9,7 +9,7 @@ from django.apps import apps
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
 
 from ...registry import ModelSpec, Treatment
 from ..selection import concrete_field
@@ -33,45 +33,51 @@ def _content_types_of(model: type[models.Model]) -> list[ContentType]:
     return list(ContentType.objects.get_for_models(*family, for_concrete_models=False).values())
 
 
-_NO_FILE = object()  # what the check expects of a DELETE_FILE field: no file name
-
-
-def _checked_columns(spec: ModelSpec) -> tuple[list[tuple[str, str]], list[str]]:
-    """What the check reads of ``spec``'s rows: (attname, expected) of each treated personal field, and the
-    text columns that must not hold a former value (KEEP fields keep theirs on purpose)."""
+def _anonymised(spec: ModelSpec) -> tuple[Q, list[str]]:
+    """What the check asks of ``spec``'s rows: a condition true when every treated personal field holds its
+    anonymised value (no file for DELETE_FILE), and the other text columns, searched for former values
+    (KEEP fields keep theirs on purpose). A column equal to its anonymised value (the mask, empty or NULL)
+    holds no former value: a former value is never part of the mask."""
     model = spec.model
-    personal = []
+    condition = Q()
+    treated = set()
     for name, treatment in spec.personal.items():
         if treatment == Treatment.KEEP:
             continue
-        # A file field: its name is gone (empty or NULL), checked below as "not set".
-        expected = _NO_FILE if treatment == Treatment.DELETE_FILE else spec.anonymised_value(name)
-        personal.append((concrete_field(model, name).attname, expected))
+        treated.add(name)
+        attname = concrete_field(model, name).attname
+        value = spec.anonymised_value(name)
+        if treatment == Treatment.DELETE_FILE:
+            condition &= Q(**{f"{attname}__isnull": True}) | Q(**{attname: ""})
+        elif value is None:
+            condition &= Q(**{f"{attname}__isnull": True})
+        else:
+            condition &= Q(**{attname: value})
     kept = {name for name, treatment in spec.personal.items() if treatment == Treatment.KEEP}
     texts = [
         f.attname
         for f in model._meta.concrete_fields
-        if isinstance(f, models.CharField | models.TextField) and f.name not in kept
+        if isinstance(f, models.CharField | models.TextField) and f.name not in kept | treated
     ]
-    return personal, texts
+    return condition or Q(pk__isnull=False), texts
 
 
 def _clean_rows(queryset: QuerySet, spec: ModelSpec, owner: str, people: dict[int, _Person]) -> set[int]:
-    """Read the checked columns of ``queryset``'s rows (values, not model instances) and return the people
-    (``owner`` column) of those still holding a former value or a personal field not anonymised."""
-    personal, texts = _checked_columns(spec)
+    """The people (``owner`` column) of ``queryset``'s rows still holding a former value or a personal
+    field not anonymised: the personal fields are compared in SQL, only other text columns are read."""
+    condition, texts = _anonymised(spec)
     failed: set[int] = set()
-    expected = tuple(value for _attname, value in personal)
-    columns = [owner, *(attname for attname, _value in personal), *texts]
-    for row in queryset.values_list(*columns).iterator(chunk_size=2000):
-        subject_id, values, text_values = row[0], row[1 : 1 + len(personal)], row[1 + len(personal) :]
+    checked = queryset.annotate(
+        rgpd_anonymised=Case(
+            When(condition, then=Value(True)), default=Value(False), output_field=BooleanField()
+        )
+    )
+    for subject_id, anonymised, *text_values in checked.values_list(
+        owner, "rgpd_anonymised", *texts
+    ).iterator(chunk_size=2000):
         person = people[subject_id]
         person.rows_checked += 1
-        values = tuple(
-            _NO_FILE if want is _NO_FILE and not value else value
-            for value, want in zip(values, expected, strict=True)
-        )
-        if values != expected or any(person.former.found_in(str(text or "")) for text in text_values):
+        if not anonymised or any(person.former.found_in(str(text or "")) for text in text_values):
             failed.add(subject_id)
     return failed
 

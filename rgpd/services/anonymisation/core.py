@@ -61,15 +61,17 @@ def _apply_treatments(
     for name, treatment in spec.personal.items():
         if treatment == Treatment.KEEP:
             continue
-        value = getattr(instance, name)
         if treatment == Treatment.DELETE_FILE:
+            file_field = instance._meta.get_field(name)
+            assert isinstance(file_field, models.FileField)  # DELETE_FILE is declared on file fields
+            # The stored name as loaded (no FieldFile built for each row); a FieldFile once accessed.
+            value = instance.__dict__.get(file_field.attname)
+            value = getattr(value, "name", value)
             if value:
-                file_field = instance._meta.get_field(name)
-                assert isinstance(file_field, models.FileField)  # DELETE_FILE is declared on file fields
-                files.append((_storage_alias(file_field.storage), value.name))
+                files.append((_storage_alias(file_field.storage), value))
             new_value = ""
         else:
-            former.add(value)
+            former.add(getattr(instance, name))
             new_value = spec.anonymised_value(name)
         setattr(instance, name, new_value)
         changed.append(name)

@@ -106,7 +106,9 @@ def pending_deletions_process(
                 queryset = queryset.filter(population=people[0], subject_id__in=list(people[1]))
             if whole_batches_only:  # a chunk's worker: keys that failed before are the periodic task's
                 queryset = queryset.filter(attempts=0)
-            rows = list(queryset.order_by("pk")[:batch_size])
+            rows = list(
+                queryset.only("storage", "key", "audit_event", "attempts").order_by("pk")[:batch_size]
+            )
             if not rows or (whole_batches_only and len(rows) < batch_size):
                 break
             by_storage: dict[str, list[PendingStorageDeletion]] = defaultdict(list)

@@ -16,9 +16,16 @@ from ...models import AnonymisationRequest, AnonymisationSubject, AuditEvent
 from ...populations import Population, resolve_population
 from ...populations import population as population_by_key
 from .. import dispatch
-from ..audit import audit_event, audit_record
+from ..audit import AUDIT_SUBJECT_IDS_MAX, audit_event, audit_record
 from ..confirmation import create_once
-from ..selection import compiled, existing_ids, insert_columns, insert_select, selected_ids
+from ..selection import (
+    compiled,
+    existing_ids,
+    insert_columns,
+    insert_select,
+    selected_ids,
+    selection_for_worker,
+)
 from .core import _anonymise_isolating_failures
 from .deletions import pending_deletions_process
 from .eligibility import AnonymisationNotConfirmed, Reason
@@ -55,15 +62,15 @@ def _subjects_insert_ids(request: AnonymisationRequest, population: Population, 
     )
 
 
-def _subjects_insert_selection(request: AnonymisationRequest, selection: QuerySet) -> None:
-    """Result rows for a selection (the admin's "select all N matching") with one INSERT ... SELECT, in id
-    order: 10,000 ids never travel through Python."""
-    selection_sql, selection_params = compiled(selected_ids(selection))
+def _subjects_insert_selection(request: AnonymisationRequest, selection: tuple[str, list]) -> int:
+    """Result rows for a selection (the admin's "select all N matching": its compiled ids query) with one
+    INSERT ... SELECT, in id order: 10,000 ids never travel through Python. Return the rows inserted."""
+    selection_sql, selection_params = selection
     select = (
         f"SELECT %s, q.selected_id, q.selected_id, %s, '' FROM ({selection_sql}) q "  # noqa: S608
         "ORDER BY q.selected_id"
     )
-    insert_select(
+    return insert_select(
         AnonymisationSubject,
         ("request", "requested_id", "subject_id", "result", "reason"),
         select,
@@ -91,8 +98,10 @@ def _request_create(
     )
     if not created:
         return request, False
+    if selection is not None and _request_defer(request, population, selection, actor=actor, source=source):
+        return request, True
     if selection is not None:
-        _subjects_insert_selection(request, selection)
+        _subjects_insert_selection(request, compiled(selected_ids(selection)))
     else:
         _subjects_insert_ids(request, population, subject_ids or [])
     subjects = AnonymisationSubject.objects.filter(request=request)
@@ -111,12 +120,70 @@ def _request_create(
     return request, True
 
 
+# --- A large selection, recorded by a worker ---------------------------------------------------------
+# As for a large export (see ..exports.requests): above RECORD_INLINE_MAX people, the web request stores
+# the selection's SQL (bounded by the highest person id at confirmation) and its audit row (who confirmed,
+# how many), and sends one message; the worker's first task records the result rows with the same
+# INSERT ... SELECT, then enqueues the chunks. The audit row of a larger request lists no ids anyway.
+RECORD_INLINE_MAX = AUDIT_SUBJECT_IDS_MAX
+
+
+def _request_defer(
+    request: AnonymisationRequest, population: Population, selection: QuerySet, *, actor, source: str
+) -> bool:
+    """Hand a large selection's recording to a worker; False when it is small enough to record at once."""
+    ids = selected_ids(selection)
+    count = ids.count()
+    large = count > max(RECORD_INLINE_MAX, inline_max())  # never one processed at once, unrecorded
+    deferred = selection_for_worker(population.model, ids) if large else None
+    if deferred is None:
+        return False
+    sql, params = deferred
+    AnonymisationRequest.objects.filter(pk=request.pk).update(
+        subject_count=count, pending_selection_sql=sql, pending_selection_params=params
+    )
+    request.subject_count = count
+    audit_record(
+        action=AuditEvent.Action.ANONYMISATION_REQUESTED,
+        actor=actor,
+        counts={"subjects": count},
+        details={
+            "request": request.pk,
+            "source": source,
+            "subject_ids_omitted": True,
+            "recorded_by": "worker",
+        },
+    )
+    dispatch.send_after_commit(request, partial(dispatch.anonymisation_request, request.pk))
+    return True
+
+
+def _subjects_record_pending(request_id: int) -> None:
+    """Record the result rows of a request accepted with its selection only (once: the request row is
+    locked and its stored selection emptied in the same transaction)."""
+    with transaction.atomic():
+        request = AnonymisationRequest.objects.select_for_update().filter(pk=request_id).first()
+        if request is None or not request.pending_selection_sql:
+            return
+        selection = (request.pending_selection_sql, list(request.pending_selection_params))
+        # The selection may have shrunk since it was counted (people deleted): the rows say how many.
+        count = _subjects_insert_selection(request, selection)
+        AnonymisationRequest.objects.filter(pk=request_id).update(
+            subject_count=count,
+            pending_selection_sql="",
+            pending_selection_params=[],
+            updated_at=timezone.now(),
+        )
+
+
 def anonymisation_request_enqueue(*, request_id: int) -> int:
-    """Enqueue one task per chunk of the request's pending contacts, so that workers share the work.
+    """Enqueue one task per chunk of the request's pending contacts, so that workers share the work
+    (recording them first when the web request handed a large selection over).
 
     A chunk is a range of result-row ids; enqueuing a range twice is harmless (each contact is claimed).
     Return the number of tasks enqueued.
     """
+    _subjects_record_pending(request_id)
     pending = list(
         AnonymisationSubject.objects.filter(request_id=request_id, result=AnonymisationSubject.Result.PENDING)
         .order_by("pk")
