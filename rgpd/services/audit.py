@@ -84,14 +84,12 @@ class DetailsWith(Func):
     """An audit row's ``details`` with some keys set, in SQL: one UPDATE marks thousands of rows."""
 
     output_field = JSONField()
+    template = "json_patch(%(expressions)s)"  # SQLite (MySQL's JSON_MERGE_PATCH alike)
 
     def __init__(self, values: dict[str, str | int | bool | None]) -> None:
         super().__init__(F("details"), Value(json.dumps(values)))
 
-    def as_sql(self, compiler, connection, **extra_context):  # SQLite (and MySQL's JSON_MERGE_PATCH alike)
-        return super().as_sql(compiler, connection, template="json_patch(%(expressions)s)", **extra_context)
-
     def as_postgresql(self, compiler, connection, **extra_context):
-        return super().as_sql(
+        return self.as_sql(
             compiler, connection, template="(%(expressions)s::jsonb)", arg_joiner=" || ", **extra_context
         )

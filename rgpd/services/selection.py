@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models
 from django.db.models import F, Max, QuerySet
 
@@ -93,8 +94,9 @@ def insert_columns(
 
     ``varying`` holds one list of values per field (all the same length, one value per row), ``constant``
     the values shared by every row; the other fields take their default. On PostgreSQL it is one
-    ``INSERT … SELECT … FROM unnest(arrays)``: each column travels as one array parameter, not one
-    parameter per row (5 times faster than ``bulk_create`` for thousands of rows); elsewhere ``bulk_create``.
+    ``INSERT … SELECT … FROM jsonb_to_recordset(rows)``: the rows travel as one JSON parameter, not one
+    parameter per value (several times faster than ``bulk_create`` or arrays for thousands of rows);
+    elsewhere ``bulk_create``.
     """
     count = len(next(iter(varying.values()), []))
     values = dict(constant or {})
@@ -104,40 +106,58 @@ def insert_columns(
     if not count:
         return []
     if connection.vendor != "postgresql":
-        rows = [
-            model(**{name: column[i] for name, column in varying.items()}, **values) for i in range(count)
+        # By column (a foreign key by its id): the values are given as ids or as instances.
+        by_column = {concrete_field(model, name).attname: column for name, column in varying.items()}
+        shared = {
+            concrete_field(model, name).attname: value.pk if isinstance(value, models.Model) else value
+            for name, value in values.items()
+        }
+        instances = [
+            model(**{attname: column[i] for attname, column in by_column.items()}, **shared)
+            for i in range(count)
         ]
-        return [row.pk for row in model._default_manager.bulk_create(rows, batch_size=ROWS_PER_INSERT)]
+        created = model._default_manager.bulk_create(instances, batch_size=ROWS_PER_INSERT)
+        return [instance.pk for instance in created]
     quote = connection.ops.quote_name
-    names, selected, arrays, params = [], [], [], []
-    for position, (name, column) in enumerate(varying.items()):
+    names, selected, definitions, constants = [], [], [], []
+    for position, name in enumerate(varying):
         field = concrete_field(model, name)
         names.append(quote(field.column))
-        selected.append(f"v.c{position}")
-        arrays.append(f"%s::{field.db_type(connection)}[]")
-        params.append([_db_value(field, value) for value in column])
-    constants = []
+        selected.append(f"r.c{position}")
+        definitions.append(f"c{position} {field.db_type(connection)}")
     for name, value in values.items():
         field = concrete_field(model, name)
         names.append(quote(field.column))
         selected.append(f"%s::{field.db_type(connection)}")
-        constants.append(_db_value(field, value))
-    aliases = ", ".join(f"c{position}" for position in range(len(varying)))
+        value = _db_value(field, value)
+        constants.append(
+            json.dumps(value, cls=DjangoJSONEncoder) if isinstance(field, models.JSONField) else value
+        )
+    columns = [
+        [_db_value(concrete_field(model, name), value) for value in column]
+        for name, column in varying.items()
+    ]
+    rows = [
+        {f"c{position}": value for position, value in enumerate(row)} for row in zip(*columns, strict=True)
+    ]
+    aliases = ", ".join(f"c{position}" for position in range(len(columns)))
     sql = (
         f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(names)}) "  # noqa: S608 - names from the model
-        f"SELECT {', '.join(selected)} FROM unnest({', '.join(arrays)}) WITH ORDINALITY AS v({aliases}, n) "
-        f"ORDER BY v.n RETURNING {quote(model._meta.pk.column)}"
+        f"SELECT {', '.join(selected)} "
+        f"FROM ROWS FROM (jsonb_to_recordset(%s::jsonb) AS ({', '.join(definitions)})) "
+        f"WITH ORDINALITY AS r({aliases}, n) "
+        f"ORDER BY r.n RETURNING {quote(model._meta.pk.column)}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*constants, *params])
-        # The ids come from the sequence in the order the rows were inserted (ORDER BY v.n).
+        cursor.execute(sql, [*constants, json.dumps(rows, cls=DjangoJSONEncoder)])
+        # The ids come from the sequence in the order the rows were inserted (ORDER BY r.n).
         return sorted(row[0] for row in cursor.fetchall())
 
 
 def _db_value(field: models.Field, value):
-    """``value`` as a parameter of ``field``'s column (JSON as its text: the SQL casts it)."""
+    """``value`` as ``field``'s column takes it (a JSON field's value as it is: the rows travel as JSON)."""
     if isinstance(field, models.JSONField):
-        return None if value is None else json.dumps(value, cls=field.encoder)
+        return value
     if value is None or type(value) in (int, str):  # noqa: E721 - exactly these: nothing to convert
         return value
     if isinstance(value, models.Model):

@@ -76,7 +76,7 @@ def tombstones_flush(event_ids: Sequence[int] | None = None) -> int:
         )
         if event_ids is not None:
             queryset = queryset.filter(pk__in=list(event_ids))
-        sets: dict[tuple[str, str], list[dict]] = {}
+        sets: dict[tuple[str, str], list[Any]] = {}
         for event in queryset.order_by("pk").values("pk", "subject_ids", "details"):
             details = event["details"]
             sets.setdefault((details["population"], details["anonymised_at"]), []).append(event)
