@@ -4,6 +4,7 @@ export is: PostgreSQL, Redis and a real Celery worker."""
 import html
 import re
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -11,6 +12,8 @@ from django.urls import reverse
 from contacts.models import Contact
 from harness.admin_actions import bulk_action_payload
 from rgpd.models import AnonymisationRequest, AnonymisationSubject, AuditEvent
+from rgpd.services import dispatch
+from rgpd.services.anonymisation import anonymisation_request_create, anonymisation_request_process
 from rgpd.services.anonymisation import requests as anonymisation_requests
 from tests.factories import ContactFactory, exported, rgpd_user
 from tests.support.helpers import wait_until
@@ -75,3 +78,45 @@ def test_a_large_select_all_is_accepted_at_once_and_its_people_are_recorded_and_
     result = text_of(client.get(response["Location"]))
     assert "30 contacts anonymisés" in result
     assert len(re.findall(r'data-result="anonymised"', result)) == 30
+
+
+@pytest.mark.django_db
+def test_a_handed_off_selection_is_recorded_slice_by_slice_and_the_request_ends_after_the_last(
+    monkeypatch, settings
+):
+    # Given a "select all 25" handed to the workers, recorded 10 at a time, anonymised 4 per chunk
+    settings.RGPD_ANONYMISATION_CHUNK_SIZE = 4
+    monkeypatch.setattr(anonymisation_requests, "RECORD_INLINE_MAX", 5)
+    monkeypatch.setattr(anonymisation_requests, "RECORD_SLICE", 10)
+    chunks, resent = [], []
+    monkeypatch.setattr(dispatch, "anonymisation_chunk", lambda *args: chunks.append(args))
+    monkeypatch.setattr(dispatch, "anonymisation_request", resent.append)
+    contacts = ContactFactory.create_batch(25, last_name="Tranche")
+    exported(contacts)
+    request = anonymisation_request_create(
+        population="contacts",
+        selection=Contact.objects.filter(last_name="Tranche"),
+        actor=rgpd_user(),
+        confirmed=True,
+        source=AnonymisationRequest.Source.BULK,
+    )
+    assert request.subject_count == 25 and not request.subjects.exists()
+
+    # When the workers run each enqueue task, then the chunks it sent
+    recorded, statuses = [], []
+    for _task in range(3):
+        anonymisation_requests.anonymisation_request_enqueue(request_id=request.pk)
+        recorded.append(request.subjects.count())
+        for request_id, first, last in chunks:
+            anonymisation_request_process(request_id=request_id, first_subject_id=first, last_subject_id=last)
+        chunks.clear()
+        request.refresh_from_db()
+        statuses.append(request.status)
+
+    # Then the people are recorded slice by slice, the task sent again while some are left, and the
+    # request is done only once the last slice is anonymised
+    assert recorded == [10, 20, 25]
+    assert resent == [request.pk, request.pk]
+    assert statuses == ["running", "running", "done"]
+    assert (request.subject_count, request.anonymised_count) == (25, 25)
+    assert not Contact.objects.filter(last_name="Tranche").exists()

@@ -96,12 +96,10 @@ def pending_deletions_process(
     """
     batch_size = batch_size or S3_DELETE_BATCH
     report = DeletionReport()
-    failed_ids: set[int] = set()
+    after = 0  # rows are taken in id order: a batch starts after the last one (not over its deleted rows)
     for _batch in range(max_batches):
         with transaction.atomic():
-            queryset = PendingStorageDeletion.objects.select_for_update(skip_locked=True).exclude(
-                pk__in=failed_ids
-            )
+            queryset = PendingStorageDeletion.objects.select_for_update(skip_locked=True).filter(pk__gt=after)
             if people is not None:
                 queryset = queryset.filter(population=people[0], subject_id__in=list(people[1]))
             if whole_batches_only:  # a chunk's worker: keys that failed before are the periodic task's
@@ -111,6 +109,7 @@ def pending_deletions_process(
             )
             if not rows or (whole_batches_only and len(rows) < batch_size):
                 break
+            after = rows[-1].pk
             by_storage: dict[str, list[PendingStorageDeletion]] = defaultdict(list)
             for row in rows:
                 by_storage[row.storage].append(row)
@@ -130,7 +129,6 @@ def pending_deletions_process(
             _record_storage_checks(row.audit_event_id for row in gone if row.audit_event_id)
         report.deleted += len(gone)
         report.failed += len(failed)
-        failed_ids.update(row.pk for row in failed)
         if failed:
             logger.warning(
                 "rgpd: %s stored object(s) not deleted yet (first error: %s); retried later",

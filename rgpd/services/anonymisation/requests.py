@@ -9,7 +9,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
 from ...models import AnonymisationRequest, AnonymisationSubject, AuditEvent
@@ -62,19 +62,22 @@ def _subjects_insert_ids(request: AnonymisationRequest, population: Population, 
     )
 
 
-def _subjects_insert_selection(request: AnonymisationRequest, selection: tuple[str, list]) -> int:
+def _subjects_insert_selection(
+    request: AnonymisationRequest, selection: tuple[str, list], *, after: int = 0, limit: int = 2**62
+) -> int:
     """Result rows for a selection (the admin's "select all N matching": its compiled ids query) with one
-    INSERT ... SELECT, in id order: 10,000 ids never travel through Python. Return the rows inserted."""
+    INSERT ... SELECT, in id order: 10,000 ids never travel through Python. Only ids above ``after``, at
+    most ``limit`` of them. Return the rows inserted."""
     selection_sql, selection_params = selection
     select = (
         f"SELECT %s, q.selected_id, q.selected_id, %s, '' FROM ({selection_sql}) q "  # noqa: S608
-        "ORDER BY q.selected_id"
+        "WHERE q.selected_id > %s ORDER BY q.selected_id LIMIT %s"
     )
     return insert_select(
         AnonymisationSubject,
         ("request", "requested_id", "subject_id", "result", "reason"),
         select,
-        [request.pk, AnonymisationSubject.Result.PENDING, *selection_params],
+        [request.pk, AnonymisationSubject.Result.PENDING, *selection_params, after, limit],
     )
 
 
@@ -126,6 +129,7 @@ def _request_create(
 # how many), and sends one message; the worker's first task records the result rows with the same
 # INSERT ... SELECT, then enqueues the chunks. The audit row of a larger request lists no ids anyway.
 RECORD_INLINE_MAX = AUDIT_SUBJECT_IDS_MAX
+RECORD_SLICE = 5000  # people recorded by one task: the first chunks start after ~0.1 s, not after all
 
 
 def _request_defer(
@@ -158,46 +162,52 @@ def _request_defer(
     return True
 
 
-def _subjects_record_pending(request_id: int) -> None:
-    """Record the result rows of a request accepted with its selection only (once: the request row is
-    locked and its stored selection emptied in the same transaction)."""
+def _subjects_record_pending(request_id: int) -> tuple[int, bool] | None:
+    """Record the next ``RECORD_SLICE`` people of a request accepted with its selection only, in id order;
+    return (the highest id recorded before them, whether more are left), or None when nothing was left to
+    record. The request row is locked, so two tasks never record the same slice; the stored selection is
+    emptied with the last slice. Slices let the chunks start while the rest is still being recorded."""
     with transaction.atomic():
         request = AnonymisationRequest.objects.select_for_update().filter(pk=request_id).first()
         if request is None or not request.pending_selection_sql:
-            return
+            return None
+        subjects = AnonymisationSubject.objects.filter(request_id=request_id)
+        after = subjects.aggregate(highest=Max("requested_id"))["highest"] or 0
         selection = (request.pending_selection_sql, list(request.pending_selection_params))
-        # The selection may have shrunk since it was counted (people deleted): the rows say how many.
-        count = _subjects_insert_selection(request, selection)
-        AnonymisationRequest.objects.filter(pk=request_id).update(
-            subject_count=count,
-            pending_selection_sql="",
-            pending_selection_params=[],
-            updated_at=timezone.now(),
-        )
+        more = _subjects_insert_selection(request, selection, after=after, limit=RECORD_SLICE) == RECORD_SLICE
+        if not more:  # the selection may have shrunk since it was counted: the rows say how many
+            AnonymisationRequest.objects.filter(pk=request_id).update(
+                subject_count=subjects.count(), pending_selection_sql="", pending_selection_params=[]
+            )
+        AnonymisationRequest.objects.filter(pk=request_id).update(updated_at=timezone.now())
+    return after, more
 
 
 def anonymisation_request_enqueue(*, request_id: int) -> int:
     """Enqueue one task per chunk of the request's pending contacts, so that workers share the work
-    (recording them first when the web request handed a large selection over).
+    (recording the next slice of them first when the web request handed a large selection over, then
+    sending itself again for the rest).
 
     A chunk is a range of result-row ids; enqueuing a range twice is harmless (each contact is claimed).
     Return the number of tasks enqueued.
     """
-    _subjects_record_pending(request_id)
-    pending = list(
-        AnonymisationSubject.objects.filter(request_id=request_id, result=AnonymisationSubject.Result.PENDING)
-        .order_by("pk")
-        .values_list("pk", flat=True)
+    recorded = _subjects_record_pending(request_id)
+    pending = AnonymisationSubject.objects.filter(
+        request_id=request_id, result=AnonymisationSubject.Result.PENDING
     )
-    if not pending:  # e.g. a chunk died after its last contact, before recording the progress
-        _progress_record(request_id=request_id)
-        return 0
+    if recorded is not None:  # only the slice just recorded: the earlier ones are enqueued already
+        pending = pending.filter(requested_id__gt=recorded[0])
+    ids = list(pending.order_by("pk").values_list("pk", flat=True))
     size = chunk_size()
-    for start in range(0, len(pending), size):
-        chunk = pending[start : start + size]
+    for start in range(0, len(ids), size):
+        chunk = ids[start : start + size]
         dispatch.anonymisation_chunk(request_id, chunk[0], chunk[-1])
+    if recorded is not None and recorded[1]:
+        dispatch.anonymisation_request(request_id)  # the next slice, after this one's chunks
+    elif not ids:  # e.g. a chunk died after its last contact, before recording the progress
+        anonymisation_request_process(request_id=request_id)
     dispatch.sent(AnonymisationRequest, request_id)
-    return -(-len(pending) // size)
+    return -(-len(ids) // size)
 
 
 def anonymisation_request_create(
@@ -308,6 +318,7 @@ def _progress_record(*, request_id: int) -> None:
     if (
         not counts.get(AnonymisationSubject.Result.PENDING)
         and request.status == AnonymisationRequest.Status.RUNNING
+        and not request.pending_selection_sql  # people still to record
     ):
         request.status, request.finished_at = AnonymisationRequest.Status.DONE, now
         fields += ["status", "finished_at"]
