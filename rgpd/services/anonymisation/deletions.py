@@ -85,6 +85,7 @@ def pending_deletions_process(
     whole_batches_only: bool = False,
     batch_size: int | None = None,
     max_batches: int = 100,
+    wait_for_locked: bool = False,
 ) -> DeletionReport:
     """Delete queued stored objects (all, or those of ``people``: a population key and subject ids) and
     check they are gone.
@@ -92,14 +93,17 @@ def pending_deletions_process(
     Rows are claimed with ``SKIP LOCKED`` so the periodic task and a chunk's worker never delete the same
     batch twice; failures stay queued with their attempt count and error code for the next run. With
     ``whole_batches_only``, a batch smaller than ``batch_size`` is left for later: the chunks of a
-    large request pool their objects into full DeleteObjects calls, and its last chunk deletes the rest.
+    large request pool their objects into full DeleteObjects calls, and its last chunk deletes the rest
+    with ``wait_for_locked``: it waits for rows another chunk's worker holds (instead of skipping them),
+    then deletes what that worker left, so that no object waits for the periodic task.
     """
     batch_size = batch_size or S3_DELETE_BATCH
     report = DeletionReport()
     after = 0  # rows are taken in id order: a batch starts after the last one (not over its deleted rows)
     for _batch in range(max_batches):
         with transaction.atomic():
-            queryset = PendingStorageDeletion.objects.select_for_update(skip_locked=True).filter(pk__gt=after)
+            locked = PendingStorageDeletion.objects.select_for_update(skip_locked=not wait_for_locked)
+            queryset = locked.filter(pk__gt=after)
             if people is not None:
                 queryset = queryset.filter(population=people[0], subject_id__in=list(people[1]))
             if whole_batches_only:  # a chunk's worker: keys that failed before are the periodic task's

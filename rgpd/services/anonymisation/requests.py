@@ -377,7 +377,7 @@ def anonymisation_chunk_run(
     finished = not AnonymisationRequest.objects.filter(
         pk=request_id, status__in=[AnonymisationRequest.Status.PENDING, AnonymisationRequest.Status.RUNNING]
     ).exists()
-    pending_deletions_process(whole_batches_only=not finished)
+    pending_deletions_process(whole_batches_only=not finished, wait_for_locked=finished)
     return anonymised
 
 
