@@ -223,8 +223,8 @@ def main() -> int:
     bench.results["started_at"] = started_at.isoformat(timespec="seconds")
     phases = [
         bench.export_figures,
-        bench.anonymisation_figures,
         bench.local_figures,
+        bench.anonymisation_figures,
         bench.sampled_figures,
         bench.million_figures,
     ]

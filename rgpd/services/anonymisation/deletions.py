@@ -102,15 +102,15 @@ def pending_deletions_process(
     after = 0  # rows are taken in id order: a batch starts after the last one (not over its deleted rows)
     for _batch in range(max_batches):
         with transaction.atomic():
-            locked = PendingStorageDeletion.objects.select_for_update(skip_locked=not wait_for_locked)
-            queryset = locked.filter(pk__gt=after)
+            queryset = PendingStorageDeletion.objects.filter(pk__gt=after)
             if people is not None:
                 queryset = queryset.filter(population=people[0], subject_id__in=list(people[1]))
             if whole_batches_only:  # a chunk's worker: keys that failed before are the periodic task's
                 queryset = queryset.filter(attempts=0)
-            rows = list(
-                queryset.only("storage", "key", "audit_event", "attempts").order_by("pk")[:batch_size]
-            )
+            locked = queryset.select_for_update(skip_locked=not wait_for_locked)
+            rows = list(locked.only("storage", "key", "audit_event", "attempts").order_by("pk")[:batch_size])
+            if not rows and wait_for_locked and queryset.exists():
+                continue  # the rows waited for were deleted meanwhile (an empty answer): others remain
             if not rows or (whole_batches_only and len(rows) < batch_size):
                 break
             after = rows[-1].pk
