@@ -11,11 +11,11 @@ from django.urls import reverse
 
 from contacts.models import Contact
 from harness.admin_actions import bulk_action_payload
-from rgpd.models import AnonymisationRequest, AnonymisationSubject, AuditEvent
+from rgpd.models import AnonymisationRequest, AnonymisationSubject, AuditEvent, PendingStorageDeletion
 from rgpd.services import dispatch
-from rgpd.services.anonymisation import anonymisation_request_create, anonymisation_request_process
+from rgpd.services.anonymisation import anonymisation_chunk_run, anonymisation_request_create
 from rgpd.services.anonymisation import requests as anonymisation_requests
-from tests.factories import ContactFactory, exported, rgpd_user
+from tests.factories import ContactFactory, DocumentFactory, exported, rgpd_user
 from tests.support.helpers import wait_until
 
 CHANGELIST = "admin:rgpd_rgpdcontact_changelist"
@@ -84,14 +84,17 @@ def test_a_large_select_all_is_accepted_at_once_and_its_people_are_recorded_and_
 def test_a_handed_off_selection_is_recorded_slice_by_slice_and_the_request_ends_after_the_last(
     monkeypatch, settings
 ):
-    # Given a "select all 25" handed to the workers, recorded 10 at a time, anonymised 4 per chunk
+    # Given a "select all 20" (each with a stored document) handed to the workers, recorded 10 at a
+    # time, anonymised 4 per chunk
     settings.RGPD_ANONYMISATION_CHUNK_SIZE = 4
     monkeypatch.setattr(anonymisation_requests, "RECORD_INLINE_MAX", 5)
     monkeypatch.setattr(anonymisation_requests, "RECORD_SLICE", 10)
     chunks, resent = [], []
     monkeypatch.setattr(dispatch, "anonymisation_chunk", lambda *args: chunks.append(args))
     monkeypatch.setattr(dispatch, "anonymisation_request", resent.append)
-    contacts = ContactFactory.create_batch(25, last_name="Tranche")
+    contacts = ContactFactory.create_batch(20, last_name="Tranche")
+    for contact in contacts:
+        DocumentFactory(contact=contact)
     exported(contacts)
     request = anonymisation_request_create(
         population="contacts",
@@ -100,23 +103,24 @@ def test_a_handed_off_selection_is_recorded_slice_by_slice_and_the_request_ends_
         confirmed=True,
         source=AnonymisationRequest.Source.BULK,
     )
-    assert request.subject_count == 25 and not request.subjects.exists()
+    assert request.subject_count == 20 and not request.subjects.exists()
 
-    # When the workers run each enqueue task, then the chunks it sent
+    # When the workers run each enqueue task, then the chunks it sent (the third finds no one left)
     recorded, statuses = [], []
     for _task in range(3):
         anonymisation_requests.anonymisation_request_enqueue(request_id=request.pk)
         recorded.append(request.subjects.count())
         for request_id, first, last in chunks:
-            anonymisation_request_process(request_id=request_id, first_subject_id=first, last_subject_id=last)
+            anonymisation_chunk_run(request_id=request_id, first_subject_id=first, last_subject_id=last)
         chunks.clear()
         request.refresh_from_db()
         statuses.append(request.status)
 
-    # Then the people are recorded slice by slice, the task sent again while some are left, and the
-    # request is done only once the last slice is anonymised
-    assert recorded == [10, 20, 25]
+    # Then the people are recorded slice by slice, the task sent again while some may be left, the
+    # request is done only once the last slice is anonymised, and no stored file is left behind
+    assert recorded == [10, 20, 20]
     assert resent == [request.pk, request.pk]
     assert statuses == ["running", "running", "done"]
-    assert (request.subject_count, request.anonymised_count) == (25, 25)
+    assert (request.subject_count, request.anonymised_count) == (20, 20)
     assert not Contact.objects.filter(last_name="Tranche").exists()
+    assert not PendingStorageDeletion.objects.exists()

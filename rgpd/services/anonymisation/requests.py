@@ -204,8 +204,9 @@ def anonymisation_request_enqueue(*, request_id: int) -> int:
         dispatch.anonymisation_chunk(request_id, chunk[0], chunk[-1])
     if recorded is not None and recorded[1]:
         dispatch.anonymisation_request(request_id)  # the next slice, after this one's chunks
-    elif not ids:  # e.g. a chunk died after its last contact, before recording the progress
-        anonymisation_request_process(request_id=request_id)
+    elif not ids:  # a chunk died before recording the progress, or the last slice was empty: an empty
+        # chunk records the progress and, if that finishes the request, deletes the files left
+        anonymisation_chunk_run(request_id=request_id, first_subject_id=0, last_subject_id=0)
     dispatch.sent(AnonymisationRequest, request_id)
     return -(-len(ids) // size)
 
