@@ -28,6 +28,7 @@ sys.path.insert(0, str(BENCH_DIR.parent))
 
 from bench.anonymisation_figures import AnonymisationFigures  # noqa: E402
 from bench.export_figures import ExportFigures  # noqa: E402
+from bench.local_figures import LocalFigures  # noqa: E402
 from bench.page_figures import PageFigures  # noqa: E402
 from bench.sampled_figures import SampledFigures  # noqa: E402
 from bench.support import (  # noqa: E402
@@ -104,7 +105,7 @@ SCALES = {
 }
 
 
-class Bench(ExportFigures, AnonymisationFigures, SampledFigures, PageFigures):
+class Bench(ExportFigures, AnonymisationFigures, LocalFigures, SampledFigures, PageFigures):
     """One benchmark run: its database user, workers and results; the figures come from the mixins."""
 
     def __init__(
@@ -220,7 +221,13 @@ def main() -> int:
     bench = Bench(scale, worker_env=worker_env, calls_dir=calls_dir, profile_dir=profile_dir)
     bench.results["machine"] = machine_facts()
     bench.results["started_at"] = started_at.isoformat(timespec="seconds")
-    phases = [bench.export_figures, bench.anonymisation_figures, bench.sampled_figures, bench.million_figures]
+    phases = [
+        bench.export_figures,
+        bench.local_figures,
+        bench.anonymisation_figures,
+        bench.sampled_figures,
+        bench.million_figures,
+    ]
     only = os.environ.get("BENCH_ONLY")
     failed = None
     try:

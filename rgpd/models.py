@@ -242,6 +242,11 @@ class AnonymisationRequest(models.Model):
     anonymised_count = models.PositiveIntegerField(_("anonymised"), default=0)
     skipped_count = models.PositiveIntegerField(_("skipped"), default=0)
     confirmation_token = confirmation_token_field()
+    # A large "select all" waiting for a worker to record its people (``anonymisation_request_enqueue``):
+    # the selection's SQL and parameters, as the confirmation saw them. Emptied once the people are
+    # recorded, since the parameters may hold a search term.
+    pending_selection_sql = models.TextField(blank=True, default="", editable=False)
+    pending_selection_params = models.JSONField(default=list, blank=True, editable=False)
     # Its first task message could not be sent (the broker was unreachable): the periodic sweep sends it.
     awaiting_broker = models.BooleanField(_("waiting for the task queue"), default=False, editable=False)
 

@@ -1,10 +1,14 @@
 """The audit log: ids, counts and codes only, never personal values."""
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import F, Func, JSONField, QuerySet, Value
+from django.utils import timezone
 
 from ..models import AuditEvent, ExportRequest
+from .selection import insert_columns
 
 # Ids listed in one audit row. A "select all" of a large base would otherwise write one JSON value of a
 # million ids: beyond this the row says so (``subject_ids_omitted``) and keeps its counts; who was
@@ -54,3 +58,38 @@ def audit_record(**about) -> AuditEvent:
     event = audit_event(**about)
     event.save()
     return event
+
+
+def audit_insert(
+    *, action: str, actor=None, rows: Sequence[tuple[int, dict[str, int], dict]], at: datetime | None = None
+) -> list[int]:
+    """Write one audit row per ``(subject id, counts, details)`` of ``rows``, all of one action and actor,
+    in one statement (thousands of people anonymised together); return their ids in the rows' order."""
+    return insert_columns(
+        AuditEvent,
+        varying={
+            "subject_ids": [[int(subject_id)] for subject_id, _counts, _details in rows],
+            "counts": [counts for _subject_id, counts, _details in rows],
+            "details": [details for _subject_id, _counts, details in rows],
+        },
+        constant={
+            "action": action,
+            "actor": actor if actor is not None and actor.is_authenticated else None,
+            "at": at or timezone.now(),
+        },
+    )
+
+
+class DetailsWith(Func):
+    """An audit row's ``details`` with some keys set, in SQL: one UPDATE marks thousands of rows."""
+
+    output_field = JSONField()
+    template = "json_patch(%(expressions)s)"  # SQLite (MySQL's JSON_MERGE_PATCH alike)
+
+    def __init__(self, values: dict[str, str | int | bool | None]) -> None:
+        super().__init__(F("details"), Value(json.dumps(values)))
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(
+            compiler, connection, template="(%(expressions)s::jsonb)", arg_joiner=" || ", **extra_context
+        )

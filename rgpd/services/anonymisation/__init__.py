@@ -30,6 +30,15 @@ deletion. Rules:
   restore). Tasks are sent by ``..dispatch``.
 - Small requests (``RGPD_ANONYMISATION_INLINE_MAX`` contacts) are processed at once, larger ones by a
   Celery task in chunks of ``RGPD_ANONYMISATION_CHUNK_SIZE``; object deletions always run in a worker.
+  A "select all" of more than 1,000 people is handed to a worker as a large export is: the web request
+  records who confirmed and how many, and stores the selection's SQL (bounded by the highest id at
+  confirmation); the worker's first task records the people, then enqueues the chunks.
+- Set-based whatever the size: a chunk's audit rows (one per person, ids and counts only), its deletion
+  outbox rows and, after the files are gone, its ``files_deleted`` rows are each one INSERT
+  (``selection.insert_columns``); marking rows (tombstone written, storage check passed) is one UPDATE
+  (``audit.DetailsWith``); the check compares personal fields in SQL and reads other text columns only.
+  A per-population step inside the anonymisation's transaction belongs in ``core.subjects_anonymise``,
+  after the subject rows are locked and eligibility decided (``people`` are those going ahead).
 """
 
 from .core import BatchOutcome, VerificationFailed, subjects_anonymise

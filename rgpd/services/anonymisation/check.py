@@ -9,7 +9,7 @@ from django.apps import apps
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
 
 from ...registry import ModelSpec, Treatment
 from ..selection import concrete_field
@@ -33,26 +33,53 @@ def _content_types_of(model: type[models.Model]) -> list[ContentType]:
     return list(ContentType.objects.get_for_models(*family, for_concrete_models=False).values())
 
 
-def _text_columns(instance: models.Model, spec: ModelSpec) -> list[str]:
-    """Text values of a row that must not hold a former value (KEEP fields keep theirs on purpose)."""
-    kept = {name for name, treatment in spec.personal.items() if treatment == Treatment.KEEP}
-    return [
-        str(getattr(instance, f.attname) or "")
-        for f in instance._meta.concrete_fields
-        if isinstance(f, models.CharField | models.TextField) and f.name not in kept
-    ]
-
-
-def _row_is_clean(row: models.Model, spec: ModelSpec, former: FormerValues) -> bool:
-    """Every personal field holds its anonymised value and no text column holds a former value."""
+def _anonymised(spec: ModelSpec) -> tuple[Q, list[str]]:
+    """What the check asks of ``spec``'s rows: a condition true when every treated personal field holds its
+    anonymised value (no file for DELETE_FILE), and the other text columns, searched for former values
+    (KEEP fields keep theirs on purpose). A column equal to its anonymised value (the mask, empty or NULL)
+    holds no former value: a former value is never part of the mask."""
+    model = spec.model
+    condition = Q()
+    treated = set()
     for name, treatment in spec.personal.items():
-        value = getattr(row, concrete_field(spec.model, name).attname)
-        if treatment == Treatment.DELETE_FILE and value:
-            return False
-        masked = treatment not in (Treatment.KEEP, Treatment.DELETE_FILE)
-        if masked and value != spec.anonymised_value(name):
-            return False
-    return not any(former.found_in(text) for text in _text_columns(row, spec))
+        if treatment == Treatment.KEEP:
+            continue
+        treated.add(name)
+        attname = concrete_field(model, name).attname
+        value = spec.anonymised_value(name)
+        if treatment == Treatment.DELETE_FILE:
+            condition &= Q(**{f"{attname}__isnull": True}) | Q(**{attname: ""})
+        elif value is None:
+            condition &= Q(**{f"{attname}__isnull": True})
+        else:
+            condition &= Q(**{attname: value})
+    kept = {name for name, treatment in spec.personal.items() if treatment == Treatment.KEEP}
+    texts = [
+        f.attname
+        for f in model._meta.concrete_fields
+        if isinstance(f, models.CharField | models.TextField) and f.name not in kept | treated
+    ]
+    return condition or Q(pk__isnull=False), texts
+
+
+def _clean_rows(queryset: QuerySet, spec: ModelSpec, owner: str, people: dict[int, _Person]) -> set[int]:
+    """The people (``owner`` column) of ``queryset``'s rows still holding a former value or a personal
+    field not anonymised: the personal fields are compared in SQL, only other text columns are read."""
+    condition, texts = _anonymised(spec)
+    failed: set[int] = set()
+    checked = queryset.annotate(
+        rgpd_anonymised=Case(
+            When(condition, then=Value(True)), default=Value(False), output_field=BooleanField()
+        )
+    )
+    for subject_id, anonymised, *text_values in checked.values_list(
+        owner, "rgpd_anonymised", *texts
+    ).iterator(chunk_size=2000):
+        person = people[subject_id]
+        person.rows_checked += 1
+        if not anonymised or any(person.former.found_in(str(text or "")) for text in text_values):
+            failed.add(subject_id)
+    return failed
 
 
 class _History:
@@ -90,19 +117,14 @@ def _check_database(
     *, spec: ModelSpec, people: dict[int, _Person], related: list[ModelSpec], history: _History
 ) -> set[int]:
     """Re-read what was changed and search each person's former values; return who still has one."""
-    failed: set[int] = set()
-    rows = [(row, spec, row.pk) for row in spec.model._default_manager.filter(pk__in=list(people))]
+    failed = _clean_rows(spec.model._default_manager.filter(pk__in=list(people)), spec, "pk", people)
     for rspec in related:
         attname = concrete_field(rspec.model, rspec.subject_field or "").attname
         remaining = rspec.model._default_manager.filter(**{f"{rspec.subject_field}__in": list(people)})
         if rspec.delete_rows:
             failed.update(remaining.values_list(attname, flat=True))
             continue
-        rows.extend((row, rspec, getattr(row, attname)) for row in remaining)
-    for row, row_spec, subject_id in rows:
-        people[subject_id].rows_checked += 1
-        if not _row_is_clean(row, row_spec, people[subject_id].former):
-            failed.add(subject_id)
+        failed |= _clean_rows(remaining, rspec, attname, people)
     for entry in history.entries():
         _key, subject_id = history.owner(entry)
         former = people[subject_id].former

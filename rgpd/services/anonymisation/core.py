@@ -14,13 +14,13 @@ from django.utils import timezone
 from ...models import AuditEvent, PendingStorageDeletion
 from ...populations import Population, resolve_population
 from ...registry import MASK, ModelSpec, Treatment
-from ..audit import audit_event
-from ..selection import concrete_field
+from ..audit import audit_insert
+from ..selection import concrete_field, insert_columns
 from .check import _check_database, _History, _Person
 from .deletions import _storage_alias
 from .eligibility import ANONYMISED_AT_FIELD, Reason, _reasons_for
 from .former import FormerValues, _scrub_change_message
-from .tombstones import tombstones_after_commit
+from .tombstones import tombstone_details, tombstones_after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -61,15 +61,17 @@ def _apply_treatments(
     for name, treatment in spec.personal.items():
         if treatment == Treatment.KEEP:
             continue
-        value = getattr(instance, name)
         if treatment == Treatment.DELETE_FILE:
+            file_field = instance._meta.get_field(name)
+            assert isinstance(file_field, models.FileField)  # DELETE_FILE is declared on file fields
+            # The stored name as loaded (no FieldFile built for each row); a FieldFile once accessed.
+            value = instance.__dict__.get(file_field.attname)
+            value = getattr(value, "name", value)
             if value:
-                file_field = instance._meta.get_field(name)
-                assert isinstance(file_field, models.FileField)  # DELETE_FILE is declared on file fields
-                files.append((_storage_alias(file_field.storage), value.name))
+                files.append((_storage_alias(file_field.storage), value))
             new_value = ""
         else:
-            former.add(value)
+            former.add(getattr(instance, name))
             new_value = spec.anonymised_value(name)
         setattr(instance, name, new_value)
         changed.append(name)
@@ -113,13 +115,14 @@ def subjects_anonymise(
         return outcome
 
     now = timezone.now()
-    reprs: dict[tuple[type[models.Model], int], str] = {}
+    # The rows as anonymised, by (model, pk): their new name is computed only for those with a history.
+    reprs: dict[tuple[type[models.Model], int], tuple[models.Model, ModelSpec]] = {}
     changed: list[str] = []
     for pk, person in people.items():
         subject = locked[pk]
         changed = _apply_treatments(subject, spec, person.former, person.files)
         setattr(subject, ANONYMISED_AT_FIELD, now)
-        reprs[(model, pk)] = _safe_repr(subject, spec)
+        reprs[(model, pk)] = (subject, spec)
     # Every person gets the same anonymised values: one UPDATE for the whole set.
     auto_now = {f.name: now for f in model._meta.concrete_fields if getattr(f, "auto_now", False)}
     model._default_manager.filter(pk__in=list(people)).update(
@@ -138,7 +141,7 @@ def subjects_anonymise(
         for row in rows:
             person = people[getattr(row, attname)]
             row_changed = _apply_treatments(row, rspec, person.former, person.files)
-            reprs[(rspec.model, row.pk)] = _safe_repr(row, rspec)
+            reprs[(rspec.model, row.pk)] = (row, rspec)
             related_owners[(rspec.model, row.pk)] = getattr(row, attname)
             person.rows_deleted += int(rspec.delete_rows)
         if rows and rspec.delete_rows:
@@ -153,7 +156,8 @@ def subjects_anonymise(
         key, subject_id = history.owner(entry)
         person = people[subject_id]
         before = (entry.object_repr, entry.change_message)
-        entry.object_repr = reprs.get(key, entry.object_repr)[:200]
+        if key in reprs:
+            entry.object_repr = _safe_repr(*reprs[key])[:200]
         entry.change_message = _scrub_change_message(entry.change_message, person.former)
         if person.former.found_in(entry.object_repr):
             entry.object_repr = MASK
@@ -170,41 +174,52 @@ def subjects_anonymise(
     if failed:
         raise VerificationFailed(failed)
 
-    events = AuditEvent.objects.bulk_create(
-        audit_event(
-            action=AuditEvent.Action.ANONYMISED,
-            actor=actor,
-            subject_ids=[pk],
-            counts={
-                "fields": len(changed),
-                "related_rows_deleted": person.rows_deleted,
-                "files": len(person.files),
-                "history_entries_rewritten": person.history_entries,
-                "rows_checked": person.rows_checked,
-                "values_checked": len(person.former),
-            },
-            details={
-                "request": request_id,
-                "check": "passed",
-                "database_check": "passed",
-                "storage_check": "pending" if person.files else "passed",
-            },
-        )
-        for pk, person in people.items()
-    )
-    PendingStorageDeletion.objects.bulk_create(
-        (
-            PendingStorageDeletion(
-                storage=alias, key=key, population=population.key, subject_id=pk, audit_event=event
+    # One audit row per person (ids and counts only) and one deletion row per stored object, each set
+    # written with one INSERT whatever its size.
+    event_ids = audit_insert(
+        action=AuditEvent.Action.ANONYMISED,
+        actor=actor,
+        at=now,
+        rows=[
+            (
+                pk,
+                {
+                    "fields": len(changed),
+                    "related_rows_deleted": person.rows_deleted,
+                    "files": len(person.files),
+                    "history_entries_rewritten": person.history_entries,
+                    "rows_checked": person.rows_checked,
+                    "values_checked": len(person.former),
+                },
+                {
+                    "request": request_id,
+                    "check": "passed",
+                    "database_check": "passed",
+                    "storage_check": "pending" if person.files else "passed",
+                    **({} if replay else tombstone_details(population.key, now)),
+                },
             )
-            for (pk, person), event in zip(people.items(), events, strict=True)
-            for alias, key in person.files
-        ),
-        batch_size=2000,
+            for pk, person in people.items()
+        ],
+    )
+    files = [
+        (alias, key, pk, event_id)
+        for (pk, person), event_id in zip(people.items(), event_ids, strict=True)
+        for alias, key in person.files
+    ]
+    insert_columns(
+        PendingStorageDeletion,
+        varying={
+            "storage": [alias for alias, _key, _pk, _event in files],
+            "key": [key for _alias, key, _pk, _event in files],
+            "subject_id": [pk for _alias, _key, pk, _event in files],
+            "audit_event": [event_id for _alias, _key, _pk, event_id in files],
+        },
+        constant={"population": population.key, "created_at": now},
     )
     if not replay:
-        tombstones_after_commit(population.key, events, now)
-    outcome.anonymised = {pk: event.pk for pk, event in zip(people, events, strict=True)}
+        tombstones_after_commit(event_ids)
+    outcome.anonymised = dict(zip(people, event_ids, strict=True))
     return outcome
 
 

@@ -17,7 +17,8 @@ from django.utils.functional import LazyObject
 from gdpr_portal.stored_files.objects import S3_DELETE_BATCH, delete_stored_files
 
 from ...models import AuditEvent, PendingStorageDeletion
-from ..audit import audit_event
+from ..audit import DetailsWith
+from ..selection import insert_columns
 
 logger = logging.getLogger(__name__)
 
@@ -46,25 +47,35 @@ class DeletionReport:
 
 
 def _record_storage_checks(event_ids: Iterable[int]) -> None:
-    """For each anonymisation whose objects are all gone, record that the storage check passed."""
+    """For each anonymisation whose objects are all gone, record that the storage check passed: one
+    UPDATE of their audit rows and one INSERT of a ``files_deleted`` row each, whatever their number."""
     # Lock first, then look for remaining objects in a second statement: it waits for a worker deleting
     # the other keys of the same contact to commit, and sees what it did (one statement would not).
-    locked = list(AuditEvent.objects.select_for_update().filter(pk__in=set(event_ids)).order_by("pk"))
-    waiting = set(
-        PendingStorageDeletion.objects.filter(audit_event__in=locked).values_list("audit_event_id", flat=True)
+    locked = list(
+        AuditEvent.objects.select_for_update()
+        .filter(pk__in=set(event_ids))
+        .order_by("pk")
+        .values_list("pk", "subject_ids", "counts", "details")
     )
-    events = [e for e in locked if e.pk not in waiting and e.details.get("storage_check") != "passed"]
-    for event in events:
-        event.details = {**event.details, "storage_check": "passed"}
-    AuditEvent.objects.bulk_update(events, ["details"], batch_size=500)
-    AuditEvent.objects.bulk_create(
-        audit_event(
-            action=AuditEvent.Action.FILES_DELETED,
-            subject_ids=event.subject_ids,
-            counts={"files": int(event.counts.get("files", 0))},
-            details={"anonymisation_event": event.pk, "storage_check": "passed"},
+    waiting = set(
+        PendingStorageDeletion.objects.filter(audit_event__in=[row[0] for row in locked]).values_list(
+            "audit_event_id", flat=True
         )
-        for event in events
+    )
+    done = [row for row in locked if row[0] not in waiting and row[3].get("storage_check") != "passed"]
+    if not done:
+        return
+    AuditEvent.objects.filter(pk__in=[row[0] for row in done]).update(
+        details=DetailsWith({"storage_check": "passed"})
+    )
+    insert_columns(
+        AuditEvent,
+        varying={
+            "subject_ids": [subject_ids for _pk, subject_ids, _counts, _details in done],
+            "counts": [{"files": int(counts.get("files", 0))} for _pk, _ids, counts, _details in done],
+            "details": [{"anonymisation_event": pk, "storage_check": "passed"} for pk, *_rest in done],
+        },
+        constant={"action": AuditEvent.Action.FILES_DELETED, "at": timezone.now()},
     )
 
 
@@ -74,6 +85,7 @@ def pending_deletions_process(
     whole_batches_only: bool = False,
     batch_size: int | None = None,
     max_batches: int = 100,
+    wait_for_locked: bool = False,
 ) -> DeletionReport:
     """Delete queued stored objects (all, or those of ``people``: a population key and subject ids) and
     check they are gone.
@@ -81,23 +93,27 @@ def pending_deletions_process(
     Rows are claimed with ``SKIP LOCKED`` so the periodic task and a chunk's worker never delete the same
     batch twice; failures stay queued with their attempt count and error code for the next run. With
     ``whole_batches_only``, a batch smaller than ``batch_size`` is left for later: the chunks of a
-    large request pool their objects into full DeleteObjects calls, and its last chunk deletes the rest.
+    large request pool their objects into full DeleteObjects calls, and its last chunk deletes the rest
+    with ``wait_for_locked``: it waits for rows another chunk's worker holds (instead of skipping them),
+    then deletes what that worker left, so that no object waits for the periodic task.
     """
     batch_size = batch_size or S3_DELETE_BATCH
     report = DeletionReport()
-    failed_ids: set[int] = set()
+    after = 0  # rows are taken in id order: a batch starts after the last one (not over its deleted rows)
     for _batch in range(max_batches):
         with transaction.atomic():
-            queryset = PendingStorageDeletion.objects.select_for_update(skip_locked=True).exclude(
-                pk__in=failed_ids
-            )
+            queryset = PendingStorageDeletion.objects.filter(pk__gt=after)
             if people is not None:
                 queryset = queryset.filter(population=people[0], subject_id__in=list(people[1]))
             if whole_batches_only:  # a chunk's worker: keys that failed before are the periodic task's
                 queryset = queryset.filter(attempts=0)
-            rows = list(queryset.order_by("pk")[:batch_size])
+            locked = queryset.select_for_update(skip_locked=not wait_for_locked)
+            rows = list(locked.only("storage", "key", "audit_event", "attempts").order_by("pk")[:batch_size])
+            if not rows and wait_for_locked and queryset.exists():
+                continue  # the rows waited for were deleted meanwhile (an empty answer): others remain
             if not rows or (whole_batches_only and len(rows) < batch_size):
                 break
+            after = rows[-1].pk
             by_storage: dict[str, list[PendingStorageDeletion]] = defaultdict(list)
             for row in rows:
                 by_storage[row.storage].append(row)
@@ -117,7 +133,6 @@ def pending_deletions_process(
             _record_storage_checks(row.audit_event_id for row in gone if row.audit_event_id)
         report.deleted += len(gone)
         report.failed += len(failed)
-        failed_ids.update(row.pk for row in failed)
         if failed:
             logger.warning(
                 "rgpd: %s stored object(s) not deleted yet (first error: %s); retried later",

@@ -9,16 +9,23 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
 from ...models import AnonymisationRequest, AnonymisationSubject, AuditEvent
 from ...populations import Population, resolve_population
 from ...populations import population as population_by_key
 from .. import dispatch
-from ..audit import audit_event, audit_record
+from ..audit import AUDIT_SUBJECT_IDS_MAX, audit_event, audit_record
 from ..confirmation import create_once
-from ..selection import compiled, existing_ids, insert_rows, insert_select, selected_ids
+from ..selection import (
+    compiled,
+    existing_ids,
+    insert_columns,
+    insert_select,
+    selected_ids,
+    selection_for_worker,
+)
 from .core import _anonymise_isolating_failures
 from .deletions import pending_deletions_process
 from .eligibility import AnonymisationNotConfirmed, Reason
@@ -48,28 +55,29 @@ def _unique_ids(subject_ids: Iterable[int]) -> list[int]:
 def _subjects_insert_ids(request: AnonymisationRequest, population: Population, ids: list[int]) -> None:
     """Result rows for ids as given (an API caller may name a person that does not exist)."""
     existing = existing_ids(population.model, ids, per_query=ID_CHECK_BATCH)
-    insert_rows(
+    insert_columns(
         AnonymisationSubject,
-        (
-            AnonymisationSubject(request=request, requested_id=pk, subject_id=pk if pk in existing else None)
-            for pk in ids
-        ),
+        varying={"requested_id": ids, "subject_id": [pk if pk in existing else None for pk in ids]},
+        constant={"request": request},
     )
 
 
-def _subjects_insert_selection(request: AnonymisationRequest, selection: QuerySet) -> None:
-    """Result rows for a selection (the admin's "select all N matching") with one INSERT ... SELECT, in id
-    order: 10,000 ids never travel through Python."""
-    selection_sql, selection_params = compiled(selected_ids(selection))
+def _subjects_insert_selection(
+    request: AnonymisationRequest, selection: tuple[str, list], *, after: int = 0, limit: int = 2**62
+) -> int:
+    """Result rows for a selection (the admin's "select all N matching": its compiled ids query) with one
+    INSERT ... SELECT, in id order: 10,000 ids never travel through Python. Only ids above ``after``, at
+    most ``limit`` of them. Return the rows inserted."""
+    selection_sql, selection_params = selection
     select = (
         f"SELECT %s, q.selected_id, q.selected_id, %s, '' FROM ({selection_sql}) q "  # noqa: S608
-        "ORDER BY q.selected_id"
+        "WHERE q.selected_id > %s ORDER BY q.selected_id LIMIT %s"
     )
-    insert_select(
+    return insert_select(
         AnonymisationSubject,
         ("request", "requested_id", "subject_id", "result", "reason"),
         select,
-        [request.pk, AnonymisationSubject.Result.PENDING, *selection_params],
+        [request.pk, AnonymisationSubject.Result.PENDING, *selection_params, after, limit],
     )
 
 
@@ -93,8 +101,10 @@ def _request_create(
     )
     if not created:
         return request, False
+    if selection is not None and _request_defer(request, population, selection, actor=actor, source=source):
+        return request, True
     if selection is not None:
-        _subjects_insert_selection(request, selection)
+        _subjects_insert_selection(request, compiled(selected_ids(selection)))
     else:
         _subjects_insert_ids(request, population, subject_ids or [])
     subjects = AnonymisationSubject.objects.filter(request=request)
@@ -113,26 +123,92 @@ def _request_create(
     return request, True
 
 
+# --- A large selection, recorded by a worker ---------------------------------------------------------
+# As for a large export (see ..exports.requests): above RECORD_INLINE_MAX people, the web request stores
+# the selection's SQL (bounded by the highest person id at confirmation) and its audit row (who confirmed,
+# how many), and sends one message; the worker's first task records the result rows with the same
+# INSERT ... SELECT, then enqueues the chunks. The audit row of a larger request lists no ids anyway.
+RECORD_INLINE_MAX = AUDIT_SUBJECT_IDS_MAX
+RECORD_SLICE = 5000  # people recorded by one task: the first chunks start after ~0.1 s, not after all
+
+
+def _request_defer(
+    request: AnonymisationRequest, population: Population, selection: QuerySet, *, actor, source: str
+) -> bool:
+    """Hand a large selection's recording to a worker; False when it is small enough to record at once."""
+    ids = selected_ids(selection)
+    count = ids.count()
+    large = count > max(RECORD_INLINE_MAX, inline_max())  # never one processed at once, unrecorded
+    deferred = selection_for_worker(population.model, ids) if large else None
+    if deferred is None:
+        return False
+    sql, params = deferred
+    AnonymisationRequest.objects.filter(pk=request.pk).update(
+        subject_count=count, pending_selection_sql=sql, pending_selection_params=params
+    )
+    request.subject_count = count
+    audit_record(
+        action=AuditEvent.Action.ANONYMISATION_REQUESTED,
+        actor=actor,
+        counts={"subjects": count},
+        details={
+            "request": request.pk,
+            "source": source,
+            "subject_ids_omitted": True,
+            "recorded_by": "worker",
+        },
+    )
+    dispatch.send_after_commit(request, partial(dispatch.anonymisation_request, request.pk))
+    return True
+
+
+def _subjects_record_pending(request_id: int) -> tuple[int, bool] | None:
+    """Record the next ``RECORD_SLICE`` people of a request accepted with its selection only, in id order;
+    return (the highest id recorded before them, whether more are left), or None when nothing was left to
+    record. The request row is locked, so two tasks never record the same slice; the stored selection is
+    emptied with the last slice. Slices let the chunks start while the rest is still being recorded."""
+    with transaction.atomic():
+        request = AnonymisationRequest.objects.select_for_update().filter(pk=request_id).first()
+        if request is None or not request.pending_selection_sql:
+            return None
+        subjects = AnonymisationSubject.objects.filter(request_id=request_id)
+        after = subjects.aggregate(highest=Max("requested_id"))["highest"] or 0
+        selection = (request.pending_selection_sql, list(request.pending_selection_params))
+        more = _subjects_insert_selection(request, selection, after=after, limit=RECORD_SLICE) == RECORD_SLICE
+        if not more:  # the selection may have shrunk since it was counted: the rows say how many
+            AnonymisationRequest.objects.filter(pk=request_id).update(
+                subject_count=subjects.count(), pending_selection_sql="", pending_selection_params=[]
+            )
+        AnonymisationRequest.objects.filter(pk=request_id).update(updated_at=timezone.now())
+    return after, more
+
+
 def anonymisation_request_enqueue(*, request_id: int) -> int:
-    """Enqueue one task per chunk of the request's pending contacts, so that workers share the work.
+    """Enqueue one task per chunk of the request's pending contacts, so that workers share the work
+    (recording the next slice of them first when the web request handed a large selection over, then
+    sending itself again for the rest).
 
     A chunk is a range of result-row ids; enqueuing a range twice is harmless (each contact is claimed).
     Return the number of tasks enqueued.
     """
-    pending = list(
-        AnonymisationSubject.objects.filter(request_id=request_id, result=AnonymisationSubject.Result.PENDING)
-        .order_by("pk")
-        .values_list("pk", flat=True)
+    recorded = _subjects_record_pending(request_id)
+    pending = AnonymisationSubject.objects.filter(
+        request_id=request_id, result=AnonymisationSubject.Result.PENDING
     )
-    if not pending:  # e.g. a chunk died after its last contact, before recording the progress
-        _progress_record(request_id=request_id)
-        return 0
+    if recorded is not None:  # only the slice just recorded: the earlier ones are enqueued already
+        pending = pending.filter(requested_id__gt=recorded[0])
+    ids = list(pending.order_by("pk").values_list("pk", flat=True))
     size = chunk_size()
-    for start in range(0, len(pending), size):
-        chunk = pending[start : start + size]
+    for start in range(0, len(ids), size):
+        chunk = ids[start : start + size]
         dispatch.anonymisation_chunk(request_id, chunk[0], chunk[-1])
+    if recorded is not None and recorded[1]:
+        dispatch.anonymisation_request(request_id)  # the next slice, after this one's chunks
+    elif not ids:  # a chunk died before recording the progress, or the last slice was empty: an empty
+        # chunk records the progress and, if that finishes the request, deletes the files left
+        anonymisation_chunk_run(request_id=request_id, first_subject_id=0, last_subject_id=0)
     dispatch.sent(AnonymisationRequest, request_id)
-    return -(-len(pending) // size)
+    return -(-len(ids) // size)
 
 
 def anonymisation_request_create(
@@ -243,6 +319,7 @@ def _progress_record(*, request_id: int) -> None:
     if (
         not counts.get(AnonymisationSubject.Result.PENDING)
         and request.status == AnonymisationRequest.Status.RUNNING
+        and not request.pending_selection_sql  # people still to record
     ):
         request.status, request.finished_at = AnonymisationRequest.Status.DONE, now
         fields += ["status", "finished_at"]
@@ -301,7 +378,7 @@ def anonymisation_chunk_run(
     finished = not AnonymisationRequest.objects.filter(
         pk=request_id, status__in=[AnonymisationRequest.Status.PENDING, AnonymisationRequest.Status.RUNNING]
     ).exists()
-    pending_deletions_process(whole_batches_only=not finished)
+    pending_deletions_process(whole_batches_only=not finished, wait_for_locked=finished)
     return anonymised
 
 

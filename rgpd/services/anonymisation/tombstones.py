@@ -25,6 +25,7 @@ from django.utils.module_loading import import_string
 from gdpr_portal.stored_files.objects import is_s3
 
 from ...models import AuditEvent
+from ..audit import DetailsWith
 
 logger = logging.getLogger(__name__)
 
@@ -42,20 +43,16 @@ def tombstone_storage() -> Storage:
     return import_string(config["BACKEND"])(**{**config.get("OPTIONS", {}), "location": location})
 
 
-def tombstones_after_commit(
-    population_key: str, events: Sequence[AuditEvent], anonymised_at: datetime
-) -> None:
-    """Mark the set's audit rows as owing a tombstone (in the anonymisation's transaction), and write it
-    once that transaction commits."""
-    for event in events:
-        event.details = {
-            **event.details,
-            "tombstone": PENDING,
-            "population": population_key,
-            "anonymised_at": anonymised_at.isoformat(),
-        }
-    AuditEvent.objects.bulk_update(events, ["details"], batch_size=500)
-    ids = [event.pk for event in events]
+def tombstone_details(population_key: str, anonymised_at: datetime) -> dict[str, str]:
+    """What a set's audit rows carry until its tombstone is written (set when they are created, in the
+    anonymisation's transaction)."""
+    return {"tombstone": PENDING, "population": population_key, "anonymised_at": anonymised_at.isoformat()}
+
+
+def tombstones_after_commit(event_ids: Sequence[int]) -> None:
+    """Write the tombstone of the set whose audit rows are ``event_ids`` (created with
+    ``tombstone_details``) once the anonymisation's transaction commits."""
+    ids = list(event_ids)
     transaction.on_commit(lambda: tombstones_write_pending(ids))
 
 
@@ -79,17 +76,18 @@ def tombstones_flush(event_ids: Sequence[int] | None = None) -> int:
         )
         if event_ids is not None:
             queryset = queryset.filter(pk__in=list(event_ids))
-        sets: dict[tuple[str, str], list[AuditEvent]] = {}
-        for event in queryset.order_by("pk"):
-            sets.setdefault((event.details["population"], event.details["anonymised_at"]), []).append(event)
+        sets: dict[tuple[str, str], list[Any]] = {}
+        for event in queryset.order_by("pk").values("pk", "subject_ids", "details"):
+            details = event["details"]
+            sets.setdefault((details["population"], details["anonymised_at"]), []).append(event)
         for (population_key, anonymised_at), events in sets.items():
-            ids = sorted({pk for event in events for pk in event.subject_ids})
+            ids = sorted({pk for event in events for pk in event["subject_ids"]})
             body = {"population": population_key, "anonymised_at": anonymised_at, "subject_ids": ids}
             name = f"{population_key}/{anonymised_at[:10]}/{uuid.uuid4().hex}.json"
             tombstone_storage().save(name, ContentFile(json.dumps(body).encode()))
-            for event in events:
-                event.details = {**event.details, "tombstone": WRITTEN}
-            AuditEvent.objects.bulk_update(events, ["details"], batch_size=500)
+            AuditEvent.objects.filter(pk__in=[event["pk"] for event in events]).update(
+                details=DetailsWith({"tombstone": WRITTEN})
+            )
             written += 1
     return written
 

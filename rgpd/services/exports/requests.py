@@ -10,7 +10,7 @@ from functools import partial
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, InterfaceError, connection, transaction
-from django.db.models import Count, Max, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils.translation import get_language, get_supported_language_variant
 from django.utils.translation import gettext_lazy as _
@@ -22,7 +22,7 @@ from ...populations import Population, resolve_population
 from .. import dispatch
 from ..audit import AUDIT_SUBJECT_IDS_MAX, audit_record
 from ..confirmation import confirmed_before, create_once
-from ..selection import compiled, existing_ids, insert_rows, insert_select, selected_ids
+from ..selection import compiled, existing_ids, insert_rows, insert_select, selected_ids, selection_for_worker
 
 logger = logging.getLogger(__name__)
 
@@ -184,7 +184,7 @@ def export_request_create(
     if not created:
         return export_request
     if selection is not None and count > inline_max():
-        deferred = _selection_for_worker(people, selection)
+        deferred = selection_for_worker(people.model, selection)
         if deferred is not None:
             return _request_defer(export_request, deferred, count=count, actor=actor)
     recorded = _subjects_record(
@@ -257,16 +257,6 @@ def _subjects_record(
 
 def inline_max() -> int:
     return settings.RGPD_EXPORT_INLINE_MAX
-
-
-def _selection_for_worker(population: Population, selection: QuerySet) -> tuple[str, list] | None:
-    """The selection's SQL and parameters as a worker will run them, bounded by today's highest person
-    id; None when a parameter would not survive JSON (the request is then recorded at once)."""
-    highest = population.model._default_manager.aggregate(highest=Max("pk"))["highest"] or 0
-    sql, params = compiled(selection.filter(pk__lte=highest))
-    if not all(param is None or isinstance(param, str | int | float | bool) for param in params):
-        return None
-    return sql, params
 
 
 def _request_defer(
