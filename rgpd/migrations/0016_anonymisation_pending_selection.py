@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("rgpd", "0011_drop_contact_foreign_keys"),
+        ("rgpd", "0015_users_page_and_right"),
     ]
 
     operations = [
