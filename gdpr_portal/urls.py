@@ -22,6 +22,6 @@ urlpatterns = [
     path("api/docs/", api_docs, name="api-docs"),
     # Last under /api/: an unknown address answers the API's JSON error, not the back office's 404 page.
     # Only addresses ending in "/": one without it is first sent to its "/" form (APPEND_SLASH), as before.
-    re_path(r"^api/(?:.*/)?$", api_not_found),
+    re_path(r"^api/(?:[\s\S]*/)?$", api_not_found),  # [\s\S]: a newline in an address is caught too
     path("healthz", healthz, name="healthz"),
 ]

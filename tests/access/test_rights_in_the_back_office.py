@@ -44,8 +44,8 @@ def test_the_403_page_names_the_admins_own_view_right_and_speaks_english_on_dema
     assert "Cette page demande le droit « Voir : utilisateur »." in text_of(clerk.get("/admin/auth/user/"))
     clerk.cookies["django_language"] = "en"
     english = text_of(clerk.get("/admin/rgpd/auditevent/"))
-    # (the tests' second population brings its own right: either one opens the journal)
-    assert "This page needs the right “RGPD Contacts Clients or " in english
+    # (each population brings its own right, the tests' second one too: any of them opens the journal)
+    assert "This page needs the right “RGPD Contacts Clients, RGPD Utilisateurs or " in english
 
 
 def test_the_contact_record_refusal_names_both_rights_that_open_it(client):

@@ -50,6 +50,8 @@ def test_each_kind_of_error_answers_the_same_format_in_french():
     # A POST to no endpoint from a token client (no CSRF token): the same JSON 404, not Django's HTML 403
     token_client = Client(enforce_csrf_checks=True, HTTP_AUTHORIZATION=api.defaults["HTTP_AUTHORIZATION"])
     assert_error(token_client.post("/api/rgpd/requests/-3/extend/", {}), 404, "not_found")
+    # An id holding a newline (found by the fuzzer): the same JSON 404, not the back office's HTML page
+    assert_error(token_client.post("/api/rgpd/requests/%3B%0D%24L%0A/extend/", {}), 404, "not_found")
     assert_error(api.delete(EXPORTS), 405, "method_not_allowed")
     assert api.get(f"{EXPORTS}999999/").json()["detail"] == "Introuvable."
     # An address without its final "/" is still sent to the endpoint's address (APPEND_SLASH)
