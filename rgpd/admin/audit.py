@@ -29,12 +29,37 @@ DETAIL_LABELS = {
     "recorded_by": _("recorded by"),
     "subjects": _("people"),
     "files": _("files"),
+    "fields": _("fields"),
+    "rows_checked": _("rows checked"),
+    "values_checked": _("values checked"),
+    "related_rows_deleted": _("related rows deleted"),
+    "history_entries_rewritten": _("history entries rewritten"),
+    "check": _("check after anonymisation"),
+    "database_check": _("database check"),
+    "tombstone": _("restore marker"),
+    "population": _("population"),
+    "anonymised_at": _("anonymised at"),
 }
+# The codes the log stores as values, as the officer reads them.
+VALUE_LABELS = {
+    "passed": _("passed"),
+    "pending": _("pending"),
+    "failed": _("failed"),
+    "written": _("written"),
+    "row": _("row icon"),
+    "bulk": _("bulk action"),
+}
+
+
+def _value(value: object) -> object:
+    return VALUE_LABELS.get(value, value) if isinstance(value, str) else value
 
 
 def labelled(values: dict | None) -> str:
     """'part: 1 ; parts: 3' with translated labels, instead of raw JSON with English keys."""
-    return " ; ".join(f"{DETAIL_LABELS.get(key, key)} : {value}" for key, value in (values or {}).items())
+    return " ; ".join(
+        f"{DETAIL_LABELS.get(key, key)} : {_value(value)}" for key, value in (values or {}).items()
+    )
 
 
 AUDIT_FIELDS = ("at", "action", "outcome", "actor", "export_request", "subject_ids", "counts", "details")

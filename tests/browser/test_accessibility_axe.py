@@ -65,7 +65,7 @@ def officer_pages() -> dict[str, str]:
 
 
 @pytest.mark.parametrize("language", ["fr", "en"])
-def test_axe_finds_no_wcag_21_violation_on_the_officers_pages(language, new_context, live_server):
+def test_axe_finds_no_wcag_21_violation_on_the_officers_pages(language, new_context, live_server, screenshot):
     # Given the officer's pages, with content, read in one of the two languages
     pages = officer_pages()
     # axe injects styles of its own while it checks some pages: the page's CSP (checked by every other
@@ -86,6 +86,8 @@ def test_axe_finds_no_wcag_21_violation_on_the_officers_pages(language, new_cont
     for name, url in pages.items():
         page.goto(url)
         found[name] = violations(page)
+        if name == "Journal RGPD" and language == "fr":
+            screenshot("journal-rgpd-fr", on=page)
 
     # Then no page breaks a WCAG 2.1 A or AA rule
     broken = {name: lines for name, lines in found.items() if lines}

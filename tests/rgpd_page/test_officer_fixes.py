@@ -252,6 +252,26 @@ def test_the_gdpr_log_shows_details_as_french_labels_not_raw_json(officer_client
 
 
 @pytest.mark.django_db
+def test_a_real_anonymisations_log_entries_read_in_french(officer_client):
+    from rgpd.services.anonymisation import anonymisation_request_create
+
+    # Given a contact exported then anonymised through the service (its real audit rows)
+    contact = ContactFactory()
+    exported([contact])
+    anonymisation_request_create(
+        population="contacts", subject_ids=[contact.pk], actor=UserFactory(), confirmed=True
+    )
+
+    # When the officer reads the journal in French
+    page = text_of(officer_client.get(reverse("admin:rgpd_auditevent_changelist")))
+
+    # Then every key and code of the anonymisation's details is a French label
+    assert "lignes vérifiées" in page and "vérification après anonymisation : réussie" in page
+    for raw in ("rows_checked", "values_checked", "database_check", "history_entries_rewritten", "passed"):
+        assert raw not in page, raw
+
+
+@pytest.mark.django_db
 def test_the_gdpr_log_counts_entries_not_journals(officer_client):
     from rgpd.models import AuditEvent
 
