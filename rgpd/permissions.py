@@ -80,19 +80,25 @@ class RgpdReadOnlyAdmin(BoundedInputAdminMixin, admin.ModelAdmin):
 
 class RgpdRecordsAdmin(BoundedInputAdminMixin, admin.ModelAdmin):
     """An admin page of records kept for the officers (the register, legal holds): the right adds and
-    changes them, nobody deletes them (an accountability record is kept)."""
+    changes them, nobody deletes them (an accountability record is kept).
+
+    Which right opens the page is ``has_records_right``: any population's here; a page whose records
+    are about one population's people narrows it (the register needs the contacts' right)."""
+
+    def has_records_right(self, request: HttpRequest) -> bool:
+        return holds_rgpd_right(request.user)
 
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return holds_rgpd_right(request.user)
+        return self.has_records_right(request)
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return holds_rgpd_right(request.user)
+        return self.has_records_right(request)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return holds_rgpd_right(request.user)
+        return self.has_records_right(request)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return holds_rgpd_right(request.user)
+        return self.has_records_right(request)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

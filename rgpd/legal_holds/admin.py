@@ -2,7 +2,8 @@
 
 Opened from a contact's record ("Ajouter une conservation légale") and from a request's page, with the
 person's number filled in. A hold is never deleted (the answer to an erasure request quotes it): it is
-ended by moving its end date. Thin caller of ``services``; the right "RGPD Contacts Clients" opens it.
+ended by moving its end date. Thin caller of ``services``; any population's right opens it, and an officer
+sees, places and changes holds only on the people of the populations whose right they hold.
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
-from ..permissions import RgpdRecordsAdmin
-from ..populations import all_populations
+from ..permissions import RgpdRecordsAdmin, populations_of
 from ..populations import population as population_by_key
 from .models import LegalHold
 from .services import legal_hold_check, legal_hold_save
@@ -42,6 +42,7 @@ class InForceFilter(admin.SimpleListFilter):
 
 class LegalHoldForm(forms.ModelForm):
     population = forms.ChoiceField(label=_("population"))
+    allowed: tuple[str, ...] = ()  # the keys of the populations whose right the officer holds (get_form)
 
     class Meta:
         model = LegalHold
@@ -52,10 +53,12 @@ class LegalHoldForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         population = self.fields["population"]
         assert isinstance(population, forms.ChoiceField)
-        population.choices = [(p.key, p.heading) for p in all_populations()]
+        population.choices = [(key, population_by_key(key).heading) for key in self.allowed]
 
     def clean(self):
         cleaned = super().clean() or {}
+        if cleaned.get("population") not in self.allowed:
+            self.add_error("population", _("You do not hold this population's right."))
         if not self.errors:
             fields = {name: cleaned.get(name) for name in self.Meta.fields}
             try:
@@ -76,6 +79,28 @@ class LegalHoldAdmin(RgpdRecordsAdmin):
     search_fields = ["=subject_id"]
     readonly_fields = ["created_by", "created_at"]
     list_per_page = 50
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[LegalHold]:
+        """Only the holds on people of the populations whose right the officer holds."""
+        keys = [population.key for population in populations_of(request.user)]
+        return super().get_queryset(request).filter(population__in=keys)
+
+    def has_change_permission(self, request: HttpRequest, obj: LegalHold | None = None) -> bool:
+        if obj is not None and obj.population not in {p.key for p in populations_of(request.user)}:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_view_permission(self, request: HttpRequest, obj: LegalHold | None = None) -> bool:
+        return (
+            self.has_change_permission(request, obj)
+            if obj is not None
+            else super().has_view_permission(request)
+        )
+
+    def get_form(self, request: HttpRequest, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        allowed = tuple(population.key for population in populations_of(request.user))
+        return type(form.__name__, (form,), {"allowed": allowed})
 
     @admin.display(description=_("person"), ordering="subject_id")
     def person_column(self, obj: LegalHold) -> str:

@@ -1,5 +1,6 @@
 """The page "Demandes des personnes" in the "Gestion RGPD" section: the register, a request's page and the
-forms of its workflow. Thin callers of ``services``; the right "RGPD Contacts Clients" opens everything.
+forms of its workflow. Thin callers of ``services``; the right "RGPD Contacts Clients" opens everything
+(``access``: another population's right opens none of it).
 """
 
 from __future__ import annotations
@@ -29,10 +30,11 @@ from gdpr_portal.stored_files.downloads import stored_file_response
 from gdpr_portal.uploads import safe_extension
 
 from ..models import AuditEvent
-from ..permissions import RgpdRecordsAdmin, holds_rgpd_right
+from ..permissions import RgpdRecordsAdmin
 from ..services.audit import audit_record
 from . import forms as request_forms
 from . import services
+from .access import holds_register_right, register_right_label
 from .actions import request_action_view
 from .models import CONTACTS_POPULATION, SubjectRequest, SubjectRequestCorrespondence
 from .page import request_page_context
@@ -122,6 +124,12 @@ class SubjectRequestAdmin(RgpdRecordsAdmin):
 
     class Media:
         css = {"all": ["rgpd/css/rgpd.css"]}
+
+    def has_records_right(self, request: HttpRequest) -> bool:
+        return holds_register_right(request.user)  # its people are contacts: their right, not any
+
+    def required_right(self) -> str:
+        return register_right_label()
 
     @admin.display(description=_("days left"))
     def days_left_column(self, obj: SubjectRequest) -> str:
@@ -261,8 +269,8 @@ def _format_date(value: date) -> str:
 
 @require_safe
 def _correspondence_download(request: HttpRequest, pk: int) -> HttpResponseBase:
-    if not holds_rgpd_right(request.user):
-        raise PermissionDenied
+    if not holds_register_right(request.user):
+        raise PermissionDenied(register_right_label())
     item = get_object_or_404(SubjectRequestCorrespondence.objects.select_related("request"), pk=pk)
     if not item.file.name:
         raise Http404

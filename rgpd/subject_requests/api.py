@@ -1,6 +1,7 @@
 """REST API of the register: ``/api/rgpd/requests/`` (thin callers of ``services`` and ``selectors``).
 
-Same authentication (token or session) and right as the other RGPD endpoints. A broken rule answers
+Same authentication (token or session) as the other RGPD endpoints; the right is the register's people's
+(``access``: "RGPD Contacts Clients"), another population's is refused. A broken rule answers
 400 in the API's one error format, naming the field in ``errors``; an unknown id answers 404.
 """
 
@@ -27,8 +28,8 @@ from rest_framework.views import APIView
 from ..api import schema
 from ..api.fields import DatabaseIdListField
 from ..api.pagination import BoundedLimitOffsetPagination
-from ..permissions import HasRgpdRight
 from . import clock
+from .access import HasRegisterRight
 from .models import CONTACTS_POPULATION, ErasureOutcome, SubjectRequest
 from .selectors import subject_requests_overdue
 from .services import subject_request_answer, subject_request_extend, subject_request_record
@@ -178,7 +179,7 @@ def _rule_broken(exc: DjangoValidationError) -> serializers.ValidationError:
 class SubjectRequestListCreate(APIView):
     """GET: the register (``?overdue=true``: only overdue requests). POST: record a request (201)."""
 
-    permission_classes = [IsAuthenticated, HasRgpdRight]
+    permission_classes = [IsAuthenticated, HasRegisterRight]
 
     @extend_schema(
         summary="List the register of requests",
@@ -243,7 +244,7 @@ class SubjectRequestListCreate(APIView):
 
 
 class SubjectRequestDetail(APIView):
-    permission_classes = [IsAuthenticated, HasRgpdRight]
+    permission_classes = [IsAuthenticated, HasRegisterRight]
 
     @extend_schema(
         summary="One request of the register",
@@ -273,7 +274,7 @@ ANSWER_REFUSED = schema.error_response(
 class SubjectRequestAnswer(APIView):
     """POST ``{"answered_on": "…"}``: close the request as answered (an erasure: once its people are done)."""
 
-    permission_classes = [IsAuthenticated, HasRgpdRight]
+    permission_classes = [IsAuthenticated, HasRegisterRight]
 
     @extend_schema(
         summary="Close a request as answered",
@@ -306,7 +307,7 @@ class SubjectRequestAnswer(APIView):
 class SubjectRequestExtend(APIView):
     """POST ``{"months": 1|2, "reason": "…"}``: extend the deadline; answers the request and its due_on."""
 
-    permission_classes = [IsAuthenticated, HasRgpdRight]
+    permission_classes = [IsAuthenticated, HasRegisterRight]
 
     @extend_schema(
         summary="Extend a request's deadline",

@@ -20,8 +20,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from ..models import AuditEvent
-from ..permissions import holds_rgpd_right
 from ..services.audit import audit_record
+from .access import holds_register_right
 from .models import DeadlineReminder
 from .selectors import DUE_SOON_DAYS, subject_requests_due_soon, subject_requests_overdue
 
@@ -41,9 +41,9 @@ def _lines(requests) -> list[Line]:
 
 
 def reminder_recipients() -> list[str]:
-    """The addresses of the active back-office users holding an RGPD right."""
+    """The addresses of the active back-office users holding the register's right (``access``)."""
     users = get_user_model().objects.filter(is_active=True, is_staff=True).exclude(email="").order_by("pk")
-    return sorted({user.email for user in users if holds_rgpd_right(user)})
+    return sorted({user.email for user in users if holds_register_right(user)})
 
 
 def deadline_reminders_send(*, today: date | None = None) -> int:
