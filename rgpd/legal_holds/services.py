@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ..filters import ANONYMISED_AT_FIELD
 from ..models import AuditEvent
 from ..populations import population
 from ..services.audit import audit_record
@@ -24,8 +25,13 @@ def legal_hold_check(hold: LegalHold, *, today: date | None = None) -> None:
     except LookupError:
         errors["population"] = str(_("No population is declared under this key."))
     else:
-        if hold.subject_id is not None and not model._default_manager.filter(pk=hold.subject_id).exists():
+        person = model._default_manager.filter(pk=hold.subject_id).values(ANONYMISED_AT_FIELD).first()
+        if hold.subject_id is not None and person is None:
             errors["subject_id"] = str(_("No person has this number."))
+        elif hold.pk is None and person is not None and person[ANONYMISED_AT_FIELD] is not None:
+            errors["subject_id"] = str(
+                _("This person is anonymised: nothing is left to keep under a legal hold.")
+            )
     if hold.reason == LegalHold.Reason.OTHER and not hold.reason_text.strip():
         errors["reason_text"] = str(_("Explain the reason: the answer to an erasure request quotes it."))
     if hold.pk is None and hold.ends_on is not None and hold.ends_on <= today:

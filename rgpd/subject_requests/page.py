@@ -9,7 +9,9 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
+from ..filters import ANONYMISED_AT_FIELD
 from ..legal_holds.selectors import legal_holds_of
+from ..populations import population
 from ..selectors import export_request_progress
 from .erasure import erasure_state
 from .models import CONTACTS_POPULATION, SubjectRequest
@@ -51,6 +53,12 @@ def request_page_context(request: HttpRequest, subject_request: SubjectRequest) 
     holds: dict[int, list] = {}
     for hold in legal_holds_of(CONTACTS_POPULATION, ids, today):
         holds.setdefault(hold.subject_id, []).append(hold)
+    # An anonymised person has nothing left to keep: no "Add a legal hold" link.
+    anonymised = set(
+        population(CONTACTS_POPULATION)
+        .model._default_manager.filter(pk__in=ids, **{f"{ANONYMISED_AT_FIELD}__isnull": False})
+        .values_list("pk", flat=True)
+    )
     is_erasure = subject_request.kind == SubjectRequest.Kind.ERASURE
     answered = subject_request.status == SubjectRequest.Status.ANSWERED
     return {
@@ -61,7 +69,7 @@ def request_page_context(request: HttpRequest, subject_request: SubjectRequest) 
         ]
         if ids and subject_request.is_open
         else [],
-        "holds": [(pk, holds.get(pk, []), hold_add_url(pk, back)) for pk in ids],
+        "holds": [(pk, holds.get(pk, []), "" if pk in anonymised else hold_add_url(pk, back)) for pk in ids],
         "erasure": (
             list(subject_request.outcomes.all()) if answered else erasure_state(subject_request, today=today)
         )

@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 from contacts.models import Contact
 from harness.admin_actions import bulk_action_payload
 from rgpd.models import AnonymisationSubject, AuditEvent, LegalHold
+from rgpd.subject_requests.services import subject_request_record
 from tests.factories import ContactFactory, exported, rgpd_user
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +30,11 @@ HELD_FR = (
 
 
 def text_of(response) -> str:
-    return re.sub(r"\s+", " ", html.unescape(response.content.decode()))
+    return text_of_html(response.content.decode())
+
+
+def text_of_html(page: str) -> str:
+    return re.sub(r"\s+", " ", html.unescape(page))
 
 
 def hold(contact, *, days: int = 365, reason: str = LegalHold.Reason.ACCOUNTING, text: str = "") -> LegalHold:
@@ -159,4 +164,28 @@ def test_a_hold_on_an_unknown_contact_or_ending_today_is_refused(officer):
         {"population": "contacts", "subject_id": ContactFactory().pk, "reason": "tax", "ends_on": today},
     )
     assert "Une nouvelle conservation se termine après aujourd'hui." in text_of(ended)
+    assert not LegalHold.objects.exists()
+
+
+def test_no_hold_is_placed_on_an_anonymised_contact(officer):
+    # Given a request about two contacts, one of whom has since been anonymised
+    gone, kept = ContactFactory(), ContactFactory()
+    request = subject_request_record(
+        kind="erasure", received_on=timezone.localdate(), contact_ids=[gone.pk, kept.pk], actor=None
+    )
+    Contact.objects.filter(pk=gone.pk).update(anonymised_at=timezone.now())
+
+    # Then the request's page offers "Ajouter une conservation légale" for the other one only
+    page = officer.get(reverse("admin:rgpd_subjectrequest_change", args=[request.pk])).content.decode()
+    links = [html.unescape(url) for url in re.findall(r'href="([^"]*legalhold/add/\?[^"]*)"', page)]
+    assert [f"subject_id={kept.pk}" in url for url in links] == [True]
+    assert "anonymisé : plus rien à conserver" in text_of_html(page)
+
+    # And a hold posted on the anonymised one anyway is refused with a clear message, nothing saved
+    refused = officer.post(
+        f"{HOLDS}add/",
+        {"population": "contacts", "subject_id": gone.pk, "reason": "tax", "ends_on": "2040-01-01"},
+    )
+    assert refused.status_code == 200
+    assert "Cette personne est anonymisée : il ne reste rien à conserver" in text_of(refused)
     assert not LegalHold.objects.exists()
