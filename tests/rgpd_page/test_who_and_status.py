@@ -200,6 +200,18 @@ def test_a_started_export_names_the_person_in_its_message(officer):
     assert "L'export a démarré : Élodie Lefèvre." in page
 
 
+def test_the_message_naming_the_person_is_kept_on_the_server_not_in_a_cookie(officer):
+    contact = person("Élodie", "Lefèvre")
+    url = reverse("admin:rgpd_export_contact", args=[contact.pk])
+
+    started = officer.post(url, {"confirmation_token": "t-cookie"})
+
+    # Django's default storage puts messages in a signed cookie anyone holding it can read.
+    assert "messages" not in started.cookies
+    assert not [c.value for c in started.cookies.values() if "Lef" in c.value or "lodie" in c.value]
+    assert "L'export a démarré : Élodie Lefèvre." in text_of(officer.get(started["Location"]))
+
+
 # --- Chained steps --------------------------------------------------------------------------------
 
 
