@@ -9,6 +9,10 @@ declared population, its history entries are named by id only, as anonymisation 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from django.apps import apps
 from django.contrib.admin.models import LogEntry
 from django.db import models
@@ -23,7 +27,22 @@ def id_only_repr(model: type[models.Model], pk: object) -> str:
     return f"{model._meta.verbose_name} #{pk}"
 
 
+_REWRITTEN_BY_CALLER: ContextVar[bool] = ContextVar("rgpd_history_rewritten_by_caller", default=False)
+
+
+@contextmanager
+def history_rewritten_by_caller() -> Iterator[None]:
+    """Deletions whose history the caller rewrites itself (the anonymisation, in one query for all rows)."""
+    token = _REWRITTEN_BY_CALLER.set(True)
+    try:
+        yield
+    finally:
+        _REWRITTEN_BY_CALLER.reset(token)
+
+
 def _history_by_id_only(sender: type[models.Model], instance: models.Model, **kwargs) -> None:
+    if _REWRITTEN_BY_CALLER.get():
+        return
     LogEntry.objects.filter(content_type__in=_content_types_of(sender), object_id=str(instance.pk)).update(
         object_repr=id_only_repr(sender, instance.pk)[:200]
     )
