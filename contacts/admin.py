@@ -21,6 +21,7 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from gdpr_portal.admin_input import BoundedInputAdminMixin, bound_every_admin, bounded_search_term
+from gdpr_portal.ids import parse_database_id
 from rgpd.filters import AnonymisedListFilter
 
 from .admin_lists import (
@@ -247,9 +248,8 @@ class ContactAdmin(BoundedInputAdminMixin, RefusesAnonymisedWrites):
         return (found | matching_phone(queryset, term) if term else found), may_have_duplicates
 
     def posts_to_anonymised(self, object_id: str | None) -> bool:
-        if not (object_id and object_id.isdigit()):
-            return False
-        return Contact.objects.filter(pk=int(object_id), anonymised_at__isnull=False).exists()
+        pk = parse_database_id(object_id or "")  # "²" is a digit for str.isdigit(), not for int()
+        return pk is not None and Contact.objects.filter(pk=pk, anonymised_at__isnull=False).exists()
 
     def has_change_permission(self, request: HttpRequest, obj: Contact | None = None) -> bool:
         # An anonymised contact stays anonymous: it can be viewed, no longer edited.

@@ -356,8 +356,8 @@ SPECTACULAR_SETTINGS = {
 
 # --- Security ------------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = PRODUCTION
-CSRF_COOKIE_SECURE = PRODUCTION
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = PRODUCTION
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"  # they may name a person
 X_FRAME_OPTIONS = "DENY"
 # HTTPS only in production (manage.py check --deploy passes with these defaults).
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PRODUCTION)

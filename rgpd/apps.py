@@ -10,3 +10,7 @@ class RgpdConfig(AppConfig):
     def ready(self) -> None:
         # Each app declares its personal data in personal_data.py, like admin.py for the admin.
         autodiscover_modules("personal_data")
+        # A deleted person's or row's admin history keeps no name (str(obj) is copied there).
+        from .services.anonymisation.deleted_history import connect_deleted_history
+
+        connect_deleted_history()

@@ -17,6 +17,7 @@ from contacts.admin import FILE_WIDGETS, RefusesAnonymisedWrites, documents_form
 from contacts.integrity import refused_if_anonymised
 from contacts.services import stored_files_delete_on_commit
 from gdpr_portal.admin_input import BoundedInputAdminMixin
+from gdpr_portal.ids import parse_database_id
 from rgpd.admin.accounts import RgpdAwareUserAdmin
 
 from .integrity import EmployeeAnonymised
@@ -68,9 +69,8 @@ class HrDocumentInline(admin.TabularInline):
 
 def is_anonymised(user_id: str | int | None) -> bool:
     """Whether the employee (profile and account) of this id has been anonymised."""
-    if not str(user_id or "").isdigit():
-        return False
-    return EmployeeProfile.objects.filter(pk=int(str(user_id)), anonymised_at__isnull=False).exists()
+    pk = parse_database_id(str(user_id or ""))  # "²" is a digit for str.isdigit(), not for int()
+    return pk is not None and EmployeeProfile.objects.filter(pk=pk, anonymised_at__isnull=False).exists()
 
 
 @admin.register(EmployeeProfile)

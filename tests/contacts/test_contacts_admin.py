@@ -167,3 +167,40 @@ def test_after_a_validation_error_the_form_names_the_files_to_choose_again(admin
     assert "photo « portrait.png »" in page and "document (ligne 1) « Bulletin mars.pdf »" in page
     assert not Document.objects.filter(contact=contact).exists()
     assert not Contact.objects.get(pk=contact.pk).photo
+
+
+def test_contacts_and_documents_deleted_in_the_admin_leave_no_name_in_the_history(admin_client):
+    one = ContactFactory(first_name="Jeanne", last_name="Moreau")
+    two, three = ContactFactory(last_name="Lefebvre"), ContactFactory(last_name="Garnier")
+    kept = DocumentFactory(contact=ContactFactory(last_name="Durand"))
+    file_name = kept.original_name
+    names = ["Moreau", "Lefebvre", "Garnier", file_name]
+    for contact in (one, two, three):  # each one named in an earlier change
+        change = reverse("admin:contacts_contact_change", args=[contact.pk])
+        admin_client.post(change, contact_form_data(contact))
+    assert LogEntry.objects.filter(object_repr__contains="Moreau").exists()
+
+    admin_client.post(reverse("admin:contacts_contact_delete", args=[one.pk]), {"post": "yes"})
+    admin_client.post(
+        CONTACTS, {"action": "delete_selected", "_selected_action": [two.pk, three.pk], "post": "yes"}
+    )
+    admin_client.post(reverse("admin:contacts_document_delete", args=[kept.pk]), {"post": "yes"})
+
+    assert not Contact.objects.filter(pk__in=[one.pk, two.pk, three.pk]).exists()
+    assert not Document.objects.filter(pk=kept.pk).exists()
+    reprs = list(LogEntry.objects.values_list("object_repr", flat=True))
+    assert LogEntry.objects.filter(action_flag=3).count() == 4  # each deletion logged, by id only
+    assert not [text for text in reprs for name in names if name in text], reprs
+
+
+@pytest.mark.parametrize(
+    "url_name",
+    ["admin:contacts_contact_change", "admin:auth_user_change", "admin:staff_employeeprofile_change"],
+)
+@pytest.mark.parametrize("object_id", ["²", "99999999999999999999"])
+def test_posting_to_an_id_that_is_no_number_answers_no_server_error(client, url_name, object_id):
+    # Refused a change, the admin asks whether the id is an anonymised person's: "²".isdigit() is True but
+    # int("²") raises. Such an id names nothing, as any unknown id.
+    client.force_login(UserFactory(username="staff-without-rights"))
+    answer = client.post(reverse(url_name, args=[object_id]), {"last_name": "Moreau"})
+    assert answer.status_code in (302, 403, 404)

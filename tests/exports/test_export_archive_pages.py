@@ -154,6 +154,22 @@ def test_the_pages_speak_english_to_an_english_speaking_requester(lefevre):
 
 
 @pytest.mark.usefixtures("on_s3")
+@pytest.mark.parametrize(
+    ("language", "title", "not_said"),
+    [
+        ("fr", "Données personnelles exportées", "Vos données personnelles"),
+        ("en", "Exported personal data", "Your personal data"),
+    ],
+)
+def test_an_archive_of_several_people_is_not_titled_your_personal_data(lefevre, language, title, not_said):
+    archive = export([lefevre[0], ContactFactory(last_name="Garnier")], language=language)
+
+    index = text_of(archive, "index.html")
+    assert f"<title>{title}</title>" in index and f"<h1>{title}</h1>" in index
+    assert not_said not in index
+
+
+@pytest.mark.usefixtures("on_s3")
 def test_the_information_sheet_holds_the_administrators_texts_as_of_the_export(lefevre):
     # Given an administrator's texts, the DPO's left empty
     sheet = ProcessingInformation.current()
@@ -207,6 +223,7 @@ def test_the_root_index_is_streamed_person_by_person(db):
         request_id=1,
         part=1,
         part_count=1,
+        person_count=3,
         language="fr",
     )
 

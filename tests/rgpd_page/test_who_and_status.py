@@ -191,6 +191,21 @@ def test_the_search_recorded_on_a_request_goes_with_its_archive(officer):
     assert ExportRequest.objects.get(pk=part.request_id).selection_label == ""
 
 
+def test_the_search_goes_on_every_purge_with_a_failed_export_or_once_its_people_are_anonymised(officer):
+    failed = exported([person("Jean", "Dupont")], status="failed")
+    forgotten = exported([person("Anne", "Dupont"), person("Luc", "Dupont")])
+    kept = exported([person("Paul", "Dupont"), person("Rose", "Dupont")])
+    parts = (failed, forgotten, kept)
+    ExportRequest.objects.filter(pk__in=[p.request_id for p in parts]).update(selection_label="« dupont »")
+    anonymised = [*forgotten.subjects.values_list("subject_id", flat=True), kept.subjects.first().subject_id]
+    Contact.objects.filter(pk__in=anonymised).update(anonymised_at=timezone.now())
+
+    assert export_archives_purge() == 0  # nothing expired: the searches are forgotten all the same
+
+    labels = dict(ExportRequest.objects.values_list("pk", "selection_label"))
+    assert [labels[p.request_id] for p in parts] == ["", "", "« dupont »"]
+
+
 def test_a_started_export_names_the_person_in_its_message(officer):
     contact = person("Élodie", "Lefèvre")
     url = reverse("admin:rgpd_export_contact", args=[contact.pk])
@@ -198,6 +213,18 @@ def test_a_started_export_names_the_person_in_its_message(officer):
     page = text_of(officer.post(url, {"confirmation_token": "t-named"}, follow=True))
 
     assert "L'export a démarré : Élodie Lefèvre." in page
+
+
+def test_the_message_naming_the_person_is_kept_on_the_server_not_in_a_cookie(officer):
+    contact = person("Élodie", "Lefèvre")
+    url = reverse("admin:rgpd_export_contact", args=[contact.pk])
+
+    started = officer.post(url, {"confirmation_token": "t-cookie"})
+
+    # Django's default storage puts messages in a signed cookie anyone holding it can read.
+    assert "messages" not in started.cookies
+    assert not [c.value for c in started.cookies.values() if "Lef" in c.value or "lodie" in c.value]
+    assert "L'export a démarré : Élodie Lefèvre." in text_of(officer.get(started["Location"]))
 
 
 # --- Chained steps --------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from ...registry import MASK, ModelSpec, Treatment
 from ..audit import audit_insert
 from ..selection import concrete_field, insert_columns
 from .check import _check_database, _History, _Person
+from .deleted_history import history_rewritten_by_caller, id_only_repr
 from .deletions import _storage_alias
 from .eligibility import ANONYMISED_AT_FIELD, Reason, _reasons_for
 from .former import FormerValues, _scrub_change_message
@@ -50,7 +51,7 @@ def _safe_repr(instance: models.Model, spec: ModelSpec) -> str:
         text = str(instance)
     except Exception:  # noqa: BLE001 - a __str__ needing deleted rows
         text = ""
-    return text or f"{instance._meta.verbose_name} #{instance.pk}"
+    return text or id_only_repr(type(instance), instance.pk)
 
 
 def _apply_treatments(
@@ -145,7 +146,8 @@ def subjects_anonymise(
             related_owners[(rspec.model, row.pk)] = getattr(row, attname)
             person.rows_deleted += int(rspec.delete_rows)
         if rows and rspec.delete_rows:
-            rspec.model._default_manager.filter(pk__in=[row.pk for row in rows]).delete()
+            with history_rewritten_by_caller():  # below, with the people's history
+                rspec.model._default_manager.filter(pk__in=[row.pk for row in rows]).delete()
         elif rows and row_changed:
             rspec.model._default_manager.bulk_update(rows, row_changed, batch_size=500)
 

@@ -243,6 +243,7 @@ def _build_archive(part: ExportPart, name: str, lease: Lease) -> _BuildResult:
             request_id=part.request_id,
             part=part.number,
             part_count=part.request.part_count,
+            person_count=len(index),
             language=language,
         )
         entry = writer.add_chunks(readable.PAGE_NAME, index_chunks, compress=True)

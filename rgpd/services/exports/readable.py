@@ -219,11 +219,15 @@ def index_page(
     request_id: int,
     part: int,
     part_count: int,
+    person_count: int,
     language: str,
 ) -> Iterator[bytes]:
-    """The root ``index.html``, streamed: its head, a line per (folder, name), the information sheet."""
+    """The root ``index.html``, streamed: its head, a line per (folder, name), the information sheet.
+
+    Titled "Your personal data" for one person; a part listing several people is not one reader's."""
     with translation.override(language):
-        head, tail = _index_frame(sheet, generated_at, request_id, part, part_count).split(_PEOPLE_MARK)
+        frame = _index_frame(sheet, generated_at, request_id, part, part_count, several=person_count > 1)
+        head, tail = frame.split(_PEOPLE_MARK)
     yield head.encode("utf-8")
     for folder, name in people:
         yield format_html('<li><a href="{}/{}">{}</a></li>\n', quote(folder), PAGE_NAME, name).encode("utf-8")
@@ -231,9 +235,16 @@ def index_page(
 
 
 def _index_frame(
-    sheet: ProcessingInformation, generated_at: datetime, request_id: int, part: int, part_count: int
+    sheet: ProcessingInformation,
+    generated_at: datetime,
+    request_id: int,
+    part: int,
+    part_count: int,
+    *,
+    several: bool,
 ) -> str:
     context = {
+        "several": several,
         "lang": translation.get_language(),
         "generated_at": timezone.localtime(generated_at),
         "request_id": request_id,

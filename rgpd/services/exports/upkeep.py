@@ -10,7 +10,9 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from ... import storage as archive_storage
-from ...models import AuditEvent, ExportPart, ExportRequest
+from ...filters import ANONYMISED_AT_FIELD
+from ...models import AuditEvent, ExportPart, ExportRequest, ExportSubject
+from ...populations import all_populations
 from .. import dispatch
 from ..audit import audit_record
 from .lease import lease_seconds
@@ -56,13 +58,29 @@ def export_archives_purge(*, now: datetime | None = None) -> int:
                 "rgpd: could not delete the archive of export part %s, will retry", part_id, exc_info=True
             )
     if purged:
-        # The search that chose the people (it may be a name) goes with the last archive holding them.
-        live = [ExportPart.Status.PENDING, ExportPart.Status.RUNNING, ExportPart.Status.READY]
-        ExportRequest.objects.exclude(selection_label="").filter(pending_selection_sql="").exclude(
-            parts__status__in=live
-        ).update(selection_label="")
         logger.info("rgpd: %s expired archive part(s) purged", purged)
+    selection_labels_clear()
     return purged
+
+
+def selection_labels_clear() -> int:
+    """Forget the search that chose an export's people (it may be a name) once it serves nobody: with the
+    last archive holding them (expired, or the export failed), or once all its people are anonymised.
+    Run with every purge; returns how many requests it cleared."""
+    labelled = ExportRequest.objects.exclude(selection_label="").filter(pending_selection_sql="")
+    live = [ExportPart.Status.PENDING, ExportPart.Status.RUNNING, ExportPart.Status.READY]
+    cleared = labelled.exclude(parts__status__in=live).update(selection_label="")
+    for population in all_populations():
+        someone = population.subject.model._default_manager.filter(
+            pk=OuterRef("subject_id"), **{f"{ANONYMISED_AT_FIELD}__isnull": True}
+        )
+        not_anonymised = ExportSubject.objects.filter(part__request=OuterRef("pk")).filter(Exists(someone))
+        cleared += (
+            labelled.filter(population=population.key)
+            .exclude(Exists(not_anonymised))
+            .update(selection_label="")
+        )
+    return cleared
 
 
 # --- Nothing lost -----------------------------------------------------------------------------------
