@@ -73,7 +73,11 @@ def client_rgpd(client):
 @pytest.fixture
 def exported_contact():
     contact = ContactFactory(
-        first_name="Aurelienne", last_name="Quintabelle", city="Valence", photo=png_image("visage.png")
+        first_name="Aurelienne",
+        last_name="Quintabelle",
+        city="Valence",
+        photo=png_image("visage.png"),
+        notes="Rencontrée au salon.",  # not Faker's French words: the dry run shows current values in full
     )
     DocumentFactory(contact=contact, kind=Document.Kind.PAYSLIP)
     DocumentFactory(contact=contact, kind=Document.Kind.IDENTITY_DOCUMENT)
