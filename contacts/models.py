@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gdpr_portal.documents import UploadedDocument
+from gdpr_portal.person_fields import ReachDetails
 from gdpr_portal.uploads import (
     safe_extension,
     validate_document_upload,
@@ -22,7 +23,7 @@ def document_file_path(document: "Document", filename: str) -> str:
     return f"contacts/{document.contact.storage_key}/documents/{uuid.uuid4().hex}{safe_extension(filename)}"
 
 
-class Contact(models.Model):
+class Contact(ReachDetails):
     class Civility(models.TextChoices):
         MR = "M.", _("Mr")
         MRS = "Mme", _("Mrs")
@@ -32,13 +33,6 @@ class Contact(models.Model):
     first_name = models.CharField(_("first name"), max_length=150)
     last_name = models.CharField(_("last name"), max_length=150)
     email = models.EmailField(_("email"), blank=True)
-    phone = models.CharField(_("phone"), max_length=40, blank=True)
-    mobile = models.CharField(_("mobile"), max_length=40, blank=True)
-    street = models.CharField(_("address"), max_length=255, blank=True)
-    postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
-    city = models.CharField(_("city"), max_length=120, blank=True)
-    country = models.CharField(_("country"), max_length=120, blank=True)
-    birth_date = models.DateField(_("birth date"), null=True, blank=True)
     photo = models.ImageField(
         _("photo"),
         upload_to=contact_photo_path,

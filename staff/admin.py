@@ -45,7 +45,11 @@ class HrDocumentForm(forms.ModelForm):
 class EmployeeProfileForm(forms.ModelForm):
     class Meta:
         model = EmployeeProfile
-        exclude: list[str] = []
+        # In the order a person reads them (the reach details come from a shared abstract model, first).
+        fields = [
+            "civility", "phone", "mobile", "street", "postal_code", "city", "country", "birth_date", "photo",
+            "job_title", "start_date", "end_date",
+        ]  # fmt: skip
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.integrity import refused_if_anonymised
 from gdpr_portal.documents import UploadedDocument
+from gdpr_portal.person_fields import ReachDetails
 from gdpr_portal.uploads import (
     safe_extension,
     validate_document_upload,
@@ -30,7 +31,7 @@ def hr_document_path(document: HrDocument, filename: str) -> str:
     return f"employees/{document.employee.storage_key}/documents/{uuid.uuid4().hex}{safe_extension(filename)}"
 
 
-class EmployeeProfile(models.Model):
+class EmployeeProfile(ReachDetails):
     class Civility(models.TextChoices):
         MR = "M.", _("Mr")
         MRS = "Mme", _("Mrs")
@@ -44,13 +45,6 @@ class EmployeeProfile(models.Model):
         related_name="employee_profile",
     )
     civility = models.CharField(_("civility"), max_length=8, choices=Civility.choices, blank=True)
-    phone = models.CharField(_("phone"), max_length=40, blank=True)
-    mobile = models.CharField(_("mobile"), max_length=40, blank=True)
-    street = models.CharField(_("address"), max_length=255, blank=True)
-    postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
-    city = models.CharField(_("city"), max_length=120, blank=True)
-    country = models.CharField(_("country"), max_length=120, blank=True)
-    birth_date = models.DateField(_("birth date"), null=True, blank=True)
     photo = models.ImageField(
         _("photo"),
         upload_to=employee_photo_path,
