@@ -122,6 +122,23 @@ class CeleryWorkerProcess:
             time.sleep(0.2)
         raise AssertionError(f"the worker {self.hostname} did not become idle")
 
+    @contextlib.contextmanager
+    def paused(self):
+        """The worker stops taking tasks from the queue until the block ends: they wait there, queued.
+
+        For a test that must see a job before it runs (a page rendered while the export is still waiting).
+        """
+        from django.conf import settings
+
+        from gdpr_portal.celery import app
+
+        queue, destination = settings.CELERY_TASK_DEFAULT_QUEUE, [self.hostname]
+        app.control.cancel_consumer(queue, destination=destination, reply=True)
+        try:
+            yield
+        finally:
+            app.control.add_consumer(queue, destination=destination, reply=True)
+
     def kill(self) -> None:
         """SIGKILL the worker and its pool processes, as a crash or an OOM kill would."""
         if self.process and self.process.poll() is None:
