@@ -29,37 +29,28 @@ def manage_check(tmp_path: Path, **variables: str):
     return run(tmp_path, [sys.executable, "manage.py", "check"], **variables)
 
 
-BAD_VALUES = [
-    ("RGPD_EXPORT_PART_SIZE", "abc", "a whole number of at least 1"),
-    ("RGPD_EXPORT_PART_SIZE", "0", "a whole number of at least 1"),
-    ("RGPD_EXPORT_LEASE_SECONDS", "-5", "a whole number of at least 1"),
-    ("RGPD_ANONYMISATION_CHUNK_SIZE", "2.5", "a whole number of at least 1"),
-    ("RGPD_ANONYMISATION_INLINE_MAX", "-1", "a whole number of at least 0"),
-    ("RGPD_EXPORT_INLINE_MAX", "ten", "a whole number of at least 0"),
-    ("RGPD_ARCHIVE_RETENTION_DAYS", "0", "a whole number of at least 1"),
-    ("RGPD_EMAIL_MAX_RETRIES", "1000", "a whole number from 0 to 100"),
-    ("RGPD_API_MAX_IDS", "0", "a whole number of at least 1"),
-    ("UPLOAD_MAX_MB", "25MB", "a whole number of at least 1"),
-    ("SESSION_COOKIE_AGE", "10", "a whole number of at least 60"),
-    ("AXES_FAILURE_LIMIT", "none", "a whole number of at least 1"),
-    ("API_EXPORT_RATE", "60/fortnight", 'a rate "<number of at least 1>/<second|minute|hour|day>"'),
-    ("API_TOKEN_FAILURE_RATE", "0/hour", "a rate"),
+# All bad values are reported at once: each group is one start of `manage.py check`, one value per variable.
+BAD_VALUE_GROUPS = [
+    [
+        ("RGPD_EXPORT_PART_SIZE", "abc", "a whole number of at least 1"),
+        ("RGPD_EXPORT_LEASE_SECONDS", "-5", "a whole number of at least 1"),
+        ("RGPD_ANONYMISATION_CHUNK_SIZE", "2.5", "a whole number of at least 1"),
+        ("RGPD_ANONYMISATION_INLINE_MAX", "-1", "a whole number of at least 0"),
+        ("RGPD_EXPORT_INLINE_MAX", "ten", "a whole number of at least 0"),
+        ("RGPD_ARCHIVE_RETENTION_DAYS", "0", "a whole number of at least 1"),
+        ("RGPD_EMAIL_MAX_RETRIES", "1000", "a whole number from 0 to 100"),
+        ("RGPD_API_MAX_IDS", "0", "a whole number of at least 1"),
+        ("UPLOAD_MAX_MB", "25MB", "a whole number of at least 1"),
+        ("SESSION_COOKIE_AGE", "10", "a whole number of at least 60"),
+        ("AXES_FAILURE_LIMIT", "none", "a whole number of at least 1"),
+        ("API_EXPORT_RATE", "60/fortnight", 'a rate "<number of at least 1>/<second|minute|hour|day>"'),
+        ("API_TOKEN_FAILURE_RATE", "0/hour", "a rate"),
+    ],
+    [("RGPD_EXPORT_PART_SIZE", "0", "a whole number of at least 1")],
 ]
 
 
-def _runs_of_distinct_variables(values):
-    """The bad values split into as few ``manage.py check`` runs as possible, one value per variable each
-    (every bad value is reported at once: a start of Django per run, not per value)."""
-    runs: list[list[tuple[str, str, str]]] = []
-    for bad in values:
-        run_ = next((r for r in runs if bad[0] not in {variable for variable, *_ in r}), None)
-        if run_ is None:
-            runs.append(run_ := [])
-        run_.append(bad)
-    return runs
-
-
-@pytest.mark.parametrize("bad_values", _runs_of_distinct_variables(BAD_VALUES))
+@pytest.mark.parametrize("bad_values", BAD_VALUE_GROUPS)
 def test_a_bad_value_stops_manage_check_naming_the_variable(tmp_path, bad_values):
     result = manage_check(tmp_path, **{variable: value for variable, value, _expected in bad_values})
 
