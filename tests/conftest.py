@@ -18,6 +18,21 @@ from tests.support.exports import export_queue, export_workers  # noqa: F401
 RUN_ID = uuid.uuid4().hex[:8]
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Each phase's report on the item (``rep_call``...), for fixtures that act on a failure; a failed
+    test that used ``celery_worker`` shows what the worker logged meanwhile (CI keeps no other trace)."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    worker = item.funcargs.get("celery_worker") if hasattr(item, "funcargs") else None
+    if report.failed and isinstance(worker, CeleryWorkerProcess):
+        with open(worker.log_path, "rb") as log:
+            log.seek(getattr(item, "worker_log_start", 0))
+            logged = log.read()[-6000:].decode(errors="replace")
+        report.sections.append(("celery worker log", logged))
+    return report
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     # Two runs on one machine (or two developers' runs) never share a test database.
@@ -97,8 +112,12 @@ def _session_worker(worker_env):
 
 
 @pytest.fixture
-def celery_worker(_session_worker, transactional_db, smtp_sink):
-    """A real Celery worker process consuming this run's queue, on the committed test database."""
+def celery_worker(_session_worker, transactional_db, smtp_sink, request):
+    """A real Celery worker process consuming this run's queue, on the committed test database.
+
+    When the test fails, what the worker logged during it is added to the report (CI shows no other trace).
+    """
     smtp_sink.clear()
+    request.node.worker_log_start = _session_worker.log_path.stat().st_size
     yield _session_worker
     _session_worker.wait_idle()

@@ -32,8 +32,15 @@ def enqueue_anonymisation_chunks(request_id: int) -> None:
     service.anonymisation_request_enqueue(request_id=request_id)
 
 
-@shared_task(name="rgpd.finish_pending_deletions")
-def finish_pending_deletions(population: str | None = None, subject_ids: list[int] | None = None) -> None:
+# A storage hiccup after an anonymisation is retried within seconds (2, 4, 8 s): the officer's page shows
+# "anonymisation en cours" meanwhile. After that the periodic task retries every few minutes.
+FILE_DELETION_RETRIES = 3
+
+
+@shared_task(bind=True, name="rgpd.finish_pending_deletions", max_retries=FILE_DELETION_RETRIES)
+def finish_pending_deletions(
+    self, population: str | None = None, subject_ids: list[int] | None = None
+) -> None:
     """Delete stored objects left by anonymisations (all of them when run by beat; those of
     ``subject_ids`` of ``population`` after an anonymisation), and resume any anonymisation request
     whose task message was lost."""
@@ -41,6 +48,8 @@ def finish_pending_deletions(population: str | None = None, subject_ids: list[in
     report = service.pending_deletions_process(people=people)
     if report.deleted or report.failed:
         logger.info("rgpd: %s stored object(s) deleted, %s to retry", report.deleted, report.failed)
+    if people is not None and report.failed and self.request.retries < FILE_DELETION_RETRIES:
+        raise self.retry(countdown=2 ** (self.request.retries + 1))
     if people is None:
         service.tombstones_write_pending()  # tombstones not written when the storage was down
         for request_id in service.stale_anonymisation_requests():

@@ -35,6 +35,7 @@ from rgpd.models import (
 from rgpd.services.anonymisation import subjects_anonymise
 from rgpd.services.exports import export_part_build, export_request_create
 from rgpd.storage import open_archive
+from rgpd.tasks.anonymisation import FILE_DELETION_RETRIES
 from tests.factories import ContactFactory, DocumentFactory, exported, png_image, rgpd_user
 from tests.support.exports import drop_queue
 from tests.support.helpers import wait_until
@@ -263,7 +264,18 @@ def test_an_anonymisation_waits_for_a_reader_holding_the_contact_and_the_reader_
     assert Contact.objects.get(pk=contact.pk).first_name == "xxx"
 
 
-def test_files_left_by_a_storage_outage_are_deleted_by_the_periodic_task(celery_worker, client):
+def failed_attempts(contact) -> list[int]:
+    """The attempt counts of the contact's stored objects still waiting to be deleted."""
+    return list(
+        PendingStorageDeletion.objects.filter(population="contacts", subject_id=contact.pk).values_list(
+            "attempts", flat=True
+        )
+    )
+
+
+def test_files_left_by_a_storage_outage_are_retried_by_the_worker_then_deleted_by_the_periodic_task(
+    celery_worker, client
+):
     # Given an exported contact with files, and the S3 gateway down
     user = rgpd_user()
     contact = a_person()
@@ -280,12 +292,7 @@ def test_files_left_by_a_storage_outage_are_deleted_by_the_periodic_task(celery_
         # Then the database is anonymised at once, the deletion fails in the worker and is kept for later
         assert Contact.objects.get(pk=contact.pk).anonymised_at is not None
         wait_until(
-            lambda: (
-                PendingStorageDeletion.objects.filter(
-                    population="contacts", subject_id=contact.pk, attempts__gte=1
-                ).count()
-                == 3
-            ),
+            lambda: len([n for n in failed_attempts(contact) if n >= 1]) == 3,
             message="a failed deletion attempt",
         )
         # and the contact is visibly "anonymisation en cours"
@@ -294,6 +301,12 @@ def test_files_left_by_a_storage_outage_are_deleted_by_the_periodic_task(celery_
         result = text_of(client.get(response["Location"]))
         assert f'data-contact="{contact.pk}" data-result="in_progress"' in result
         assert "anonymisation en cours" in result
+        # and the worker tries again by itself within seconds, FILE_DELETION_RETRIES times, then stops
+        wait_until(
+            lambda: failed_attempts(contact) == [FILE_DELETION_RETRIES + 1] * 3,
+            timeout=60,
+            message="the worker's own retries",
+        )
     finally:
         seaweed.start()
 

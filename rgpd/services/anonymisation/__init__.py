@@ -21,7 +21,8 @@ deletion. Rules:
 - Stored objects are deleted after the commit (a database rollback must never leave rows pointing at
   deleted files): keys wait in ``PendingStorageDeletion`` until S3 DeleteObjects (batches of 1000
   keys, pooled across the chunks of a request; S3 answers key by key) or ``storage.delete`` removed
-  them; the periodic task ``rgpd.finish_pending_deletions`` retries. Until then the contact is
+  them; the worker retries a failure within seconds, then the periodic task ``rgpd.finish_pending_deletions``
+  every few minutes. Until then the contact is
   "anonymisation en cours".
 - Modules: ``core`` (one set of people of one population: treatments, history rewrite), ``former`` (former
   values), ``check`` (the check after it), ``eligibility`` (reasons), ``requests`` (requests, chunks,
