@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
-from django.core.files.storage import Storage
+from django.core.files.storage import FileSystemStorage, Storage
 from django.utils.http import content_disposition_header
 from storages.utils import clean_name
 
@@ -67,8 +67,8 @@ def delete_stored_files(storage: Storage, names: Sequence[str]) -> dict[str, str
 
     On S3, one DeleteObjects call per ``S3_DELETE_BATCH`` keys. It answers key by key: a key it does not
     list as an error is gone (deleting a missing key succeeds too), so no HEAD per key is needed. Other
-    storages delete one by one and are asked whether the file remains. A name that fails is reported,
-    never raised: the others are deleted all the same.
+    storages delete one by one; those other than the local disk are asked whether the file remains. A
+    name that fails is reported, never raised: the others are deleted all the same.
     """
     if not is_s3(storage):
         return _delete_one_by_one(storage, names)
@@ -98,11 +98,14 @@ def delete_stored_files(storage: Storage, names: Sequence[str]) -> dict[str, str
 
 
 def _delete_one_by_one(storage: Storage, names: Sequence[str]) -> dict[str, str]:
+    # On the local disk a delete that returns removed the name (os.remove raises otherwise): no
+    # second look. Other storages are asked.
+    trusted = isinstance(storage, FileSystemStorage)
     errors: dict[str, str] = {}
     for name in names:
         try:
             storage.delete(name)
-            if storage.exists(name):
+            if not trusted and storage.exists(name):
                 errors[name] = "still_present"
         except Exception as exc:  # noqa: BLE001 - any storage failure is reported, and retried by the caller
             errors[name] = type(exc).__name__[:64]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.contrib.admin.models import LogEntry
 from django.db import models, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from ...models import AuditEvent, PendingStorageDeletion
@@ -17,10 +19,10 @@ from ...registry import MASK, ModelSpec, Treatment
 from ..audit import audit_insert
 from ..selection import concrete_field, insert_columns
 from .check import _check_database, _History, _Person
-from .deleted_history import history_rewritten_by_caller, id_only_repr
+from .deleted_history import id_only_repr, rows_delete_history_rewritten
 from .deletions import _storage_alias
 from .eligibility import ANONYMISED_AT_FIELD, Reason, _reasons_for
-from .former import FormerValues, _scrub_change_message
+from .former import _scrub_change_message
 from .tombstones import tombstone_details, tombstones_after_commit
 
 logger = logging.getLogger(__name__)
@@ -46,7 +48,7 @@ class VerificationFailed(Exception):
         self.subject_ids = subject_ids
 
 
-def _safe_repr(instance: models.Model, spec: ModelSpec) -> str:
+def _safe_repr(instance: models.Model) -> str:
     try:
         text = str(instance)
     except Exception:  # noqa: BLE001 - a __str__ needing deleted rows
@@ -54,29 +56,54 @@ def _safe_repr(instance: models.Model, spec: ModelSpec) -> str:
     return text or id_only_repr(type(instance), instance.pk)
 
 
-def _apply_treatments(
-    instance: models.Model, spec: ModelSpec, former: FormerValues, files: list
-) -> list[str]:
-    """Set every personal field of ``instance`` to its anonymised value (in memory); return their names."""
-    changed = []
-    for name, treatment in spec.personal.items():
-        if treatment == Treatment.KEEP:
-            continue
-        if treatment == Treatment.DELETE_FILE:
-            file_field = instance._meta.get_field(name)
-            assert isinstance(file_field, models.FileField)  # DELETE_FILE is declared on file fields
-            # The stored name as loaded (no FieldFile built for each row); a FieldFile once accessed.
-            value = instance.__dict__.get(file_field.attname)
-            value = getattr(value, "name", value)
-            if value:
-                files.append((_storage_alias(file_field.storage), value))
-            new_value = ""
-        else:
-            former.add(getattr(instance, name))
-            new_value = spec.anonymised_value(name)
-        setattr(instance, name, new_value)
-        changed.append(name)
-    return changed
+def _treated(spec: ModelSpec) -> list[models.Field]:
+    """The personal fields ``spec`` changes (all but KEEP)."""
+    return [concrete_field(spec.model, name) for name, t in spec.personal.items() if t != Treatment.KEEP]
+
+
+def _locked_values(queryset: QuerySet, spec: ModelSpec, *columns: str) -> list[dict]:
+    """The rows of ``queryset`` locked in id order: their id, ``columns`` and treated personal fields, as
+    stored (no model instance built per row)."""
+    names = [f.attname for f in _treated(spec)]
+    return list(queryset.select_for_update(of=("self",)).order_by("pk").values("pk", *columns, *names))
+
+
+def _hold_former(rows: Iterable[dict], spec: ModelSpec, people: dict[int, _Person], owner: str) -> None:
+    """Note each row's former values (for the check) and stored files (for their deletion), under the
+    person its ``owner`` column names."""
+    files = [
+        (f.attname, _storage_alias(f.storage))  # type: ignore[attr-defined]
+        for f in _treated(spec)
+        if spec.personal[f.name] == Treatment.DELETE_FILE
+    ]
+    # A related row's id is not a value of the person's.
+    values = [
+        f.attname
+        for f in _treated(spec)
+        if spec.personal[f.name] != Treatment.DELETE_FILE and not f.is_relation
+    ]
+    for row in rows:
+        person = people[row[owner]]
+        person.files.extend((alias, row[attname]) for attname, alias in files if row[attname])
+        for attname in values:
+            person.former.add(row[attname])
+
+
+def _as_anonymised(instance: models.Model, spec: ModelSpec) -> models.Model:
+    for treated in _treated(spec):
+        setattr(instance, treated.attname, spec.anonymised_value(treated.name))
+    return instance
+
+
+def _anonymised_values(spec: ModelSpec) -> dict:
+    return {f.attname: spec.anonymised_value(f.name) for f in _treated(spec)}
+
+
+def _rows_named(queryset: QuerySet, spec: ModelSpec | None = None) -> dict:
+    """(model, id) -> how the history names each row of ``queryset`` once anonymised (``spec``: rows read
+    before they are changed, anonymised in memory)."""
+    model = queryset.model
+    return {(model, row.pk): _safe_repr(_as_anonymised(row, spec) if spec else row) for row in queryset}
 
 
 @transaction.atomic
@@ -99,10 +126,7 @@ def subjects_anonymise(
     spec = population.subject
     model = spec.model
     ids = sorted({int(pk) for pk in subject_ids})
-    locked = {
-        row.pk: row
-        for row in model._default_manager.select_for_update(of=("self",)).filter(pk__in=ids).order_by("pk")
-    }
+    locked = {row["pk"]: row for row in _locked_values(model._default_manager.filter(pk__in=ids), spec)}
     outcome = BatchOutcome(refused={pk: Reason.NOT_FOUND for pk in ids if pk not in locked})
     outcome.refused.update(
         (pk, reason)
@@ -116,50 +140,50 @@ def subjects_anonymise(
         return outcome
 
     now = timezone.now()
-    # The rows as anonymised, by (model, pk): their new name is computed only for those with a history.
-    reprs: dict[tuple[type[models.Model], int], tuple[models.Model, ModelSpec]] = {}
-    changed: list[str] = []
-    for pk, person in people.items():
-        subject = locked[pk]
-        changed = _apply_treatments(subject, spec, person.former, person.files)
-        setattr(subject, ANONYMISED_AT_FIELD, now)
-        reprs[(model, pk)] = (subject, spec)
+    _hold_former((locked[pk] for pk in people), spec, people, "pk")
     # Every person gets the same anonymised values: one UPDATE for the whole set.
-    auto_now = {f.name: now for f in model._meta.concrete_fields if getattr(f, "auto_now", False)}
+    auto_now = {f.attname: now for f in model._meta.concrete_fields if getattr(f, "auto_now", False)}
     model._default_manager.filter(pk__in=list(people)).update(
-        **{name: spec.anonymised_value(name) for name in changed}, **{ANONYMISED_AT_FIELD: now}, **auto_now
+        **_anonymised_values(spec), **{ANONYMISED_AT_FIELD: now}, **auto_now
     )
 
+    related: list[tuple[ModelSpec, list[int]]] = []
     related_owners: dict[tuple[type[models.Model], int], int] = {}
     for rspec in population.related:
         attname = concrete_field(rspec.model, rspec.subject_field or "").attname
-        rows = list(
-            rspec.model._default_manager.select_for_update()
-            .filter(**{f"{rspec.subject_field}__in": list(people)})
-            .order_by("pk")
+        values = _locked_values(
+            rspec.model._default_manager.filter(**{f"{attname}__in": list(people)}), rspec, attname
         )
-        row_changed: list[str] = []
-        for row in rows:
-            person = people[getattr(row, attname)]
-            row_changed = _apply_treatments(row, rspec, person.former, person.files)
-            reprs[(rspec.model, row.pk)] = (row, rspec)
-            related_owners[(rspec.model, row.pk)] = getattr(row, attname)
-            person.rows_deleted += int(rspec.delete_rows)
-        if rows and rspec.delete_rows:
-            with history_rewritten_by_caller():  # below, with the people's history
-                rspec.model._default_manager.filter(pk__in=[row.pk for row in rows]).delete()
-        elif rows and row_changed:
-            rspec.model._default_manager.bulk_update(rows, row_changed, batch_size=500)
+        _hold_former(values, rspec, people, attname)
+        for row in values:
+            related_owners[(rspec.model, row["pk"])] = row[attname]
+            people[row[attname]].rows_deleted += int(rspec.delete_rows)
+        related.append((rspec, [row["pk"] for row in values]))
 
-    # The admin history of the people and of their related rows: names and messages are rewritten.
+    # The admin history of the people and of their related rows: names and messages are rewritten. A row
+    # with history is named as anonymised: read before a deleted row goes, after an updated one changed.
     history = _History(model, people, related_owners)
+    entries = list(history.entries().select_for_update(of=("self",)))
+    with_history: dict[type[models.Model], set[int]] = defaultdict(set)
+    for entry in entries:
+        (row_model, pk), _subject_id = history.owner(entry)
+        with_history[row_model].add(pk)
+    reprs = _rows_named(model._default_manager.filter(pk__in=with_history[model]))
+    for rspec, pks in related:
+        rows = rspec.model._default_manager.filter(pk__in=pks)
+        if rspec.delete_rows:
+            reprs.update(_rows_named(rows.filter(pk__in=with_history[rspec.model]), rspec))
+            rows_delete_history_rewritten(rows)
+        else:
+            rows.update(**_anonymised_values(rspec))
+            reprs.update(_rows_named(rows.filter(pk__in=with_history[rspec.model])))
     rewritten = []
-    for entry in history.entries().select_for_update(of=("self",)):
+    for entry in entries:
         key, subject_id = history.owner(entry)
         person = people[subject_id]
         before = (entry.object_repr, entry.change_message)
         if key in reprs:
-            entry.object_repr = _safe_repr(*reprs[key])[:200]
+            entry.object_repr = reprs[key][:200]
         entry.change_message = _scrub_change_message(entry.change_message, person.former)
         if person.former.found_in(entry.object_repr):
             entry.object_repr = MASK
@@ -176,6 +200,7 @@ def subjects_anonymise(
     if failed:
         raise VerificationFailed(failed)
 
+    changed = len(_treated(spec))
     # One audit row per person (ids and counts only) and one deletion row per stored object, each set
     # written with one INSERT whatever its size.
     event_ids = audit_insert(
@@ -186,7 +211,7 @@ def subjects_anonymise(
             (
                 pk,
                 {
-                    "fields": len(changed),
+                    "fields": changed,
                     "related_rows_deleted": person.rows_deleted,
                     "files": len(person.files),
                     "history_entries_rewritten": person.history_entries,

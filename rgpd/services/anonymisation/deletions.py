@@ -55,14 +55,14 @@ def _record_storage_checks(event_ids: Iterable[int]) -> None:
         AuditEvent.objects.select_for_update()
         .filter(pk__in=set(event_ids))
         .order_by("pk")
-        .values_list("pk", "subject_ids", "counts", "details")
+        .values_list("pk", "subject_ids", "counts__files", "details__storage_check")
     )
     waiting = set(
         PendingStorageDeletion.objects.filter(audit_event__in=[row[0] for row in locked]).values_list(
             "audit_event_id", flat=True
         )
     )
-    done = [row for row in locked if row[0] not in waiting and row[3].get("storage_check") != "passed"]
+    done = [row for row in locked if row[0] not in waiting and row[3] != "passed"]
     if not done:
         return
     AuditEvent.objects.filter(pk__in=[row[0] for row in done]).update(
@@ -71,8 +71,8 @@ def _record_storage_checks(event_ids: Iterable[int]) -> None:
     insert_columns(
         AuditEvent,
         varying={
-            "subject_ids": [subject_ids for _pk, subject_ids, _counts, _details in done],
-            "counts": [{"files": int(counts.get("files", 0))} for _pk, _ids, counts, _details in done],
+            "subject_ids": [subject_ids for _pk, subject_ids, _files, _check in done],
+            "counts": [{"files": int(files or 0)} for _pk, _ids, files, _check in done],
             "details": [{"anonymisation_event": pk, "storage_check": "passed"} for pk, *_rest in done],
         },
         constant={"action": AuditEvent.Action.FILES_DELETED, "at": timezone.now()},
@@ -108,29 +108,41 @@ def pending_deletions_process(
             if whole_batches_only:  # a chunk's worker: keys that failed before are the periodic task's
                 queryset = queryset.filter(attempts=0)
             locked = queryset.select_for_update(skip_locked=not wait_for_locked)
-            rows = list(locked.only("storage", "key", "audit_event", "attempts").order_by("pk")[:batch_size])
+            rows = list(
+                locked.order_by("pk").values_list("pk", "storage", "key", "audit_event_id", "attempts")[
+                    :batch_size
+                ]
+            )
             if not rows and wait_for_locked and queryset.exists():
                 continue  # the rows waited for were deleted meanwhile (an empty answer): others remain
             if not rows or (whole_batches_only and len(rows) < batch_size):
                 break
-            after = rows[-1].pk
-            by_storage: dict[str, list[PendingStorageDeletion]] = defaultdict(list)
+            after = rows[-1][0]
+            by_storage: dict[str, list[tuple]] = defaultdict(list)
             for row in rows:
-                by_storage[row.storage].append(row)
-            gone, failed = [], []
+                by_storage[row[1]].append(row)
+            gone: list[tuple] = []
+            failed: list[PendingStorageDeletion] = []
             for alias, storage_rows in by_storage.items():
-                errors = delete_stored_files(storages[alias], [row.key for row in storage_rows])
-                for row in storage_rows:
-                    if row.key in errors:
-                        row.attempts += 1
-                        row.last_attempt_at = timezone.now()
-                        row.last_error = errors[row.key]
-                        failed.append(row)
+                errors = delete_stored_files(
+                    storages[alias], [key for _pk, _alias, key, *_rest in storage_rows]
+                )
+                attempt_at = timezone.now()
+                for pk, _alias, key, event_id, attempts in storage_rows:
+                    if key in errors:
+                        failed.append(
+                            PendingStorageDeletion(
+                                pk=pk,
+                                attempts=attempts + 1,
+                                last_attempt_at=attempt_at,
+                                last_error=errors[key],
+                            )
+                        )
                     else:
-                        gone.append(row)
-            PendingStorageDeletion.objects.filter(pk__in=[row.pk for row in gone]).delete()
+                        gone.append((pk, event_id))
+            PendingStorageDeletion.objects.filter(pk__in=[pk for pk, _event in gone]).delete()
             PendingStorageDeletion.objects.bulk_update(failed, ["attempts", "last_attempt_at", "last_error"])
-            _record_storage_checks(row.audit_event_id for row in gone if row.audit_event_id)
+            _record_storage_checks(event_id for _pk, event_id in gone if event_id)
         report.deleted += len(gone)
         report.failed += len(failed)
         if failed:

@@ -76,16 +76,18 @@ def tombstones_flush(event_ids: Sequence[int] | None = None) -> int:
         )
         if event_ids is not None:
             queryset = queryset.filter(pk__in=list(event_ids))
-        sets: dict[tuple[str, str], list[Any]] = {}
-        for event in queryset.order_by("pk").values("pk", "subject_ids", "details"):
-            details = event["details"]
-            sets.setdefault((details["population"], details["anonymised_at"]), []).append(event)
+        sets: dict[tuple[str, str], list[tuple[int, list[int]]]] = {}
+        rows = queryset.order_by("pk").values_list(
+            "pk", "subject_ids", "details__population", "details__anonymised_at"
+        )
+        for pk, subject_ids, population_key, anonymised_at in rows:
+            sets.setdefault((population_key, anonymised_at), []).append((pk, subject_ids))
         for (population_key, anonymised_at), events in sets.items():
-            ids = sorted({pk for event in events for pk in event["subject_ids"]})
+            ids = sorted({pk for _event, subject_ids in events for pk in subject_ids})
             body = {"population": population_key, "anonymised_at": anonymised_at, "subject_ids": ids}
             name = f"{population_key}/{anonymised_at[:10]}/{uuid.uuid4().hex}.json"
             tombstone_storage().save(name, ContentFile(json.dumps(body).encode()))
-            AuditEvent.objects.filter(pk__in=[event["pk"] for event in events]).update(
+            AuditEvent.objects.filter(pk__in=[event for event, _ids in events]).update(
                 details=DetailsWith({"tombstone": WRITTEN})
             )
             written += 1
