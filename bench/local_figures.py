@@ -79,6 +79,7 @@ class LocalFigures:
                 twin, _seconds = data.seed_demo(people, seed=random.randrange(10**6))
                 log(f"  seeded 2 × {people} contacts on local storage ({seeded:.1f} s for the first)")
                 data.mark_exported(ids, actor=self.user, part_size=self.part_size)
+                data.vacuum_analyze()  # statistics of a live database; no autovacuum during the measure
                 objects = Document.objects.filter(contact_id__in=ids).count()
                 with measure.profiled(self.profile_path(f"anonymise-local-{run + 1}")):
                     done = anonymise_in_process(ids, actor=self.user)

@@ -99,15 +99,18 @@ class _History:
             self.filter |= Q(content_type__in=_content_types_of(row_model), object_id__in=pks)
 
     def entries(self) -> QuerySet:
-        return LogEntry.objects.select_related("content_type").filter(self.filter)
+        """(id, content type id, object id, object_repr, change_message) of each entry."""
+        return LogEntry.objects.filter(self.filter).values_list(
+            "pk", "content_type_id", "object_id", "object_repr", "change_message"
+        )
 
-    def owner(self, entry: LogEntry) -> tuple[tuple[type[models.Model], int], int]:
+    def owner(self, content_type_id: int, object_id: str) -> tuple[tuple[type[models.Model], int], int]:
         """((concrete model, object id), person id) of an entry of ``entries()``."""
-        model = entry.content_type.model_class()
+        model = ContentType.objects.get_for_id(content_type_id).model_class()  # cached by Django
         # entries() selects the content types of installed models, each with its owner known.
         assert model is not None and model._meta.concrete_model is not None
         concrete = model._meta.concrete_model
-        key = (concrete, int(entry.object_id))
+        key = (concrete, int(object_id))
         if concrete is self.subject_model:
             return key, key[1]
         return key, self.related_owners[key]
@@ -125,9 +128,9 @@ def _check_database(
             failed.update(remaining.values_list(attname, flat=True))
             continue
         failed |= _clean_rows(remaining, rspec, attname, people)
-    for entry in history.entries():
-        _key, subject_id = history.owner(entry)
+    for _pk, content_type_id, object_id, name, message in history.entries().iterator(chunk_size=2000):
+        _key, subject_id = history.owner(content_type_id, object_id)
         former = people[subject_id].former
-        if former.found_in(entry.object_repr) or _message_holds(entry.change_message, former):
+        if former.found_in(name) or _message_holds(message, former):
             failed.add(subject_id)
     return failed

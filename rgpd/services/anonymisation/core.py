@@ -99,11 +99,11 @@ def _anonymised_values(spec: ModelSpec) -> dict:
     return {f.attname: spec.anonymised_value(f.name) for f in _treated(spec)}
 
 
-def _rows_named(queryset: QuerySet, spec: ModelSpec | None = None) -> dict:
-    """(model, id) -> how the history names each row of ``queryset`` once anonymised (``spec``: rows read
-    before they are changed, anonymised in memory)."""
-    model = queryset.model
-    return {(model, row.pk): _safe_repr(_as_anonymised(row, spec) if spec else row) for row in queryset}
+def _rows_named(model: type[models.Model], pks: set[int], spec: ModelSpec | None = None) -> dict:
+    """(model, id) -> how the history names each row ``pks`` of ``model`` once anonymised (``spec``: rows
+    read before they are changed, anonymised in memory)."""
+    rows = model._default_manager.filter(pk__in=pks) if pks else []
+    return {(model, row.pk): _safe_repr(_as_anonymised(row, spec) if spec else row) for row in rows}
 
 
 @transaction.atomic
@@ -128,12 +128,9 @@ def subjects_anonymise(
     ids = sorted({int(pk) for pk in subject_ids})
     locked = {row["pk"]: row for row in _locked_values(model._default_manager.filter(pk__in=ids), spec)}
     outcome = BatchOutcome(refused={pk: Reason.NOT_FOUND for pk in ids if pk not in locked})
-    outcome.refused.update(
-        (pk, reason)
-        for pk, reason in ([] if replay else _reasons_for(model._default_manager.filter(pk__in=list(locked))))
-        if reason
-    )
-    if not replay:  # the population's own refusals (e.g. one's own account), decided under the lock
+    if not replay:  # eligibility and the population's own refusals (e.g. one's own account), under the lock
+        refused = _reasons_for(model._default_manager.filter(pk__in=list(locked)))
+        outcome.refused.update((pk, reason) for pk, reason in refused if reason)
         outcome.refused.update(population.refusals([pk for pk in locked if pk not in outcome.refused], actor))
     people = {pk: _Person() for pk in locked if pk not in outcome.refused}
     if not people:
@@ -164,31 +161,28 @@ def subjects_anonymise(
     # with history is named as anonymised: read before a deleted row goes, after an updated one changed.
     history = _History(model, people, related_owners)
     entries = list(history.entries().select_for_update(of=("self",)))
+    owners = [history.owner(content_type_id, object_id) for _pk, content_type_id, object_id, *_ in entries]
     with_history: dict[type[models.Model], set[int]] = defaultdict(set)
-    for entry in entries:
-        (row_model, pk), _subject_id = history.owner(entry)
+    for (row_model, pk), _subject_id in owners:
         with_history[row_model].add(pk)
-    reprs = _rows_named(model._default_manager.filter(pk__in=with_history[model]))
+    reprs = _rows_named(model, with_history[model])
     for rspec, pks in related:
         rows = rspec.model._default_manager.filter(pk__in=pks)
         if rspec.delete_rows:
-            reprs.update(_rows_named(rows.filter(pk__in=with_history[rspec.model]), rspec))
+            reprs.update(_rows_named(rspec.model, with_history[rspec.model], rspec))
             rows_delete_history_rewritten(rows)
         else:
             rows.update(**_anonymised_values(rspec))
-            reprs.update(_rows_named(rows.filter(pk__in=with_history[rspec.model])))
+            reprs.update(_rows_named(rspec.model, with_history[rspec.model]))
     rewritten = []
-    for entry in entries:
-        key, subject_id = history.owner(entry)
+    for (pk, _type, _id, name, message), (key, subject_id) in zip(entries, owners, strict=True):
         person = people[subject_id]
-        before = (entry.object_repr, entry.change_message)
-        if key in reprs:
-            entry.object_repr = reprs[key][:200]
-        entry.change_message = _scrub_change_message(entry.change_message, person.former)
-        if person.former.found_in(entry.object_repr):
-            entry.object_repr = MASK
-        if (entry.object_repr, entry.change_message) != before:
-            rewritten.append(entry)
+        new_name = reprs[key][:200] if key in reprs else name
+        new_message = _scrub_change_message(message, person.former)
+        if person.former.found_in(new_name):
+            new_name = MASK
+        if (new_name, new_message) != (name, message):
+            rewritten.append(LogEntry(pk=pk, object_repr=new_name, change_message=new_message))
             person.history_entries += 1
     # Only the entries that change: bulk_update writes one CASE per row.
     LogEntry.objects.bulk_update(rewritten, ["object_repr", "change_message"], batch_size=500)
