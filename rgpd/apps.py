@@ -8,6 +8,8 @@ class RgpdConfig(AppConfig):
     verbose_name = _("GDPR management")
 
     def ready(self) -> None:
+        from . import lookups  # noqa: F401 - registers ``__any_of`` on every field
+
         # Each app declares its personal data in personal_data.py, like admin.py for the admin.
         autodiscover_modules("personal_data")
         # A deleted person's or row's admin history keeps no name (str(obj) is copied there).

@@ -4,6 +4,7 @@ objects of a large request are deleted in whole DeleteObjects calls (PostgreSQL 
 import math
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.storage import default_storage
 from django.db import connection
@@ -132,3 +133,34 @@ def test_the_chunks_of_a_large_request_pool_their_objects_into_whole_delete_call
     assert len(calls) == math.ceil(36 / 10)
     assert not PendingStorageDeletion.objects.exists()
     assert not [key for key in keys if default_storage.exists(key)]
+
+
+def test_the_one_parameter_id_list_matches_exactly_the_rows_named_on_integers_texts_and_relations():
+    # Given three contacts, documents of two of them, and admin history naming two of them by text id
+    first, second, third = ContactFactory.create_batch(3)
+    DocumentFactory(contact=first)
+    DocumentFactory(contact=third)
+    author = rgpd_user()
+    for contact in (first, second):
+        contact_history_entry(author=author, contact_id=contact.pk, message="[]")
+    type_id = ContentType.objects.get_for_model(Contact).pk
+
+    # When rows are filtered with ``__any_of`` (one array parameter on PostgreSQL)
+    with CaptureQueriesContext(connection) as queries:
+        contacts = set(Contact.objects.filter(pk__any_of=[first.pk, third.pk, 10**9]))
+    documents = set(
+        Document.objects.filter(contact_id__any_of={third.pk}).values_list("contact_id", flat=True)
+    )
+    history = set(
+        LogEntry.objects.filter(content_type_id=type_id, object_id__any_of=[str(second.pk)]).values_list(
+            "object_id", flat=True
+        )
+    )
+
+    # Then exactly the rows named are found, and nothing for an empty list
+    assert contacts == {first, third}
+    assert documents == {third.pk}
+    assert history == {str(second.pk)}  # the first's entry is not named
+    assert not Contact.objects.filter(pk__any_of=[]).exists()
+    # and the ids travel as one array, not one placeholder each
+    assert "= ANY(" in queries[0]["sql"] and " IN (" not in queries[0]["sql"]

@@ -90,13 +90,14 @@ class _History:
         # (concrete model, pk) -> person id, for the related rows
         self.related_owners = related_owners
         self.filter = Q(
-            content_type__in=_content_types_of(subject_model), object_id__in=[str(pk) for pk in subject_ids]
+            content_type__in=_content_types_of(subject_model),
+            object_id__any_of=[str(pk) for pk in subject_ids],
         )
         by_model: dict[type[models.Model], list[str]] = defaultdict(list)
         for row_model, pk in related_owners:
             by_model[row_model].append(str(pk))
         for row_model, pks in by_model.items():
-            self.filter |= Q(content_type__in=_content_types_of(row_model), object_id__in=pks)
+            self.filter |= Q(content_type__in=_content_types_of(row_model), object_id__any_of=pks)
 
     def entries(self) -> QuerySet:
         """(id, content type id, object id, object_repr, change_message) of each entry."""
@@ -120,10 +121,10 @@ def _check_database(
     *, spec: ModelSpec, people: dict[int, _Person], related: list[ModelSpec], history: _History
 ) -> set[int]:
     """Re-read what was changed and search each person's former values; return who still has one."""
-    failed = _clean_rows(spec.model._default_manager.filter(pk__in=list(people)), spec, "pk", people)
+    failed = _clean_rows(spec.model._default_manager.filter(pk__any_of=list(people)), spec, "pk", people)
     for rspec in related:
         attname = concrete_field(rspec.model, rspec.subject_field or "").attname
-        remaining = rspec.model._default_manager.filter(**{f"{rspec.subject_field}__in": list(people)})
+        remaining = rspec.model._default_manager.filter(**{f"{attname}__any_of": list(people)})
         if rspec.delete_rows:
             failed.update(remaining.values_list(attname, flat=True))
             continue

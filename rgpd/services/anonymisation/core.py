@@ -102,7 +102,7 @@ def _anonymised_values(spec: ModelSpec) -> dict:
 def _rows_named(model: type[models.Model], pks: set[int], spec: ModelSpec | None = None) -> dict:
     """(model, id) -> how the history names each row ``pks`` of ``model`` once anonymised (``spec``: rows
     read before they are changed, anonymised in memory)."""
-    rows = model._default_manager.filter(pk__in=pks) if pks else []
+    rows = model._default_manager.filter(pk__any_of=pks) if pks else []
     return {(model, row.pk): _safe_repr(_as_anonymised(row, spec) if spec else row) for row in rows}
 
 
@@ -126,10 +126,10 @@ def subjects_anonymise(
     spec = population.subject
     model = spec.model
     ids = sorted({int(pk) for pk in subject_ids})
-    locked = {row["pk"]: row for row in _locked_values(model._default_manager.filter(pk__in=ids), spec)}
+    locked = {row["pk"]: row for row in _locked_values(model._default_manager.filter(pk__any_of=ids), spec)}
     outcome = BatchOutcome(refused={pk: Reason.NOT_FOUND for pk in ids if pk not in locked})
     if not replay:  # eligibility and the population's own refusals (e.g. one's own account), under the lock
-        refused = _reasons_for(model._default_manager.filter(pk__in=list(locked)))
+        refused = _reasons_for(model._default_manager.filter(pk__any_of=list(locked)))
         outcome.refused.update((pk, reason) for pk, reason in refused if reason)
         outcome.refused.update(population.refusals([pk for pk in locked if pk not in outcome.refused], actor))
     people = {pk: _Person() for pk in locked if pk not in outcome.refused}
@@ -140,7 +140,7 @@ def subjects_anonymise(
     _hold_former((locked[pk] for pk in people), spec, people, "pk")
     # Every person gets the same anonymised values: one UPDATE for the whole set.
     auto_now = {f.attname: now for f in model._meta.concrete_fields if getattr(f, "auto_now", False)}
-    model._default_manager.filter(pk__in=list(people)).update(
+    model._default_manager.filter(pk__any_of=list(people)).update(
         **_anonymised_values(spec), **{ANONYMISED_AT_FIELD: now}, **auto_now
     )
 
@@ -149,7 +149,7 @@ def subjects_anonymise(
     for rspec in population.related:
         attname = concrete_field(rspec.model, rspec.subject_field or "").attname
         values = _locked_values(
-            rspec.model._default_manager.filter(**{f"{attname}__in": list(people)}), rspec, attname
+            rspec.model._default_manager.filter(**{f"{attname}__any_of": list(people)}), rspec, attname
         )
         _hold_former(values, rspec, people, attname)
         for row in values:
@@ -167,7 +167,7 @@ def subjects_anonymise(
         with_history[row_model].add(pk)
     reprs = _rows_named(model, with_history[model])
     for rspec, pks in related:
-        rows = rspec.model._default_manager.filter(pk__in=pks)
+        rows = rspec.model._default_manager.filter(pk__any_of=pks)
         if rspec.delete_rows:
             reprs.update(_rows_named(rspec.model, with_history[rspec.model], rspec))
             rows_delete_history_rewritten(rows)

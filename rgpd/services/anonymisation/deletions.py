@@ -53,19 +53,19 @@ def _record_storage_checks(event_ids: Iterable[int]) -> None:
     # the other keys of the same contact to commit, and sees what it did (one statement would not).
     locked = list(
         AuditEvent.objects.select_for_update()
-        .filter(pk__in=set(event_ids))
+        .filter(pk__any_of=set(event_ids))
         .order_by("pk")
         .values_list("pk", "subject_ids", "counts__files", "details__storage_check")
     )
     waiting = set(
-        PendingStorageDeletion.objects.filter(audit_event__in=[row[0] for row in locked]).values_list(
+        PendingStorageDeletion.objects.filter(audit_event__any_of=[row[0] for row in locked]).values_list(
             "audit_event_id", flat=True
         )
     )
     done = [row for row in locked if row[0] not in waiting and row[3] != "passed"]
     if not done:
         return
-    AuditEvent.objects.filter(pk__in=[row[0] for row in done]).update(
+    AuditEvent.objects.filter(pk__any_of=[row[0] for row in done]).update(
         details=DetailsWith({"storage_check": "passed"})
     )
     insert_columns(
@@ -104,7 +104,7 @@ def pending_deletions_process(
         with transaction.atomic():
             queryset = PendingStorageDeletion.objects.filter(pk__gt=after)
             if people is not None:
-                queryset = queryset.filter(population=people[0], subject_id__in=list(people[1]))
+                queryset = queryset.filter(population=people[0], subject_id__any_of=list(people[1]))
             if whole_batches_only:  # a chunk's worker: keys that failed before are the periodic task's
                 queryset = queryset.filter(attempts=0)
             locked = queryset.select_for_update(skip_locked=not wait_for_locked)
@@ -140,7 +140,7 @@ def pending_deletions_process(
                         )
                     else:
                         gone.append((pk, event_id))
-            PendingStorageDeletion.objects.filter(pk__in=[pk for pk, _event in gone]).delete()
+            PendingStorageDeletion.objects.filter(pk__any_of=[pk for pk, _event in gone]).delete()
             PendingStorageDeletion.objects.bulk_update(failed, ["attempts", "last_attempt_at", "last_error"])
             _record_storage_checks(event_id for _pk, event_id in gone if event_id)
         report.deleted += len(gone)

@@ -287,7 +287,7 @@ def _process_chunk(*, population: Population, pending: QuerySet, actor, request_
                 )
         now = timezone.now()
         for (result_value, reason_value), pks in by_result.items():  # one UPDATE per outcome, not per row
-            AnonymisationSubject.objects.filter(pk__in=pks).update(
+            AnonymisationSubject.objects.filter(pk__any_of=pks).update(
                 result=result_value, reason=reason_value, processed_at=now
             )
         AuditEvent.objects.bulk_create(refusals)

@@ -75,7 +75,7 @@ def tombstones_flush(event_ids: Sequence[int] | None = None) -> int:
             action=AuditEvent.Action.ANONYMISED, details__tombstone=PENDING
         )
         if event_ids is not None:
-            queryset = queryset.filter(pk__in=list(event_ids))
+            queryset = queryset.filter(pk__any_of=list(event_ids))
         sets: dict[tuple[str, str], list[tuple[int, list[int]]]] = {}
         rows = queryset.order_by("pk").values_list(
             "pk", "subject_ids", "details__population", "details__anonymised_at"
@@ -87,7 +87,7 @@ def tombstones_flush(event_ids: Sequence[int] | None = None) -> int:
             body = {"population": population_key, "anonymised_at": anonymised_at, "subject_ids": ids}
             name = f"{population_key}/{anonymised_at[:10]}/{uuid.uuid4().hex}.json"
             tombstone_storage().save(name, ContentFile(json.dumps(body).encode()))
-            AuditEvent.objects.filter(pk__in=[event for event, _ids in events]).update(
+            AuditEvent.objects.filter(pk__any_of=[event for event, _ids in events]).update(
                 details=DetailsWith({"tombstone": WRITTEN})
             )
             written += 1
