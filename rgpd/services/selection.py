@@ -35,7 +35,7 @@ def existing_ids(model: type[models.Model], ids: Sequence[int], *, per_query: in
     """Which of ``ids`` are rows of ``model``, asked ``per_query`` ids at a time."""
     found: set[int] = set()
     for batch in batched(ids, per_query):
-        found.update(model._default_manager.filter(pk__in=batch).values_list("pk", flat=True))
+        found.update(model._default_manager.filter(pk__any_of=batch).values_list("pk", flat=True))
     return found
 
 
@@ -133,10 +133,7 @@ def insert_columns(
         constants.append(
             json.dumps(value, cls=DjangoJSONEncoder) if isinstance(field, models.JSONField) else value
         )
-    columns = [
-        [_db_value(concrete_field(model, name), value) for value in column]
-        for name, column in varying.items()
-    ]
+    columns = [_db_values(concrete_field(model, name), column) for name, column in varying.items()]
     rows = [
         {f"c{position}": value for position, value in enumerate(row)} for row in zip(*columns, strict=True)
     ]
@@ -152,6 +149,16 @@ def insert_columns(
         cursor.execute(sql, [*constants, json.dumps(rows, cls=DjangoJSONEncoder)])
         # The ids come from the sequence in the order the rows were inserted (ORDER BY r.n).
         return sorted(row[0] for row in cursor.fetchall())
+
+
+def _db_values(field: models.Field, column: Sequence) -> list:
+    """A column's values as ``field``'s column takes them; ints and strings as they are (most columns)."""
+    if isinstance(field, models.JSONField) or all(
+        value is None or type(value) in (int, str)  # noqa: E721 - exactly these
+        for value in column
+    ):
+        return list(column)
+    return [_db_value(field, value) for value in column]
 
 
 def _db_value(field: models.Field, value):

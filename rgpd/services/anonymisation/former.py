@@ -20,18 +20,20 @@ class FormerValues:
     texts: set[str] = field(default_factory=set)
 
     def add(self, value) -> None:
-        if value is None or isinstance(value, bool | models.Model):
+        if not value or isinstance(value, bool | models.Model):  # empty (most fields), or no value of its own
             return
-        if isinstance(value, datetime | date):
+        if type(value) is str:  # noqa: E721 - the common case first: no conversion
+            text = value
+        elif isinstance(value, datetime | date):
             text = value.isoformat()
         elif isinstance(value, str | int | float):
             text = str(value)
         else:
             return
-        text = text.strip()
+        text = text.strip().casefold()
         # Two characters at least (a surname like "Li"); nothing the anonymised values themselves contain.
-        if len(text) >= 2 and text.casefold() not in MASK:
-            self.texts.add(text.casefold())
+        if len(text) >= 2 and text not in MASK:
+            self.texts.add(text)
 
     def found_in(self, text: str | None) -> bool:
         if not text:
