@@ -261,6 +261,10 @@ def request_result_view(request: HttpRequest, model_admin, object_id: str) -> Ht
     shown = request.GET.get("result")
     if shown in AnonymisationSubject.Result.values:
         subjects = subjects.filter(result=shown)
+    # Counted before the rows are read: a worker deleting the last files in between makes the page ask
+    # once more, never stop on a row still "en cours" (the files only ever go from pending to gone).
+    requested = AnonymisationSubject.objects.filter(request=anonymisation).values("subject_id")
+    files_pending = subjects_with_files_pending(population.key, requested).count()
     page = Paginator(subjects, RESULT_PAGE_SIZE).get_page(request.GET.get("page"))
     subject_ids = [s.subject_id for s in page.object_list if s.subject_id]
     in_progress = set(subjects_with_files_pending(population.key, subject_ids))
@@ -279,8 +283,6 @@ def request_result_view(request: HttpRequest, model_admin, object_id: str) -> Ht
         for subject in page.object_list
     ]
     done = anonymisation.status == AnonymisationRequest.Status.DONE
-    requested = AnonymisationSubject.objects.filter(request=anonymisation).values("subject_id")
-    files_pending = subjects_with_files_pending(population.key, requested).count()
     total = anonymisation.subject_count
     percent = anonymisation.processed_count * 100 // total if total else 100
     context = {

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from contacts.models import Contact, Document
 from harness.admin_actions import bulk_action_payload
-from rgpd.models import AnonymisationRequest, ExportPart
+from rgpd.models import AnonymisationRequest, ExportPart, PendingStorageDeletion
 from rgpd.services.anonymisation import pending_deletions_process
 from tests.factories import ContactFactory, DocumentFactory, UserFactory, exported, png_image, rgpd_user
 
@@ -204,6 +204,36 @@ def test_ticking_the_box_anonymises_and_the_result_page_follows_the_file_deletio
     assert f'data-contact="{contact.pk}" data-result="anonymised"' in result
     assert "1 contact anonymisé" in result
     assert f'value="{contact.pk}"' in client_rgpd.get(reverse(CHANGELIST)).content.decode()
+
+
+def test_files_deleted_while_the_result_page_is_read_never_leave_it_stopped_on_en_cours(
+    client_rgpd, exported_contact
+):
+    # Given a contact just anonymised, its stored files not deleted yet
+    response = client_rgpd.post(confirm_url(exported_contact), {"acknowledge": "on"})
+    assert PendingStorageDeletion.objects.filter(subject_id=exported_contact.pk).exists()
+
+    # When the worker deletes the files right after the result page's first look at them
+    looked = []
+
+    def worker_commits_after_the_first_look(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if "rgpd_pendingstoragedeletion" in sql and not looked:
+            looked.append(sql)
+            pending_deletions_process()
+        return result
+
+    with connection.execute_wrapper(worker_commits_after_the_first_look):
+        page = text_of(client_rgpd.get(response["Location"]))
+
+    # Then the page is consistent or asks again: never "done" and no longer refreshing beside a row "en cours"
+    assert looked
+    row_in_progress = f'data-contact="{exported_contact.pk}" data-result="in_progress"' in page
+    assert not row_in_progress or "data-live-poll" in page
+    # and the next look shows it anonymised, and the page stops asking
+    page = text_of(client_rgpd.get(response["Location"]))
+    assert f'data-contact="{exported_contact.pk}" data-result="anonymised"' in page
+    assert "data-live-poll" not in page
 
 
 def test_a_contact_without_archive_gets_the_reason_and_no_form(client_rgpd):
