@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.functional import LazyObject
 
-from gdpr_portal.stored_files.objects import S3_DELETE_BATCH, delete_stored_files
+from gdpr_portal.stored_files.objects import S3_DELETE_BATCH, delete_stored_files, is_s3
 
 from ...models import AuditEvent, PendingStorageDeletion
 from ..audit import DetailsWith
@@ -79,6 +79,15 @@ def _record_storage_checks(event_ids: Iterable[int]) -> None:
     )
 
 
+# On the local disk nothing limits a call: larger batches, fewer statements (each batch is locked, deleted
+# and checked). On S3 a batch is one whole DeleteObjects call.
+LOCAL_DELETE_BATCH = 5000
+
+
+def _default_batch() -> int:
+    return S3_DELETE_BATCH if is_s3(default_storage) else LOCAL_DELETE_BATCH
+
+
 def pending_deletions_process(
     *,
     people: tuple[str, Sequence[int]] | None = None,
@@ -97,7 +106,7 @@ def pending_deletions_process(
     with ``wait_for_locked``: it waits for rows another chunk's worker holds (instead of skipping them),
     then deletes what that worker left, so that no object waits for the periodic task.
     """
-    batch_size = batch_size or S3_DELETE_BATCH
+    batch_size = batch_size or _default_batch()
     report = DeletionReport()
     after = 0  # rows are taken in id order: a batch starts after the last one (not over its deleted rows)
     for _batch in range(max_batches):
