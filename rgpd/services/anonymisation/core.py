@@ -71,28 +71,17 @@ def _locked_values(queryset: QuerySet, spec: ModelSpec, *columns: str) -> list[d
 def _hold_former(rows: Iterable[dict], spec: ModelSpec, people: dict[int, _Person], owner: str) -> None:
     """Note each row's former values (for the check) and stored files (for their deletion), under the
     person its ``owner`` column names."""
-    files = [
-        (f.attname, _storage_alias(f.storage))  # type: ignore[attr-defined]
-        for f in _treated(spec)
-        if spec.personal[f.name] == Treatment.DELETE_FILE
-    ]
-    # A related row's id is not a value of the person's.
-    values = [
-        f.attname
-        for f in _treated(spec)
-        if spec.personal[f.name] != Treatment.DELETE_FILE and not f.is_relation
-    ]
+    files, values = [], []
+    for f in _treated(spec):
+        if spec.personal[f.name] == Treatment.DELETE_FILE:
+            files.append((f.attname, _storage_alias(f.storage)))  # type: ignore[attr-defined]
+        elif not f.is_relation:  # a related row's id is not a value of the person's
+            values.append(f.attname)
     for row in rows:
         person = people[row[owner]]
         person.files.extend((alias, row[attname]) for attname, alias in files if row[attname])
         for attname in values:
             person.former.add(row[attname])
-
-
-def _as_anonymised(instance: models.Model, spec: ModelSpec) -> models.Model:
-    for treated in _treated(spec):
-        setattr(instance, treated.attname, spec.anonymised_value(treated.name))
-    return instance
 
 
 def _anonymised_values(spec: ModelSpec) -> dict:
@@ -102,8 +91,13 @@ def _anonymised_values(spec: ModelSpec) -> dict:
 def _rows_named(model: type[models.Model], pks: set[int], spec: ModelSpec | None = None) -> dict:
     """(model, id) -> how the history names each row ``pks`` of ``model`` once anonymised (``spec``: rows
     read before they are changed, anonymised in memory)."""
-    rows = model._default_manager.filter(pk__any_of=pks) if pks else []
-    return {(model, row.pk): _safe_repr(_as_anonymised(row, spec) if spec else row) for row in rows}
+    anonymised = _anonymised_values(spec) if spec else {}
+    named = {}
+    for row in model._default_manager.filter(pk__any_of=pks) if pks else []:
+        for attname, value in anonymised.items():
+            setattr(row, attname, value)
+        named[(model, row.pk)] = _safe_repr(row)
+    return named
 
 
 @transaction.atomic
