@@ -290,9 +290,9 @@ RGPD_EXPORT_INLINE_MAX = tunables.integer("RGPD_EXPORT_INLINE_MAX", 10000, minim
 RGPD_ARCHIVE_RETENTION_DAYS = tunables.integer("RGPD_ARCHIVE_RETENTION_DAYS", 10)
 RGPD_INACTIVITY_YEARS = tunables.integer("RGPD_INACTIVITY_YEARS", 3, maximum=100)  # retention sweep
 # Anonymisation: up to INLINE_MAX contacts are processed during the request (a row, a small API call);
-# larger selections run in the background, CHUNK_SIZE contacts per task.
+# larger selections run in the background, at most CHUNK_SIZE contacts per task and per transaction.
 RGPD_ANONYMISATION_INLINE_MAX = tunables.integer("RGPD_ANONYMISATION_INLINE_MAX", 10, minimum=0)
-RGPD_ANONYMISATION_CHUNK_SIZE = tunables.integer("RGPD_ANONYMISATION_CHUNK_SIZE", 250)
+RGPD_ANONYMISATION_CHUNK_SIZE = tunables.integer("RGPD_ANONYMISATION_CHUNK_SIZE", 1000)
 # A part RUNNING without a heartbeat for this long belongs to a dead worker and may be rebuilt. A worker
 # restarted under its node name takes its parts back at once (export_parts_reclaim); one that does not come
 # back is covered by this lease and the sweep every minute: about three minutes at worst.

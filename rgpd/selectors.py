@@ -4,6 +4,7 @@ A queryset of people may be of any declared population: its population is found 
 (``population_of``), and the engine's rows are matched on (population key, subject id).
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, cast
@@ -33,15 +34,22 @@ def ready_archive_subjects(*, now: datetime | None = None) -> QuerySet[ExportSub
     return ExportSubject.objects.filter(part__status=ExportPart.Status.READY, part__expires_at__gt=now)
 
 
-def _memberships_of_row(queryset: QuerySet) -> QuerySet[ExportSubject]:
-    """The archive memberships of the outer query's person (index export_subject_person_idx)."""
+def _memberships_of_row(queryset: QuerySet, among: Sequence[int] | None = None) -> QuerySet[ExportSubject]:
+    """The archive memberships of the outer query's person (index export_subject_person_idx).
+
+    ``among``: the ids the outer query is limited to, said again inside. Without it PostgreSQL may hash
+    every membership of the population for each query (a cost growing with the population, paid by each
+    chunk of a large anonymisation); with it, it reads only theirs."""
     key = population_of(queryset.model).key
-    return ExportSubject.objects.filter(population=key, subject_id=OuterRef("pk"))
+    memberships = ExportSubject.objects.filter(population=key, subject_id=OuterRef("pk"))
+    return memberships if among is None else memberships.filter(subject_id__any_of=among)
 
 
-def annotate_has_ready_archive(queryset: QuerySet, *, now: datetime | None = None) -> QuerySet:
+def annotate_has_ready_archive(
+    queryset: QuerySet, *, now: datetime | None = None, among: Sequence[int] | None = None
+) -> QuerySet:
     """``has_ready_archive``: covered by a ready, unexpired archive (the seed's condition to anonymise)."""
-    covered = _memberships_of_row(queryset).filter(
+    covered = _memberships_of_row(queryset, among).filter(
         part__status=ExportPart.Status.READY, part__expires_at__gt=now or timezone.now()
     )
     return queryset.annotate(has_ready_archive=Exists(covered))
@@ -62,17 +70,20 @@ def annotate_legal_hold(queryset: QuerySet, *, now: datetime | None = None) -> Q
     return queryset.annotate(has_legal_hold=Exists(held))
 
 
-def annotate_anonymisation_eligibility(queryset: QuerySet, *, now: datetime | None = None) -> QuerySet:
+def annotate_anonymisation_eligibility(
+    queryset: QuerySet, *, now: datetime | None = None, among: Sequence[int] | None = None
+) -> QuerySet:
     """Everything that decides whether each person may be anonymised, in the same query as the list.
 
     ``has_ready_archive``, ``has_export_in_progress`` (a part covering it is pending or running),
     ``has_expired_archive`` (it was archived, but no ready archive remains),
-    ``anonymisation_in_progress`` and ``has_legal_hold`` (a hold in force today).
+    ``anonymisation_in_progress`` and ``has_legal_hold`` (a hold in force today). ``among``: the ids
+    ``queryset`` is limited to, when known (see ``_memberships_of_row``).
     """
     now = now or timezone.now()
-    subjects = _memberships_of_row(queryset)
+    subjects = _memberships_of_row(queryset, among)
     if "has_ready_archive" not in queryset.query.annotations:
-        queryset = annotate_has_ready_archive(queryset, now=now)
+        queryset = annotate_has_ready_archive(queryset, now=now, among=among)
     building = subjects.filter(part__status__in=[ExportPart.Status.PENDING, ExportPart.Status.RUNNING])
     # A large "select all" accepted but not yet split into parts names no one yet: until a worker has
     # recorded it (seconds), everyone of its population counts as being exported, so none is anonymised

@@ -15,7 +15,7 @@ logger = logging.getLogger(__name__)
 def anonymise_request(
     request_id: int, first_subject_id: int | None = None, last_subject_id: int | None = None
 ) -> None:
-    """Anonymise one chunk of a request (``RGPD_ANONYMISATION_CHUNK_SIZE`` contacts), then delete stored
+    """Anonymise one chunk of a request (up to ``RGPD_ANONYMISATION_CHUNK_SIZE`` contacts), then delete stored
     objects in whole DeleteObjects batches.
 
     Chunks are enqueued together, so several workers share a large request; each is short, so 10,000

@@ -33,6 +33,7 @@ from rgpd.models import (
     PendingStorageDeletion,
 )
 from rgpd.services.anonymisation import subjects_anonymise
+from rgpd.services.anonymisation.tombstones import tombstones_read
 from rgpd.services.exports import export_part_build, export_request_create
 from rgpd.storage import open_archive
 from rgpd.tasks.anonymisation import FILE_DELETION_RETRIES
@@ -291,6 +292,8 @@ def test_files_left_by_a_storage_outage_are_retried_by_the_worker_then_deleted_b
 
         # Then the database is anonymised at once, the deletion fails in the worker and is kept for later
         assert Contact.objects.get(pk=contact.pk).anonymised_at is not None
+        # (as does the tombstone, which the storage refused at the commit)
+        assert AuditEvent.objects.get(action=AuditEvent.Action.ANONYMISED).details["tombstone"] == "pending"
         wait_until(
             lambda: len([n for n in failed_attempts(contact) if n >= 1]) == 3,
             message="a failed deletion attempt",
@@ -325,6 +328,12 @@ def test_files_left_by_a_storage_outage_are_retried_by_the_worker_then_deleted_b
     assert f'data-contact="{contact.pk}" data-result="anonymised"' in text_of(
         client.get(response["Location"])
     )
+    # and the tombstone owed since the outage is written by the same task
+    wait_until(
+        lambda: AuditEvent.objects.get(pk=event.pk).details["tombstone"] == "written",
+        message="the tombstone written by the periodic task",
+    )
+    assert contact.pk in tombstones_read()["contacts"]
 
 
 def test_a_bulk_of_200_with_20_not_exported_runs_in_the_background_and_reports_everyone(

@@ -30,7 +30,8 @@ deletion. Rules:
   ``tombstones`` (ids and dates kept in storage) and ``replay`` (anonymise again after a database
   restore). Tasks are sent by ``..dispatch``.
 - Small requests (``RGPD_ANONYMISATION_INLINE_MAX`` contacts) are processed at once, larger ones by a
-  Celery task in chunks of ``RGPD_ANONYMISATION_CHUNK_SIZE``; object deletions always run in a worker.
+  Celery task in chunks of up to ``RGPD_ANONYMISATION_CHUNK_SIZE`` (``requests.task_size``); object
+  deletions always run in a worker.
   A "select all" of more than 1,000 people is handed to a worker as a large export is: the web request
   records who confirmed and how many, and stores the selection's SQL (bounded by the highest id at
   confirmation); the worker's first task records the people, then enqueues the chunks.

@@ -80,8 +80,7 @@ def _hold_former(rows: Iterable[dict], spec: ModelSpec, people: dict[int, _Perso
     for row in rows:
         person = people[row[owner]]
         person.files.extend((alias, row[attname]) for attname, alias in files if row[attname])
-        for attname in values:
-            person.former.add(row[attname])
+        person.former.update([row[attname] for attname in values])
 
 
 def _anonymised_values(spec: ModelSpec) -> dict:
@@ -123,7 +122,8 @@ def subjects_anonymise(
     locked = {row["pk"]: row for row in _locked_values(model._default_manager.filter(pk__any_of=ids), spec)}
     outcome = BatchOutcome(refused={pk: Reason.NOT_FOUND for pk in ids if pk not in locked})
     if not replay:  # eligibility and the population's own refusals (e.g. one's own account), under the lock
-        refused = _reasons_for(model._default_manager.filter(pk__any_of=list(locked)))
+        among = list(locked)
+        refused = _reasons_for(model._default_manager.filter(pk__any_of=among).order_by(), among)
         outcome.refused.update((pk, reason) for pk, reason in refused if reason)
         outcome.refused.update(population.refusals([pk for pk in locked if pk not in outcome.refused], actor))
     people = {pk: _Person() for pk in locked if pk not in outcome.refused}
@@ -232,9 +232,9 @@ def subjects_anonymise(
         },
         constant={"population": population.key, "created_at": now},
     )
-    if not replay:
-        tombstones_after_commit(event_ids)
     outcome.anonymised = dict(zip(people, event_ids, strict=True))
+    if not replay:
+        tombstones_after_commit(population.key, now, outcome.anonymised)
     return outcome
 
 

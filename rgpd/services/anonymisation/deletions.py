@@ -11,6 +11,9 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import DefaultStorage, default_storage, storages
 from django.db import transaction
+from django.db.models import CharField, DateTimeField, Exists, F, IntegerField, OuterRef, Value
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, Coalesce, JSONObject
 from django.utils import timezone
 from django.utils.functional import LazyObject
 
@@ -18,7 +21,7 @@ from gdpr_portal.stored_files.objects import S3_DELETE_BATCH, delete_stored_file
 
 from ...models import AuditEvent, PendingStorageDeletion
 from ..audit import DetailsWith
-from ..selection import insert_columns
+from ..selection import compiled, insert_select
 
 logger = logging.getLogger(__name__)
 
@@ -48,34 +51,42 @@ class DeletionReport:
 
 def _record_storage_checks(event_ids: Iterable[int]) -> None:
     """For each anonymisation whose objects are all gone, record that the storage check passed: one
-    UPDATE of their audit rows and one INSERT of a ``files_deleted`` row each, whatever their number."""
+    UPDATE of their audit rows and one INSERT ... SELECT of a ``files_deleted`` row each (built in SQL
+    from theirs), whatever their number."""
     # Lock first, then look for remaining objects in a second statement: it waits for a worker deleting
     # the other keys of the same contact to commit, and sees what it did (one statement would not).
     locked = list(
         AuditEvent.objects.select_for_update()
         .filter(pk__any_of=set(event_ids))
         .order_by("pk")
-        .values_list("pk", "subject_ids", "counts__files", "details__storage_check")
+        .values_list("pk", flat=True)
     )
-    waiting = set(
-        PendingStorageDeletion.objects.filter(audit_event__any_of=[row[0] for row in locked]).values_list(
-            "audit_event_id", flat=True
-        )
+    done = list(
+        AuditEvent.objects.filter(pk__any_of=locked)
+        .exclude(details__storage_check="passed")
+        .exclude(Exists(PendingStorageDeletion.objects.filter(audit_event=OuterRef("pk"))))
+        .values_list("pk", flat=True)
     )
-    done = [row for row in locked if row[0] not in waiting and row[3] != "passed"]
     if not done:
         return
-    AuditEvent.objects.filter(pk__any_of=[row[0] for row in done]).update(
-        details=DetailsWith({"storage_check": "passed"})
+    AuditEvent.objects.filter(pk__any_of=done).update(details=DetailsWith({"storage_check": "passed"}))
+    files_deleted = (
+        AuditEvent.objects.filter(pk__any_of=done)
+        .order_by("pk")
+        .annotate(
+            new_subject_ids=F("subject_ids"),
+            new_counts=JSONObject(
+                files=Coalesce(Cast(KeyTextTransform("files", "counts"), IntegerField()), 0)
+            ),
+            new_details=JSONObject(anonymisation_event=F("pk"), storage_check=Value("passed")),
+            new_action=Value(AuditEvent.Action.FILES_DELETED, output_field=CharField()),
+            new_outcome=Value(AuditEvent.Outcome.SUCCESS, output_field=CharField()),
+            new_at=Value(timezone.now(), output_field=DateTimeField()),
+        )
+        .values_list("new_subject_ids", "new_counts", "new_details", "new_action", "new_outcome", "new_at")
     )
-    insert_columns(
-        AuditEvent,
-        varying={
-            "subject_ids": [subject_ids for _pk, subject_ids, _files, _check in done],
-            "counts": [{"files": int(files or 0)} for _pk, _ids, files, _check in done],
-            "details": [{"anonymisation_event": pk, "storage_check": "passed"} for pk, *_rest in done],
-        },
-        constant={"action": AuditEvent.Action.FILES_DELETED, "at": timezone.now()},
+    insert_select(
+        AuditEvent, ("subject_ids", "counts", "details", "action", "outcome", "at"), *compiled(files_deleted)
     )
 
 

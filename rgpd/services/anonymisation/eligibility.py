@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Protocol, cast
 
@@ -97,9 +98,10 @@ def refusal_reason(contact: models.Model) -> Reason | None:
     )
 
 
-def _reasons_for(queryset: QuerySet) -> list[tuple[int, Reason | None]]:
-    """(id, reason) of every contact of ``queryset``, in its order, in one query."""
-    rows = annotate_anonymisation_eligibility(queryset).values_list(
+def _reasons_for(queryset: QuerySet, among: Sequence[int] | None = None) -> list[tuple[int, Reason | None]]:
+    """(id, reason) of every contact of ``queryset`` (limited to the ids ``among``, when known), in its
+    order, in one query."""
+    rows = annotate_anonymisation_eligibility(queryset, among=among).values_list(
         "pk",
         ANONYMISED_AT_FIELD,
         "has_export_in_progress",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -20,20 +21,18 @@ class FormerValues:
     texts: set[str] = field(default_factory=set)
 
     def add(self, value) -> None:
-        if not value or isinstance(value, bool | models.Model):  # empty (most fields), or no value of its own
-            return
-        if type(value) is str:  # noqa: E721 - the common case first: no conversion
-            text = value
-        elif isinstance(value, datetime | date):
-            text = value.isoformat()
-        elif isinstance(value, str | int | float):
-            text = str(value)
-        else:
-            return
-        text = text.strip().casefold()
-        # Two characters at least (a surname like "Li"); nothing the anonymised values themselves contain.
-        if len(text) >= 2 and text not in MASK:
-            self.texts.add(text)
+        self.update((value,))
+
+    def update(self, values: Iterable) -> None:
+        """Hold each of ``values`` (text, above all: converted only when it is not)."""
+        texts = self.texts
+        for value in values:
+            text = value if type(value) is str else _as_text(value)  # noqa: E721 - no conversion for text
+            if text:
+                text = text.strip().casefold()
+                # Two characters at least (a surname like "Li"); nothing the anonymised values contain.
+                if len(text) >= 2 and text not in MASK:
+                    texts.add(text)
 
     def found_in(self, text: str | None) -> bool:
         if not text:
@@ -43,6 +42,15 @@ class FormerValues:
 
     def __len__(self) -> int:
         return len(self.texts)
+
+
+def _as_text(value) -> str:
+    """A value that is not text, as text: empty when it is no value of the person's own."""
+    if not value or isinstance(value, bool | models.Model):  # empty, or a related row
+        return ""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value) if isinstance(value, str | int | float) else ""  # a str subclass included
 
 
 def _scrub(value, former: FormerValues):

@@ -42,6 +42,18 @@ def chunk_size() -> int:
     return settings.RGPD_ANONYMISATION_CHUNK_SIZE
 
 
+# A task takes a whole chunk (the fewest transactions, what a large request is fastest with), but a
+# request is split in at least TASKS_AT_LEAST tasks while they can hold TASK_AT_LEAST people each: a
+# thousand people are shared by the workers instead of waiting on one.
+TASKS_AT_LEAST = 4
+TASK_AT_LEAST = 250
+
+
+def task_size(people: int) -> int:
+    """People per background task for a request (or a recorded slice) of ``people``."""
+    return max(min(chunk_size(), -(-people // TASKS_AT_LEAST)), min(TASK_AT_LEAST, chunk_size()))
+
+
 # --- Requests -------------------------------------------------------------------------------------
 
 
@@ -198,7 +210,7 @@ def anonymisation_request_enqueue(*, request_id: int) -> int:
     if recorded is not None:  # only the slice just recorded: the earlier ones are enqueued already
         pending = pending.filter(requested_id__gt=recorded[0])
     ids = list(pending.order_by("pk").values_list("pk", flat=True))
-    size = chunk_size()
+    size = task_size(len(ids))
     for start in range(0, len(ids), size):
         chunk = ids[start : start + size]
         dispatch.anonymisation_chunk(request_id, chunk[0], chunk[-1])
@@ -256,33 +268,41 @@ def anonymisation_request_create(
 
 
 def _process_chunk(*, population: Population, pending: QuerySet, actor, request_id: int) -> list[int]:
-    """Anonymise the result rows of ``pending`` in one transaction; return the contact ids anonymised.
+    """Anonymise the result rows of ``pending`` and record the request's progress, in one transaction;
+    return the contact ids anonymised.
 
     The rows are claimed with ``SKIP LOCKED``: a redelivered chunk, or one running twice at once, finds
     them taken or done and does nothing.
     """
     with transaction.atomic():
-        claimed = list(pending.select_for_update(skip_locked=True).order_by("pk"))
+        claimed = list(
+            pending.select_for_update(skip_locked=True)
+            .order_by("pk")
+            .values_list("pk", "requested_id", "subject_id")
+        )
         if not claimed:
             return []
         outcome = _anonymise_isolating_failures(
-            population, [row.requested_id for row in claimed], actor=actor, request_id=request_id
+            population,
+            [requested_id for _pk, requested_id, _subject_id in claimed],
+            actor=actor,
+            request_id=request_id,
         )
         refusals = []
         by_result: dict[tuple[str, str], list[int]] = defaultdict(list)
-        for row in claimed:
-            reason = outcome.refused.get(row.requested_id)
+        for pk, requested_id, subject_id in claimed:
+            reason = outcome.refused.get(requested_id)
             result = AnonymisationSubject.Result.SKIPPED if reason else AnonymisationSubject.Result.ANONYMISED
-            by_result[(result, str(reason) if reason else "")].append(row.pk)
+            by_result[(result, str(reason) if reason else "")].append(pk)
             # Anonymising twice is a no-op: no audit row for it, the request's result says it was skipped.
             if reason and reason != Reason.ALREADY_ANONYMISED:
                 refusals.append(
                     audit_event(
                         action=AuditEvent.Action.ANONYMISATION_REFUSED,
                         actor=actor,
-                        subject_ids=[row.requested_id] if row.subject_id else [],
+                        subject_ids=[requested_id] if subject_id else [],
                         outcome=AuditEvent.Outcome.FAILURE,
-                        details={"request": request_id, "reason": str(reason), "contact": row.requested_id},
+                        details={"request": request_id, "reason": str(reason), "contact": requested_id},
                     )
                 )
         now = timezone.now()
@@ -291,12 +311,13 @@ def _process_chunk(*, population: Population, pending: QuerySet, actor, request_
                 result=result_value, reason=reason_value, processed_at=now
             )
         AuditEvent.objects.bulk_create(refusals)
+        _progress_count(request_id=request_id)
         return list(outcome.anonymised)
 
 
-@transaction.atomic
-def _progress_record(*, request_id: int) -> None:
-    """Recount the request's results (absolute values) and mark it done when no contact is left.
+def _progress_count(*, request_id: int) -> None:
+    """Recount the request's results (absolute values) and mark it done when no contact is left; in the
+    caller's transaction (a chunk's, at its end: the request row is locked only until it commits).
 
     The request row is locked first, so concurrent chunks record their counts one after the other,
     each seeing everything committed before it: counts never go backwards and the last one is right.
@@ -361,9 +382,9 @@ def anonymisation_request_process(
             actor=request.requested_by,
             request_id=request_id,
         )
-        _progress_record(request_id=request_id)
-    if not subject_ids:
-        _progress_record(request_id=request_id)
+    if not subject_ids:  # nothing left here: the progress of chunks that died before recording it
+        with transaction.atomic():
+            _progress_count(request_id=request_id)
     return anonymised
 
 

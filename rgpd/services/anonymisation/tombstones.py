@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any, cast
 
 from django.conf import settings
@@ -49,19 +50,42 @@ def tombstone_details(population_key: str, anonymised_at: datetime) -> dict[str,
     return {"tombstone": PENDING, "population": population_key, "anonymised_at": anonymised_at.isoformat()}
 
 
-def tombstones_after_commit(event_ids: Sequence[int]) -> None:
-    """Write the tombstone of the set whose audit rows are ``event_ids`` (created with
-    ``tombstone_details``) once the anonymisation's transaction commits."""
-    ids = list(event_ids)
-    transaction.on_commit(lambda: tombstones_write_pending(ids))
+def tombstones_after_commit(population_key: str, anonymised_at: datetime, events: dict[int, int]) -> None:
+    """Write the tombstone of a set (``events``: person id -> its audit row id, created with
+    ``tombstone_details``) once the anonymisation's transaction commits, from what the caller knows: no
+    read back. What the storage refuses stays pending for the periodic task."""
+    ids, event_ids = sorted(events), list(events.values())
+
+    def write() -> None:
+        _tombstone_save(population_key, anonymised_at.isoformat(), ids)
+        _mark_written(event_ids)
+
+    transaction.on_commit(partial(_retried_later, write))
 
 
-def tombstones_write_pending(event_ids: list[int] | None = None) -> None:
+def tombstones_write_pending() -> None:
     """``tombstones_flush`` that never raises: what the storage refused stays pending for the next run."""
+    _retried_later(tombstones_flush)
+
+
+def _retried_later(write: Callable[[], object]) -> None:
     try:
-        tombstones_flush(event_ids)
+        write()
     except Exception as exc:  # noqa: BLE001 - storage down: the periodic task retries
         logger.warning("rgpd: tombstone not written yet (%s); retried later", type(exc).__name__)
+
+
+def _tombstone_save(population_key: str, anonymised_at: str, subject_ids: list[int]) -> None:
+    """One tombstone object: a set of people of a population and the date they were anonymised.
+    Writing one twice (the periodic task and a set's own commit at the same moment) is harmless:
+    ``tombstones_read`` keeps each person's latest date."""
+    body = {"population": population_key, "anonymised_at": anonymised_at, "subject_ids": subject_ids}
+    name = f"{population_key}/{anonymised_at[:10]}/{uuid.uuid4().hex}.json"
+    tombstone_storage().save(name, ContentFile(json.dumps(body).encode()))
+
+
+def _mark_written(event_ids: list[int]) -> None:
+    AuditEvent.objects.filter(pk__any_of=event_ids).update(details=DetailsWith({"tombstone": WRITTEN}))
 
 
 def tombstones_flush(event_ids: Sequence[int] | None = None) -> int:
@@ -84,12 +108,8 @@ def tombstones_flush(event_ids: Sequence[int] | None = None) -> int:
             sets.setdefault((population_key, anonymised_at), []).append((pk, subject_ids))
         for (population_key, anonymised_at), events in sets.items():
             ids = sorted({pk for _event, subject_ids in events for pk in subject_ids})
-            body = {"population": population_key, "anonymised_at": anonymised_at, "subject_ids": ids}
-            name = f"{population_key}/{anonymised_at[:10]}/{uuid.uuid4().hex}.json"
-            tombstone_storage().save(name, ContentFile(json.dumps(body).encode()))
-            AuditEvent.objects.filter(pk__any_of=[event for event, _ids in events]).update(
-                details=DetailsWith({"tombstone": WRITTEN})
-            )
+            _tombstone_save(population_key, anonymised_at, ids)
+            _mark_written([event for event, _ids in events])
             written += 1
     return written
 
