@@ -2,8 +2,11 @@
 
 Django's ``__in`` prepares and sends one parameter per value; an anonymisation's statements name
 thousands of ids each, and preparing them costs more than running the statement. On PostgreSQL this
-lookup is ``field = ANY(%s::type[])`` with the list as one array (adapted in C by psycopg); elsewhere
-it is Django's ``__in``.
+lookup is ``field = ANY(%s::type[])`` with the values as one array (whole numbers as the array's text,
+built by one ``join``: psycopg adapts a list value by value, in Python); elsewhere it is Django's ``__in``.
+
+Give thousands of values as a set, a dict's keys or a generator rather than a list or a tuple: Django
+walks a list or tuple value by value before any lookup sees it (in case one is an expression).
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ class AnyOf(Lookup):
             raise EmptyResultSet
         lhs, lhs_params = self.process_lhs(compiler, connection)
         db_type = self.lhs.output_field.db_type(connection)
+        if all(type(value) is int for value in values):  # noqa: E721 - not bool, an int subclass
+            return f"{lhs} = ANY(%s::{db_type}[])", [*lhs_params, "{" + ",".join(map(str, values)) + "}"]
         return f"{lhs} = ANY(%s::{db_type}[])", [*lhs_params, values]
 
 

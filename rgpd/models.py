@@ -321,6 +321,25 @@ class PendingStorageDeletion(models.Model):
         return _("Pending deletion #%(id)s") % {"id": self.pk}
 
 
+class PendingTombstone(models.Model):
+    """A set of anonymised people whose tombstone (see ``services.anonymisation.tombstones``) is not in
+    storage yet: written at the commit, or by the periodic task when the storage refused it. Ids and a
+    date only: one row per set, whatever its size."""
+
+    population = population_field()
+    anonymised_at = models.DateTimeField(_("anonymised at"))
+    subject_ids = models.JSONField(_("subject ids"), default=list)
+
+    class Meta:
+        verbose_name = _("pending tombstone")
+        verbose_name_plural = _("pending tombstones")
+        ordering = ["id"]
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return _("Pending tombstone #%(id)s") % {"id": self.pk}
+
+
 class PeriodicTaskRun(models.Model):
     """When a periodic (beat) task last ran on a worker, and whether it succeeded: the workers' state.
 

@@ -4,7 +4,7 @@ A queryset of people may be of any declared population: its population is found 
 (``population_of``), and the engine's rows are matched on (population key, subject id).
 """
 
-from collections.abc import Sequence
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, cast
@@ -34,7 +34,7 @@ def ready_archive_subjects(*, now: datetime | None = None) -> QuerySet[ExportSub
     return ExportSubject.objects.filter(part__status=ExportPart.Status.READY, part__expires_at__gt=now)
 
 
-def _memberships_of_row(queryset: QuerySet, among: Sequence[int] | None = None) -> QuerySet[ExportSubject]:
+def _memberships_of_row(queryset: QuerySet, among: Collection[int] | None = None) -> QuerySet[ExportSubject]:
     """The archive memberships of the outer query's person (index export_subject_person_idx).
 
     ``among``: the ids the outer query is limited to, said again inside. Without it PostgreSQL may hash
@@ -46,7 +46,7 @@ def _memberships_of_row(queryset: QuerySet, among: Sequence[int] | None = None) 
 
 
 def annotate_has_ready_archive(
-    queryset: QuerySet, *, now: datetime | None = None, among: Sequence[int] | None = None
+    queryset: QuerySet, *, now: datetime | None = None, among: Collection[int] | None = None
 ) -> QuerySet:
     """``has_ready_archive``: covered by a ready, unexpired archive (the seed's condition to anonymise)."""
     covered = _memberships_of_row(queryset, among).filter(
@@ -71,7 +71,7 @@ def annotate_legal_hold(queryset: QuerySet, *, now: datetime | None = None) -> Q
 
 
 def annotate_anonymisation_eligibility(
-    queryset: QuerySet, *, now: datetime | None = None, among: Sequence[int] | None = None
+    queryset: QuerySet, *, now: datetime | None = None, among: Collection[int] | None = None
 ) -> QuerySet:
     """Everything that decides whether each person may be anonymised, in the same query as the list.
 

@@ -35,10 +35,10 @@ deletion. Rules:
   A "select all" of more than 1,000 people is handed to a worker as a large export is: the web request
   records who confirmed and how many, and stores the selection's SQL (bounded by the highest id at
   confirmation); the worker's first task records the people, then enqueues the chunks.
-- Set-based whatever the size: a chunk's audit rows (one per person, ids and counts only), its deletion
-  outbox rows and, after the files are gone, its ``files_deleted`` rows are each one INSERT
-  (``selection.insert_columns``); marking rows (tombstone written, storage check passed) is one UPDATE
-  (``audit.DetailsWith``); the check compares personal fields in SQL and reads other text columns only.
+- Set-based whatever the size: a chunk's audit rows (one per person, ids and counts only) and its deletion
+  outbox rows are each one INSERT (``selection.insert_columns``), its tombstone owed one row; after the
+  files are gone, the storage check is one UPDATE (``audit.DetailsWith``) and one INSERT ... SELECT of
+  the ``files_deleted`` rows; the check compares personal fields in SQL and reads other text columns only.
   A per-population step inside the anonymisation's transaction belongs in ``core.subjects_anonymise``,
   after the subject rows are locked and eligibility decided (``people`` are those going ahead).
 """

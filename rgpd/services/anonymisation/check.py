@@ -91,11 +91,11 @@ class _History:
         self.related_owners = related_owners
         self.filter = Q(
             content_type__in=_content_types_of(subject_model),
-            object_id__any_of=[str(pk) for pk in subject_ids],
+            object_id__any_of={str(pk) for pk in subject_ids},
         )
-        by_model: dict[type[models.Model], list[str]] = defaultdict(list)
+        by_model: dict[type[models.Model], set[str]] = defaultdict(set)
         for row_model, pk in related_owners:
-            by_model[row_model].append(str(pk))
+            by_model[row_model].add(str(pk))
         for row_model, pks in by_model.items():
             self.filter |= Q(content_type__in=_content_types_of(row_model), object_id__any_of=pks)
 
@@ -121,10 +121,10 @@ def _check_database(
     *, spec: ModelSpec, people: dict[int, _Person], related: list[ModelSpec], history: _History
 ) -> set[int]:
     """Re-read what was changed and search each person's former values; return who still has one."""
-    failed = _clean_rows(spec.model._default_manager.filter(pk__any_of=list(people)), spec, "pk", people)
+    failed = _clean_rows(spec.model._default_manager.filter(pk__any_of=people.keys()), spec, "pk", people)
     for rspec in related:
         attname = concrete_field(rspec.model, rspec.subject_field or "").attname
-        remaining = rspec.model._default_manager.filter(**{f"{attname}__any_of": list(people)})
+        remaining = rspec.model._default_manager.filter(**{f"{attname}__any_of": people.keys()})
         if rspec.delete_rows:
             failed.update(remaining.values_list(attname, flat=True))
             continue

@@ -23,7 +23,7 @@ from .deleted_history import id_only_repr, rows_delete_history_rewritten
 from .deletions import _storage_alias
 from .eligibility import ANONYMISED_AT_FIELD, Reason, _reasons_for
 from .former import _scrub_change_message
-from .tombstones import tombstone_details, tombstones_after_commit
+from .tombstones import tombstone_owed
 
 logger = logging.getLogger(__name__)
 
@@ -119,10 +119,12 @@ def subjects_anonymise(
     spec = population.subject
     model = spec.model
     ids = sorted({int(pk) for pk in subject_ids})
-    locked = {row["pk"]: row for row in _locked_values(model._default_manager.filter(pk__any_of=ids), spec)}
+    locked = {
+        row["pk"]: row for row in _locked_values(model._default_manager.filter(pk__any_of=set(ids)), spec)
+    }
     outcome = BatchOutcome(refused={pk: Reason.NOT_FOUND for pk in ids if pk not in locked})
     if not replay:  # eligibility and the population's own refusals (e.g. one's own account), under the lock
-        among = list(locked)
+        among = locked.keys()
         refused = _reasons_for(model._default_manager.filter(pk__any_of=among).order_by(), among)
         outcome.refused.update((pk, reason) for pk, reason in refused if reason)
         outcome.refused.update(population.refusals([pk for pk in locked if pk not in outcome.refused], actor))
@@ -134,22 +136,22 @@ def subjects_anonymise(
     _hold_former((locked[pk] for pk in people), spec, people, "pk")
     # Every person gets the same anonymised values: one UPDATE for the whole set.
     auto_now = {f.attname: now for f in model._meta.concrete_fields if getattr(f, "auto_now", False)}
-    model._default_manager.filter(pk__any_of=list(people)).update(
+    model._default_manager.filter(pk__any_of=people.keys()).update(
         **_anonymised_values(spec), **{ANONYMISED_AT_FIELD: now}, **auto_now
     )
 
-    related: list[tuple[ModelSpec, list[int]]] = []
+    related: list[tuple[ModelSpec, set[int]]] = []
     related_owners: dict[tuple[type[models.Model], int], int] = {}
     for rspec in population.related:
         attname = concrete_field(rspec.model, rspec.subject_field or "").attname
         values = _locked_values(
-            rspec.model._default_manager.filter(**{f"{attname}__any_of": list(people)}), rspec, attname
+            rspec.model._default_manager.filter(**{f"{attname}__any_of": people.keys()}), rspec, attname
         )
         _hold_former(values, rspec, people, attname)
         for row in values:
             related_owners[(rspec.model, row["pk"])] = row[attname]
             people[row[attname]].rows_deleted += int(rspec.delete_rows)
-        related.append((rspec, [row["pk"] for row in values]))
+        related.append((rspec, {row["pk"] for row in values}))
 
     # The admin history of the people and of their related rows: names and messages are rewritten. A row
     # with history is named as anonymised: read before a deleted row goes, after an updated one changed.
@@ -211,7 +213,6 @@ def subjects_anonymise(
                     "check": "passed",
                     "database_check": "passed",
                     "storage_check": "pending" if person.files else "passed",
-                    **({} if replay else tombstone_details(population.key, now)),
                 },
             )
             for pk, person in people.items()
@@ -232,9 +233,9 @@ def subjects_anonymise(
         },
         constant={"population": population.key, "created_at": now},
     )
-    outcome.anonymised = dict(zip(people, event_ids, strict=True))
     if not replay:
-        tombstones_after_commit(population.key, now, outcome.anonymised)
+        tombstone_owed(population.key, now, list(people))
+    outcome.anonymised = dict(zip(people, event_ids, strict=True))
     return outcome
 
 

@@ -61,8 +61,8 @@ def _record_storage_checks(event_ids: Iterable[int]) -> None:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    done = list(
-        AuditEvent.objects.filter(pk__any_of=locked)
+    done = set(
+        AuditEvent.objects.filter(pk__any_of=set(locked))
         .exclude(details__storage_check="passed")
         .exclude(Exists(PendingStorageDeletion.objects.filter(audit_event=OuterRef("pk"))))
         .values_list("pk", flat=True)
@@ -124,7 +124,7 @@ def pending_deletions_process(
         with transaction.atomic():
             queryset = PendingStorageDeletion.objects.filter(pk__gt=after)
             if people is not None:
-                queryset = queryset.filter(population=people[0], subject_id__any_of=list(people[1]))
+                queryset = queryset.filter(population=people[0], subject_id__any_of=set(people[1]))
             if whole_batches_only:  # a chunk's worker: keys that failed before are the periodic task's
                 queryset = queryset.filter(attempts=0)
             locked = queryset.select_for_update(skip_locked=not wait_for_locked)
@@ -160,7 +160,7 @@ def pending_deletions_process(
                         )
                     else:
                         gone.append((pk, event_id))
-            PendingStorageDeletion.objects.filter(pk__any_of=[pk for pk, _event in gone]).delete()
+            PendingStorageDeletion.objects.filter(pk__any_of={pk for pk, _event in gone}).delete()
             PendingStorageDeletion.objects.bulk_update(failed, ["attempts", "last_attempt_at", "last_error"])
             _record_storage_checks(event_id for _pk, event_id in gone if event_id)
         report.deleted += len(gone)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection
 from enum import StrEnum
 from typing import Protocol, cast
 
@@ -98,7 +98,7 @@ def refusal_reason(contact: models.Model) -> Reason | None:
     )
 
 
-def _reasons_for(queryset: QuerySet, among: Sequence[int] | None = None) -> list[tuple[int, Reason | None]]:
+def _reasons_for(queryset: QuerySet, among: Collection[int] | None = None) -> list[tuple[int, Reason | None]]:
     """(id, reason) of every contact of ``queryset`` (limited to the ids ``among``, when known), in its
     order, in one query."""
     rows = annotate_anonymisation_eligibility(queryset, among=among).values_list(

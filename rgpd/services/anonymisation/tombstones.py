@@ -2,9 +2,10 @@
 
 A database restore brings anonymised people back. Each anonymised set leaves one small, append-only
 JSON object in the tombstones' storage (the bucket's ``tombstones/`` prefix): ids and a date,
-no personal data. It is written after the commit (a rollback leaves none); until written, the set's
-audit rows carry ``"tombstone": "pending"`` and the periodic ``rgpd.finish_pending_deletions`` retries,
-as it does for file deletions. ``replay`` reads them back after a restore.
+no personal data. It is written after the commit (a rollback leaves none); until written, the set is a
+``PendingTombstone`` row (created in the anonymisation's transaction) and the periodic
+``rgpd.finish_pending_deletions`` retries, as it does for file deletions. ``replay`` reads them back
+after a restore.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from functools import partial
 from typing import Any, cast
@@ -25,13 +26,11 @@ from django.utils.module_loading import import_string
 
 from gdpr_portal.stored_files.objects import is_s3
 
-from ...models import AuditEvent
-from ..audit import DetailsWith
+from ...models import PendingTombstone
 
 logger = logging.getLogger(__name__)
 
 TOMBSTONE_STORAGE = "rgpd_tombstones"
-PENDING, WRITTEN = "pending", "written"
 
 
 def tombstone_storage() -> Storage:
@@ -44,23 +43,14 @@ def tombstone_storage() -> Storage:
     return import_string(config["BACKEND"])(**{**config.get("OPTIONS", {}), "location": location})
 
 
-def tombstone_details(population_key: str, anonymised_at: datetime) -> dict[str, str]:
-    """What a set's audit rows carry until its tombstone is written (set when they are created, in the
-    anonymisation's transaction)."""
-    return {"tombstone": PENDING, "population": population_key, "anonymised_at": anonymised_at.isoformat()}
-
-
-def tombstones_after_commit(population_key: str, anonymised_at: datetime, events: dict[int, int]) -> None:
-    """Write the tombstone of a set (``events``: person id -> its audit row id, created with
-    ``tombstone_details``) once the anonymisation's transaction commits, from what the caller knows: no
-    read back. What the storage refuses stays pending for the periodic task."""
-    ids, event_ids = sorted(events), list(events.values())
-
-    def write() -> None:
-        _tombstone_save(population_key, anonymised_at.isoformat(), ids)
-        _mark_written(event_ids)
-
-    transaction.on_commit(partial(_retried_later, write))
+def tombstone_owed(population_key: str, anonymised_at: datetime, subject_ids: list[int]) -> None:
+    """Record, in the anonymisation's transaction, that this set's tombstone is owed, and write it once
+    the transaction commits (one row per set, deleted once written; what the storage refuses stays for
+    the periodic task)."""
+    owed = PendingTombstone.objects.create(
+        population=population_key, anonymised_at=anonymised_at, subject_ids=sorted(subject_ids)
+    )
+    transaction.on_commit(partial(_retried_later, partial(_write, owed)))
 
 
 def tombstones_write_pending() -> None:
@@ -75,41 +65,23 @@ def _retried_later(write: Callable[[], object]) -> None:
         logger.warning("rgpd: tombstone not written yet (%s); retried later", type(exc).__name__)
 
 
-def _tombstone_save(population_key: str, anonymised_at: str, subject_ids: list[int]) -> None:
-    """One tombstone object: a set of people of a population and the date they were anonymised.
-    Writing one twice (the periodic task and a set's own commit at the same moment) is harmless:
-    ``tombstones_read`` keeps each person's latest date."""
-    body = {"population": population_key, "anonymised_at": anonymised_at, "subject_ids": subject_ids}
-    name = f"{population_key}/{anonymised_at[:10]}/{uuid.uuid4().hex}.json"
+def _write(owed: PendingTombstone) -> None:
+    """Write ``owed``'s tombstone, then forget it. Written twice (the periodic task and the set's own
+    commit at the same moment) is harmless: ``tombstones_read`` keeps each person's latest date."""
+    at = owed.anonymised_at.isoformat()
+    body = {"population": owed.population, "anonymised_at": at, "subject_ids": owed.subject_ids}
+    name = f"{owed.population}/{at[:10]}/{uuid.uuid4().hex}.json"
     tombstone_storage().save(name, ContentFile(json.dumps(body).encode()))
+    PendingTombstone.objects.filter(pk=owed.pk).delete()
 
 
-def _mark_written(event_ids: list[int]) -> None:
-    AuditEvent.objects.filter(pk__any_of=event_ids).update(details=DetailsWith({"tombstone": WRITTEN}))
-
-
-def tombstones_flush(event_ids: Sequence[int] | None = None) -> int:
-    """Write the tombstones still owed (all, or those of ``event_ids``); return how many sets were written.
-
-    Raise on a storage failure: what was not written stays pending.
-    """
+def tombstones_flush() -> int:
+    """Write the tombstones still owed; return how many were written. Raise on a storage failure: what
+    was not written stays pending."""
     written = 0
     with transaction.atomic():
-        queryset = AuditEvent.objects.select_for_update(skip_locked=True).filter(
-            action=AuditEvent.Action.ANONYMISED, details__tombstone=PENDING
-        )
-        if event_ids is not None:
-            queryset = queryset.filter(pk__any_of=list(event_ids))
-        sets: dict[tuple[str, str], list[tuple[int, list[int]]]] = {}
-        rows = queryset.order_by("pk").values_list(
-            "pk", "subject_ids", "details__population", "details__anonymised_at"
-        )
-        for pk, subject_ids, population_key, anonymised_at in rows:
-            sets.setdefault((population_key, anonymised_at), []).append((pk, subject_ids))
-        for (population_key, anonymised_at), events in sets.items():
-            ids = sorted({pk for _event, subject_ids in events for pk in subject_ids})
-            _tombstone_save(population_key, anonymised_at, ids)
-            _mark_written([event for event, _ids in events])
+        for owed in PendingTombstone.objects.select_for_update(skip_locked=True).order_by("pk"):
+            _write(owed)
             written += 1
     return written
 
