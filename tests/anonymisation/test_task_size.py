@@ -1,6 +1,6 @@
 """How a background anonymisation is split into tasks: whole chunks, yet shared by the workers."""
 
-from rgpd.services.anonymisation.requests import task_size
+from rgpd.services.anonymisation.chunks import task_size
 
 
 def test_a_large_request_takes_whole_chunks_and_a_thousand_people_are_still_shared_by_workers(settings):

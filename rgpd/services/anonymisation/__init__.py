@@ -25,12 +25,13 @@ deletion. Rules:
   every few minutes. Until then the contact is
   "anonymisation en cours".
 - Modules: ``core`` (one set of people of one population: treatments, history rewrite), ``former`` (former
-  values), ``check`` (the check after it), ``eligibility`` (reasons), ``requests`` (requests, chunks,
-  progress), ``deletions`` (stored objects after the commit), ``preview`` (the dry run),
+  values), ``check`` (the check after it), ``eligibility`` (reasons), ``requests`` (requests, recorded
+  and enqueued), ``chunks`` (a request's chunks and their progress), ``deletions`` (stored
+  objects after the commit), ``preview`` (the dry run),
   ``tombstones`` (ids and dates kept in storage) and ``replay`` (anonymise again after a database
   restore). Tasks are sent by ``..dispatch``.
 - Small requests (``RGPD_ANONYMISATION_INLINE_MAX`` contacts) are processed at once, larger ones by a
-  Celery task in chunks of up to ``RGPD_ANONYMISATION_CHUNK_SIZE`` (``requests.task_size``); object
+  Celery task in chunks of up to ``RGPD_ANONYMISATION_CHUNK_SIZE`` (``chunks.task_size``); object
   deletions always run in a worker.
   A "select all" of more than 1,000 people is handed to a worker as a large export is: the web request
   records who confirmed and how many, and stores the selection's SQL (bounded by the highest id at
@@ -43,6 +44,7 @@ deletion. Rules:
   after the subject rows are locked and eligibility decided (``people`` are those going ahead).
 """
 
+from .chunks import anonymisation_chunk_run, anonymisation_request_process, chunk_size
 from .core import BatchOutcome, VerificationFailed, subjects_anonymise
 from .deletions import DeletionReport, pending_deletions_process
 from .eligibility import (
@@ -63,11 +65,8 @@ from .preview import (
     anonymisation_preview,
 )
 from .requests import (
-    anonymisation_chunk_run,
     anonymisation_request_create,
     anonymisation_request_enqueue,
-    anonymisation_request_process,
-    chunk_size,
     inline_max,
     stale_anonymisation_requests,
 )
