@@ -109,10 +109,10 @@ def _delete_one_by_one(storage: Storage, names: Sequence[str]) -> dict[str, str]
         try:
             if local:
                 _remove_local(storage.path(name))
-                continue
-            storage.delete(name)
-            if storage.exists(name):
-                errors[name] = "still_present"
+            else:
+                storage.delete(name)
+                if storage.exists(name):
+                    errors[name] = "still_present"
         except Exception as exc:  # noqa: BLE001 - any storage failure is reported, and retried by the caller
             errors[name] = type(exc).__name__[:64]
     return errors
