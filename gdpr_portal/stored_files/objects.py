@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
-from django.core.exceptions import SuspiciousOperation
+from django.core.exceptions import SuspiciousFileOperation, SuspiciousOperation
 from django.core.files.storage import FileSystemStorage, Storage
 from django.utils.http import content_disposition_header
 from storages.utils import clean_name
@@ -103,12 +103,12 @@ def _delete_one_by_one(storage: Storage, names: Sequence[str]) -> dict[str, str]
     # On the local disk a removal that returns removed the name (os.remove raises otherwise): no second
     # look, and no look before either (FileSystemStorage.delete asks whether it is a folder: one more
     # system call per file, for names that only ever are files). Other storages are asked.
-    local = isinstance(storage, FileSystemStorage)
+    root = os.path.abspath(storage.location) if isinstance(storage, FileSystemStorage) else None
     errors: dict[str, str] = {}
     for name in names:
         try:
-            if local:
-                _remove_local(storage.path(name))
+            if root is not None:
+                _remove_local(_local_path(root, name))
             else:
                 storage.delete(name)
                 if storage.exists(name):
@@ -116,6 +116,15 @@ def _delete_one_by_one(storage: Storage, names: Sequence[str]) -> dict[str, str]
         except Exception as exc:  # noqa: BLE001 - any storage failure is reported, and retried by the caller
             errors[name] = type(exc).__name__[:64]
     return errors
+
+
+def _local_path(root: str, name: str) -> str:
+    """``FileSystemStorage.path(name)`` for a storage whose root is ``root``, with the root resolved once
+    per batch rather than per file: a name resolving outside it is refused, as Django's safe_join does."""
+    path = os.path.normpath(os.path.join(root, name))
+    if not path.startswith(root.rstrip(os.sep) + os.sep):
+        raise SuspiciousFileOperation(f"{name!r} is outside the storage's location")
+    return path
 
 
 def _remove_local(path: str) -> None:

@@ -22,7 +22,7 @@ from tests.factories import (
     png_image,
     rgpd_user,
 )
-from tests.support.triggers import history_rewritten_with, update_fails
+from tests.support.triggers import column_kept, history_rewritten_with, update_fails
 
 pytestmark = pytest.mark.django_db
 
@@ -89,6 +89,28 @@ def test_a_contact_failing_its_check_is_set_aside_and_the_others_are_anonymised(
     kept = Contact.objects.get(pk=culprit.pk)
     assert (kept.city, kept.anonymised_at, kept.documents.count()) == (former_city, None, 2)
     assert Contact.objects.filter(pk__in=[contacts[0].pk, contacts[2].pk], first_name="xxx").count() == 2
+
+
+def test_a_contact_whose_row_keeps_a_personal_value_fails_its_check_and_the_others_are_anonymised():
+    # Given three exported contacts, and a bug elsewhere that keeps the second one's city when its row is
+    # anonymised (the check compares the personal fields in SQL, person by person)
+    contacts = contacts_with_files(3)
+    culprit = contacts[1]
+    former_city = culprit.city
+
+    with column_kept(table=Contact._meta.db_table, row_id=culprit.pk, column="city"):
+        request = anonymise(contacts)
+
+    # Then the check finds it: that contact is set aside unchanged with its documents, the others are done
+    assert results(request) == {
+        contacts[0].pk: "",
+        culprit.pk: Reason.VERIFICATION_FAILED,
+        contacts[2].pk: "",
+    }
+    kept = Contact.objects.get(pk=culprit.pk)
+    assert (kept.city, kept.first_name != "xxx", kept.anonymised_at) == (former_city, True, None)
+    assert kept.documents.count() == 2
+    assert Contact.objects.filter(pk__in=[contacts[0].pk, contacts[2].pk], city="xxx").count() == 2
 
 
 def test_an_error_on_one_contact_is_reported_and_the_others_are_anonymised():

@@ -42,3 +42,8 @@ def history_rewritten_with(*, contact_id: int, message: str):
 def update_fails(*, table: str, row_id: int):
     """Any UPDATE of that row raises (a failure in the middle of an anonymisation)."""
     return _trigger(table, f"NEW.id = {int(row_id)}", "RAISE EXCEPTION 'a trigger broke'; RETURN NEW;")
+
+
+def column_kept(*, table: str, row_id: int, column: str):
+    """Any UPDATE of that row leaves ``column`` as it was (a former value surviving the anonymisation)."""
+    return _trigger(table, f"NEW.id = {int(row_id)}", f'NEW."{column}" := OLD."{column}"; RETURN NEW;')
