@@ -134,10 +134,9 @@ def insert_columns(
             json.dumps(value, cls=DjangoJSONEncoder) if isinstance(field, models.JSONField) else value
         )
     columns = [_db_values(concrete_field(model, name), column) for name, column in varying.items()]
-    rows = [
-        {f"c{position}": value for position, value in enumerate(row)} for row in zip(*columns, strict=True)
-    ]
-    aliases = ", ".join(f"c{position}" for position in range(len(columns)))
+    keys = [f"c{position}" for position in range(len(columns))]
+    rows = [dict(zip(keys, row)) for row in zip(*columns, strict=True)]  # noqa: B905 - rows of len(keys)
+    aliases = ", ".join(keys)
     sql = (
         f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(names)}) "  # noqa: S608 - names from the model
         f"SELECT {', '.join(selected)} "
