@@ -17,12 +17,15 @@ class SampledFigures:
         The timed anonymisation must only meet these: SeaweedFS deletes a key that does not exist (the
         placeholders' documents) for almost nothing, which made the largest size look cheaper per contact
         than the others. It processes the lowest ids first, stops after ``sampled_anonymise`` and lets the
-        chunks in flight (one per worker) finish, after the query sample taken from the seeded tail."""
+        chunks in flight finish, after the query sample taken from the seeded tail."""
         from rgpd.services.anonymisation.chunks import chunk_size
 
-        scale = self.scale
-        in_flight = 2 * chunk_size()  # the most two workers can have started
-        return max(scale.sampled_build, scale.query_sample + scale.sampled_anonymise + in_flight)
+        scale, chunk = self.scale, chunk_size()
+        # Progress is counted by whole chunks; then each of the 2 workers finishes its current one, and one
+        # more may have been started or finished between two readings of the count.
+        counted = -(-scale.sampled_anonymise // chunk) * chunk
+        needed = scale.query_sample + counted + 4 * chunk
+        return min(scale.sampled_people, max(scale.sampled_build, needed))
 
     # --- 6: the largest size, sampled ---
     def sampled_figures(self) -> None:

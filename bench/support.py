@@ -127,6 +127,9 @@ class Workers:
         from gdpr_portal.celery import app
 
         wanted = {w.hostname for w in workers}
+        stopping = [name for name in self.consuming if name not in wanted]
+        if stopping:  # told together: each stops after its current task, not after the others' replies
+            app.control.cancel_consumer(self.queue, destination=stopping)
         for worker in self.started:
             name = worker.hostname
             if name in wanted and name not in self.consuming:
