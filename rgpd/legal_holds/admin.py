@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from ..permissions import RgpdRecordsAdmin, populations_of
 from ..populations import population as population_by_key
 from .models import LegalHold
-from .services import legal_hold_check, legal_hold_save
+from .services import legal_hold_check, legal_hold_person_anonymised, legal_hold_save
 
 
 class InForceFilter(admin.SimpleListFilter):
@@ -60,7 +60,8 @@ class LegalHoldForm(forms.ModelForm):
         if cleaned.get("population") not in self.allowed:
             self.add_error("population", _("You do not hold this population's right."))
         if not self.errors:
-            fields = {name: cleaned.get(name) for name in self.Meta.fields}
+            # A field shown read-only is not in the form: the hold keeps its value.
+            fields = {name: cleaned.get(name, getattr(self.instance, name)) for name in self.Meta.fields}
             try:
                 legal_hold_check(
                     LegalHold(pk=self.instance.pk, **{**fields, "reason_text": fields["reason_text"] or ""})
@@ -96,6 +97,12 @@ class LegalHoldAdmin(RgpdRecordsAdmin):
             if obj is not None
             else super().has_view_permission(request)
         )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: LegalHold | None = None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and legal_hold_person_anonymised(obj):
+            fields.append("reason_text")  # masked where it named the person: the register's record now
+        return fields
 
     def get_form(self, request: HttpRequest, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)

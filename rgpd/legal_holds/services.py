@@ -40,6 +40,18 @@ def legal_hold_check(hold: LegalHold, *, today: date | None = None) -> None:
         raise ValidationError(errors, code="invalid_hold")
 
 
+def legal_hold_person_anonymised(hold: LegalHold, *, lock: bool = False) -> bool:
+    """Whether the hold's person is anonymised; with ``lock``, read under the lock an anonymisation takes
+    first (its person's row): one committing meanwhile is seen, one starting after waits for the caller."""
+    try:
+        model = population(hold.population).model
+    except LookupError:
+        return False
+    rows = model._default_manager.filter(pk=hold.subject_id)
+    person = (rows.select_for_update() if lock else rows).values(ANONYMISED_AT_FIELD).first()
+    return person is not None and person[ANONYMISED_AT_FIELD] is not None
+
+
 @transaction.atomic
 def legal_hold_save(*, hold: LegalHold, actor, today: date | None = None) -> LegalHold:
     """Place ``hold`` (new) or record its change; audited with the person's id and the reason code."""
@@ -48,6 +60,9 @@ def legal_hold_save(*, hold: LegalHold, actor, today: date | None = None) -> Leg
     if placed and actor is not None and actor.is_authenticated:
         hold.created_by = actor
     hold.reason_text = hold.reason_text.strip()
+    if not placed and legal_hold_person_anonymised(hold, lock=True):
+        # The anonymisation masked details naming the person: a form opened before it cannot restore them.
+        hold.reason_text = LegalHold.objects.filter(pk=hold.pk).values_list("reason_text", flat=True)[0]
     hold.save()
     audit_record(
         action=AuditEvent.Action.LEGAL_HOLD_PLACED if placed else AuditEvent.Action.LEGAL_HOLD_CHANGED,

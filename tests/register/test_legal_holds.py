@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from contacts.models import Contact
 from harness.admin_actions import bulk_action_payload
+from rgpd.legal_holds.services import legal_hold_save
 from rgpd.models import AnonymisationSubject, AuditEvent, LegalHold
 from rgpd.subject_requests.services import subject_request_record
 from tests.factories import ContactFactory, exported, rgpd_user
@@ -120,6 +121,72 @@ def test_the_api_refuses_a_held_contact_with_legal_hold_and_allows_it_after_the_
     )
     assert body.json()["results"][0]["result"] == "anonymised"
     assert Contact.objects.get(pk=contact.pk).is_anonymised
+
+
+def test_an_ended_hold_stays_in_the_register_but_details_naming_the_person_are_masked_at_anonymisation():
+    # Given an exported contact with two ended holds: one whose details name the person (officers are asked
+    # not to), one whose details are a case number
+    contact = ContactFactory(last_name="Zwingli", city="Gérardmer")
+    exported([contact])
+    naming = hold(contact, days=-1, reason=LegalHold.Reason.OTHER, text="Litige Zwingli, Gérardmer")
+    neutral = hold(contact, days=-30, reason=LegalHold.Reason.LITIGATION, text="Dossier prud'homal 2024-117")
+
+    # When the contact is anonymised
+    body = api_client().post(
+        "/api/rgpd/anonymisations/", {"contacts": [contact.pk], "confirm": True}, format="json"
+    )
+
+    # Then both holds remain with their reason and dates; only the details naming the person are masked
+    assert body.json()["results"][0]["result"] == "anonymised"
+    kept = {
+        h.pk: (h.reason, h.ends_on, h.reason_text) for h in LegalHold.objects.filter(subject_id=contact.pk)
+    }
+    assert kept == {
+        naming.pk: (LegalHold.Reason.OTHER, naming.ends_on, "xxx"),
+        neutral.pk: (LegalHold.Reason.LITIGATION, neutral.ends_on, "Dossier prud'homal 2024-117"),
+    }
+
+
+def test_a_hold_form_opened_before_the_anonymisation_does_not_restore_the_masked_details():
+    # Given an ended hold whose details name the person, open in an officer's form (read before)
+    contact = ContactFactory(last_name="Zwingli")
+    exported([contact])
+    stale = hold(contact, days=-1, reason=LegalHold.Reason.OTHER, text="Litige Zwingli")
+    response = api_client().post(
+        "/api/rgpd/anonymisations/", {"contacts": [contact.pk], "confirm": True}, format="json"
+    )
+    assert response.json()["results"][0]["result"] == "anonymised"
+
+    # When the officer saves that form after the anonymisation, moving the end date
+    stale.ends_on = timezone.localdate() - timedelta(days=2)
+    legal_hold_save(hold=stale, actor=rgpd_user())
+
+    # Then the new date is kept, and the details stay masked
+    saved = LegalHold.objects.get(pk=stale.pk)
+    assert (saved.ends_on, saved.reason_text) == (timezone.localdate() - timedelta(days=2), "xxx")
+
+
+def test_the_hold_form_of_an_anonymised_person_shows_the_details_read_only_and_still_saves(officer):
+    # Given an ended hold "autre" whose details named a person since anonymised
+    contact = ContactFactory(last_name="Zwingli")
+    exported([contact])
+    ended = hold(contact, days=-1, reason=LegalHold.Reason.OTHER, text="Litige Zwingli")
+    api_client().post("/api/rgpd/anonymisations/", {"contacts": [contact.pk], "confirm": True}, format="json")
+    change = f"{HOLDS}{ended.pk}/change/"
+
+    # When an officer opens its form: the details are shown masked, not as a field to fill
+    page = officer.get(change)
+    assert "reason_text" not in page.context["adminform"].form.fields
+    assert 'name="reason_text"' not in page.content.decode()
+
+    # When the form is saved with a new end date (a details field posted anyway is ignored)
+    ends = (timezone.localdate() - timedelta(days=5)).isoformat()
+    data = {"population": "contacts", "subject_id": contact.pk, "reason": "other", "ends_on": ends}
+    saved = officer.post(change, {**data, "reason_text": "Litige Zwingli"})
+
+    # Then it is saved: the date changes, the details stay masked
+    assert saved.status_code == 302
+    assert LegalHold.objects.filter(pk=ended.pk, ends_on=ends, reason_text="xxx").exists()
 
 
 def test_an_officer_places_a_hold_from_the_contact_record(officer):

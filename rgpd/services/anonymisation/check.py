@@ -11,6 +11,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import BooleanField, Case, Count, Min, Q, QuerySet, Value, When
 
+from ...models import LegalHold
 from ...registry import ModelSpec, Treatment
 from ..selection import concrete_field
 from .former import FormerValues, _message_holds
@@ -128,8 +129,22 @@ class _History:
         return key, self.related_owners[key]
 
 
+def _hold_texts(population_key: str, people: dict[int, _Person]) -> QuerySet:
+    """(id, person id, details) of the people's legal holds that have details."""
+    return (
+        LegalHold.objects.filter(population=population_key, subject_id__any_of=people.keys())
+        .exclude(reason_text="")
+        .values_list("pk", "subject_id", "reason_text")
+    )
+
+
 def _check_database(
-    *, spec: ModelSpec, people: dict[int, _Person], related: list[ModelSpec], history: _History
+    *,
+    spec: ModelSpec,
+    people: dict[int, _Person],
+    related: list[ModelSpec],
+    history: _History,
+    population: str,
 ) -> set[int]:
     """Re-read what was changed and search each person's former values; return who still has one."""
     failed = _clean_rows(spec.model._default_manager.filter(pk__any_of=people.keys()), spec, "pk", people)
@@ -145,4 +160,9 @@ def _check_database(
         former = people[subject_id].former
         if former.found_in(name) or _message_holds(message, former):
             failed.add(subject_id)
+    failed.update(
+        subject_id
+        for _pk, subject_id, text in _hold_texts(population, people)
+        if people[subject_id].former.found_in(text)
+    )
     return failed

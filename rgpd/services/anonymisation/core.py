@@ -13,12 +13,12 @@ from django.db import models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from ...models import AuditEvent, PendingStorageDeletion
+from ...models import AuditEvent, LegalHold, PendingStorageDeletion
 from ...populations import Population, resolve_population
 from ...registry import MASK, ModelSpec, Treatment
 from ..audit import audit_insert
 from ..selection import concrete_field, insert_columns
-from .check import _check_database, _History, _Person
+from .check import _check_database, _History, _hold_texts, _Person
 from .deleted_history import id_only_repr, rows_delete_history_rewritten
 from .deletions import _storage_alias
 from .eligibility import ANONYMISED_AT_FIELD, Reason, _reasons_for
@@ -97,6 +97,18 @@ def _rows_named(model: type[models.Model], pks: set[int], spec: ModelSpec | None
             setattr(row, attname, value)
         named[(model, row.pk)] = _safe_repr(row)
     return named
+
+
+def _mask_hold_texts(population_key: str, people: dict[int, _Person]) -> None:
+    """A legal hold's details holding a former value are masked (officers are asked not to write any, but
+    the hold outlives the person's data: its reason and dates stay, as the register's record)."""
+    masked = {
+        pk
+        for pk, subject_id, text in _hold_texts(population_key, people)
+        if people[subject_id].former.found_in(text)
+    }
+    if masked:
+        LegalHold.objects.filter(pk__any_of=masked).update(reason_text=MASK)
 
 
 @transaction.atomic
@@ -185,8 +197,11 @@ def subjects_anonymise(
 
     if population.anonymise_extra is not None:  # what the registry cannot say (e.g. an account closed)
         population.anonymise_extra(list(people))
+    _mask_hold_texts(population.key, people)
 
-    failed = _check_database(spec=spec, people=people, related=list(population.related), history=history)
+    failed = _check_database(
+        spec=spec, people=people, related=list(population.related), history=history, population=population.key
+    )
     if failed:
         raise VerificationFailed(failed)
 
