@@ -21,11 +21,10 @@ def legal_hold_check(hold: LegalHold, *, today: date | None = None) -> None:
     today = today or timezone.localdate()
     errors: dict[str, str] = {}
     try:
-        model = population(hold.population).model
+        person = _person(hold)
     except LookupError:
         errors["population"] = str(_("No population is declared under this key."))
     else:
-        person = model._default_manager.filter(pk=hold.subject_id).values(ANONYMISED_AT_FIELD).first()
         if hold.subject_id is not None and person is None:
             errors["subject_id"] = str(_("No person has this number."))
         elif hold.pk is None and person is not None and person[ANONYMISED_AT_FIELD] is not None:
@@ -40,15 +39,20 @@ def legal_hold_check(hold: LegalHold, *, today: date | None = None) -> None:
         raise ValidationError(errors, code="invalid_hold")
 
 
+def _person(hold: LegalHold, *, lock: bool = False) -> dict | None:
+    """The anonymisation date of the hold's person ({ANONYMISED_AT_FIELD: ...}), None when no one has its
+    number; LookupError for an unknown population."""
+    rows = population(hold.population).model._default_manager.filter(pk=hold.subject_id)
+    return (rows.select_for_update() if lock else rows).values(ANONYMISED_AT_FIELD).first()
+
+
 def legal_hold_person_anonymised(hold: LegalHold, *, lock: bool = False) -> bool:
     """Whether the hold's person is anonymised; with ``lock``, read under the lock an anonymisation takes
     first (its person's row): one committing meanwhile is seen, one starting after waits for the caller."""
     try:
-        model = population(hold.population).model
+        person = _person(hold, lock=lock)
     except LookupError:
         return False
-    rows = model._default_manager.filter(pk=hold.subject_id)
-    person = (rows.select_for_update() if lock else rows).values(ANONYMISED_AT_FIELD).first()
     return person is not None and person[ANONYMISED_AT_FIELD] is not None
 
 

@@ -129,13 +129,14 @@ class _History:
         return key, self.related_owners[key]
 
 
-def _hold_texts(population_key: str, people: dict[int, _Person]) -> QuerySet:
-    """(id, person id, details) of the people's legal holds that have details."""
-    return (
+def _holds_naming(population_key: str, people: dict[int, _Person]) -> list[tuple[int, int]]:
+    """(id, person id) of the people's legal holds whose details hold one of their former values."""
+    holds = (
         LegalHold.objects.filter(population=population_key, subject_id__any_of=people.keys())
         .exclude(reason_text="")
         .values_list("pk", "subject_id", "reason_text")
     )
+    return [(pk, subject_id) for pk, subject_id, text in holds if people[subject_id].former.found_in(text)]
 
 
 def _check_database(
@@ -160,9 +161,5 @@ def _check_database(
         former = people[subject_id].former
         if former.found_in(name) or _message_holds(message, former):
             failed.add(subject_id)
-    failed.update(
-        subject_id
-        for _pk, subject_id, text in _hold_texts(population, people)
-        if people[subject_id].former.found_in(text)
-    )
+    failed.update(subject_id for _pk, subject_id in _holds_naming(population, people))
     return failed

@@ -18,7 +18,7 @@ from ...populations import Population, resolve_population
 from ...registry import MASK, ModelSpec, Treatment
 from ..audit import audit_insert
 from ..selection import concrete_field, insert_columns
-from .check import _check_database, _History, _hold_texts, _Person
+from .check import _check_database, _History, _holds_naming, _Person
 from .deleted_history import id_only_repr, rows_delete_history_rewritten
 from .deletions import _storage_alias
 from .eligibility import ANONYMISED_AT_FIELD, Reason, _reasons_for
@@ -102,11 +102,7 @@ def _rows_named(model: type[models.Model], pks: set[int], spec: ModelSpec | None
 def _mask_hold_texts(population_key: str, people: dict[int, _Person]) -> None:
     """A legal hold's details holding a former value are masked (officers are asked not to write any, but
     the hold outlives the person's data: its reason and dates stay, as the register's record)."""
-    masked = {
-        pk
-        for pk, subject_id, text in _hold_texts(population_key, people)
-        if people[subject_id].former.found_in(text)
-    }
+    masked = {pk for pk, _subject_id in _holds_naming(population_key, people)}
     if masked:
         LegalHold.objects.filter(pk__any_of=masked).update(reason_text=MASK)
 
